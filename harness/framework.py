@@ -1,0 +1,172 @@
+"""The typed interface every framework plugin implements (the class it registers).
+
+A plugin registers a subclass of :class:`Framework` through the ``harness_register_frameworks``
+hook (see :mod:`harness.hookspecs`). The class-level methods run in the harness's own process and
+must not import the framework; everything else runs inside a worker subprocess, after the harness
+has set the thread limits, and may import it freely.
+
+Data crosses the boundary as numpy arrays in the neutral layout: images ``NHWC`` float32, labels
+int64, logits ``(N, classes)`` float32, feature maps channels-last. Weights use the neutral layout
+of :mod:`harness.weights` (Keras' layout: conv kernels ``HWIO``, dense kernels ``(in, out)`` with
+the rows of a dense after a flatten in channels-last order).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from harness.spec import Network
+from harness.spec.schema import Train
+
+NeutralWeights = dict[str, dict[str, np.ndarray]]
+"""Layer name -> tensor name (``kernel``, ``bias``, ``gamma``, ...) -> array in neutral layout."""
+
+
+@dataclass(frozen=True)
+class ParamCount:
+    """Parameters of one neutral layer as a framework holds them, normalised."""
+
+    trainable: int
+    non_trainable: int
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One hyperparameter as the framework resolved it.
+
+    ``neutral`` is the spec's value in the neutral convention, ``value`` the value passed to the
+    framework in its own convention (e.g. PyTorch BN momentum = 1 - neutral), and ``default``
+    is True when the framework's own default was used because the spec had nothing to say.
+    """
+
+    value: Any
+    neutral: Any = None
+    default: bool = False
+    note: str = ""
+
+
+@dataclass
+class EffectiveSettings:
+    """Every hyperparameter a plugin resolved, grouped (``optimizer``, ``loss``, a layer name...)."""
+
+    groups: dict[str, dict[str, Setting]] = field(default_factory=dict)
+
+    def add(self, group: str, name: str, setting: Setting) -> None:
+        self.groups.setdefault(group, {})[name] = setting
+
+    def as_dict(self) -> dict[str, dict[str, dict[str, Any]]]:
+        return {
+            group: {name: vars(setting).copy() for name, setting in items.items()}
+            for group, items in self.groups.items()
+        }
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one training step reports back (loss as a Python float forces completion)."""
+
+    loss: float
+    correct: int
+
+
+class Framework(ABC):
+    """One deep-learning framework as the harness drives it.
+
+    Subclasses set the class variables and implement the abstract methods. An instance lives in
+    one worker subprocess for one job.
+    """
+
+    name: ClassVar[str]
+    """Short unique name used on the command line (``--framework torch``)."""
+    display_name: ClassVar[str]
+    """Name shown in tables and reports (``PyTorch``)."""
+    module: ClassVar[str]
+    """The framework's import name, checked (not imported) for availability."""
+    distribution: ClassVar[str]
+    """The framework's distribution on the package index, for its version."""
+    install_hint: ClassVar[str]
+    """The command that installs this plugin and its framework."""
+
+    # ----------------------------------------------------------------- harness process, no import
+
+    @classmethod
+    def version(cls) -> str | None:
+        """The installed framework's version, read from package metadata (no import)."""
+        try:
+            return importlib.metadata.version(cls.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why the framework cannot be used here, or None. Must not import the framework."""
+        if importlib.util.find_spec(cls.module) is None:
+            return f"the module '{cls.module}' is not installed; install it with: {cls.install_hint}"
+        return None
+
+    # ----------------------------------------------------------------- worker process
+
+    def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0) -> None:
+        """Import the framework and apply the device, thread count and seeds (determinism on)."""
+        self.device = device
+        self.threads = threads
+        self.seed = seed
+
+    @abstractmethod
+    def devices(self) -> list[str]:
+        """Devices this framework can use here: ``cpu`` and, where present, ``cuda``."""
+
+    @abstractmethod
+    def thread_settings(self) -> dict[str, Any]:
+        """The framework's own thread settings as it reports them (intra-op, inter-op...)."""
+
+    @abstractmethod
+    def build(self, network: Network) -> Any:
+        """Build ``network`` as a model of this framework, on ``self.device``."""
+
+    @abstractmethod
+    def count_params(self, model: Any) -> dict[str, ParamCount]:
+        """Parameters per neutral layer name, normalised: BN moving statistics non-trainable,
+        counters such as PyTorch's ``num_batches_tracked`` not counted."""
+
+    @abstractmethod
+    def effective_settings(self, model: Any, network: Network) -> EffectiveSettings:
+        """Every hyperparameter as resolved in this framework (layers and optimizer)."""
+
+    @abstractmethod
+    def prepare_training(self, model: Any, train: Train) -> Any:
+        """Create the optimizer and loss the spec names; return a trainer for :meth:`train_step`."""
+
+    @abstractmethod
+    def train_step(self, trainer: Any, images: np.ndarray, labels: np.ndarray) -> StepResult:
+        """One optimisation step on one batch (NHWC float32, int64 labels), in training mode."""
+
+    @abstractmethod
+    def predict(self, model: Any, images: np.ndarray) -> np.ndarray:
+        """Logits for a batch, in inference mode (dropout off, BN on moving statistics)."""
+
+    @abstractmethod
+    def load_weights(self, model: Any, weights: NeutralWeights) -> None:
+        """Set the model's weights from the neutral layout (all layers, exactly)."""
+
+    @abstractmethod
+    def export_weights(self, model: Any) -> NeutralWeights:
+        """The model's weights in the neutral layout."""
+
+    @abstractmethod
+    def layer_outputs(self, model: Any, images: np.ndarray) -> Mapping[str, np.ndarray]:
+        """Every neutral layer's output in inference mode, channels-last, keyed by layer name."""
+
+    def synchronize(self) -> None:
+        """Wait for queued device work (for timing on GPUs); nothing to do on CPU."""

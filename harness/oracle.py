@@ -1,0 +1,132 @@
+"""The framework-free oracle: every layer's output shape, parameters and multiply-accumulates.
+
+Parameters are split as every framework should report them after normalisation: batch norm's
+scale and shift are trainable, its moving mean and variance non-trainable. MACs count the
+multiply-accumulates of convolutions and dense layers (pooling, batch norm, activations and adds
+are not counted); on a size-agnostic input they are only known for a given input size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness import shapes
+from harness.spec import schema
+from harness.spec.network import Network, Traced, trace
+
+
+@dataclass(frozen=True)
+class LayerCount:
+    """The oracle's figures for one layer."""
+
+    name: str
+    type: str
+    output_shape: shapes.Shape
+    trainable: int
+    non_trainable: int
+    macs: int | None
+    depth: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+
+@dataclass(frozen=True)
+class ExpectCheck:
+    """One published figure against the oracle's."""
+
+    field: str
+    expected: int
+    actual: int
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.actual
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The oracle's figures for a whole network at one input size."""
+
+    key: str
+    input_shape: shapes.Shape
+    layers: tuple[LayerCount, ...]
+
+    @property
+    def trainable(self) -> int:
+        return sum(layer.trainable for layer in self.layers)
+
+    @property
+    def non_trainable(self) -> int:
+        return sum(layer.non_trainable for layer in self.layers)
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+    @property
+    def macs(self) -> int | None:
+        values = [layer.macs for layer in self.layers]
+        return None if any(v is None for v in values) else sum(values)  # type: ignore[misc]
+
+    def params(self) -> dict[str, int]:
+        return {"trainable": self.trainable, "non_trainable": self.non_trainable, "total": self.total}
+
+
+def layer_params(layer: schema.Layer, input_shape: shapes.Shape) -> tuple[int, int]:
+    """(trainable, non-trainable) parameters of one layer on ``input_shape``."""
+    channels = input_shape[-1]
+    assert channels is not None
+    if layer.type == "conv":
+        kh, kw = schema.pair(layer.kernel)
+        return kh * kw * channels * layer.filters + (layer.filters if layer.use_bias else 0), 0
+    if layer.type == "depthwise_conv":
+        kh, kw = schema.pair(layer.kernel)
+        outputs = channels * layer.depth_multiplier
+        return kh * kw * outputs + (outputs if layer.use_bias else 0), 0
+    if layer.type == "dense":
+        return channels * layer.units + (layer.units if layer.use_bias else 0), 0
+    if layer.type == "batch_norm":
+        return 2 * channels, 2 * channels
+    return 0, 0
+
+
+def layer_macs(layer: schema.Layer, input_shape: shapes.Shape, output_shape: shapes.Shape) -> int | None:
+    """Multiply-accumulates of one layer for one image; None when the size is unknown."""
+    if layer.type not in ("conv", "depthwise_conv", "dense"):
+        return 0
+    if any(size is None for size in output_shape):
+        return None
+    if layer.type == "dense":
+        return int(input_shape[-1]) * layer.units  # type: ignore[arg-type]
+    kh, kw = schema.pair(layer.kernel)
+    out_h, out_w, out_c = output_shape
+    per_output = kh * kw * (int(input_shape[-1]) if layer.type == "conv" else 1)  # type: ignore[arg-type]
+    return int(out_h) * int(out_w) * int(out_c) * per_output  # type: ignore[arg-type]
+
+
+def _count(traced: Traced) -> LayerCount:
+    node = traced.node
+    trainable, non_trainable = (0, 0) if node.children else layer_params(node.layer, traced.input_shape)
+    macs = 0 if node.children else layer_macs(node.layer, traced.input_shape, traced.output_shape)
+    return LayerCount(node.name, node.type, traced.output_shape, trainable, non_trainable, macs, traced.depth)
+
+
+def analyse(network: Network, size: tuple[int, int] | None = None) -> Analysis:
+    """The oracle's figures for ``network``, on its own input or on an image of ``size`` (H, W)."""
+    input_shape = network.input_shape if size is None else (size[0], size[1], network.input_shape[2])
+    traced = network.trace if size is None else tuple(trace(network.nodes, input_shape))
+    return Analysis(network.key, input_shape, tuple(_count(t) for t in traced))
+
+
+def check_expect(analysis: Analysis, expect: schema.Expect | None) -> list[ExpectCheck]:
+    """Every published parameter figure compared with the oracle's count."""
+    if expect is None or expect.params is None:
+        return []
+    actual = analysis.params()
+    return [
+        ExpectCheck(field, value, actual[field])
+        for field, value in expect.params.model_dump().items()
+        if value is not None
+    ]

@@ -1,0 +1,1 @@
+"""Running framework work in isolated subprocesses: requests, the worker, the parent side."""

@@ -1,0 +1,98 @@
+"""Loading a spec file into validated, expanded networks (one per variant)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from harness.spec import schema
+from harness.spec.errors import SpecError, SpecErrors
+from harness.spec.messages import suggest, translate
+from harness.spec.network import Network, NetworkError, expand
+from harness.spec.source import LocPath, SpecSource, describe, read_spec_source
+from harness.spec.variants import merge
+
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def _locator(source: SpecSource, variant: str | None):
+    """Map a location in the merged data to where the file holds it (the variant wins ties)."""
+
+    def locate(loc: LocPath) -> LocPath:
+        if variant is None:
+            return loc
+        in_variant = ("variants", variant) + loc
+        override_depth = source.depth(in_variant) - 2
+        if override_depth >= 1 and override_depth >= source.depth(loc):
+            return in_variant
+        return loc
+
+    return locate
+
+
+def _build(source: SpecSource, data: dict[str, Any], variant: str | None) -> Network:
+    locate = _locator(source, variant)
+    context = f"variant '{variant}', " if variant else ""
+    try:
+        spec = schema.Spec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecErrors(translate(exc, data, source, locate, context)) from None
+    try:
+        return expand(spec, variant, str(source.path))
+    except NetworkError as exc:
+        line, col = source.locate(locate(exc.loc))
+        raise SpecErrors([SpecError(source.path, line, col, context + describe(exc.loc), exc.what, exc.fix)]) from None
+
+
+def _variant_problems(source: SpecSource, variants: Any) -> list[SpecError]:
+    if not isinstance(variants, dict) or not variants:
+        return [source.error(("variants",), "'variants' must be a non-empty mapping of variant names to overrides.",
+                             "write 'variants:' followed by indented 'name: {overrides}' entries, or remove it.")]
+    problems = []
+    for name, override in variants.items():
+        loc = ("variants", name)
+        if not NAME_PATTERN.fullmatch(str(name)):
+            problems.append(source.error(loc, f"the variant name '{name}' is not a valid name.",
+                                         "use letters, digits and underscores, starting with a letter."))
+        elif not isinstance(override, dict):
+            problems.append(source.error(loc, f"variant '{name}' must be a mapping of overrides, not {override!r}.",
+                                         "write the keys it changes, e.g. 'head: {type: global_avg}'."))
+        else:
+            for key in override:
+                if key in ("variants", "name"):
+                    problems.append(source.error(loc + (key,), f"a variant cannot override '{key}'.",
+                                                 "remove it; the variant's own name identifies it."))
+                elif key not in schema.SPEC_KEYS:
+                    problems.append(source.error(
+                        loc + (key,), f"unknown key '{key}' in variant '{name}'.",
+                        f"{suggest(key, list(schema.SPEC_KEYS))}A variant overrides top-level spec keys only."))
+    return problems
+
+
+def load_networks(path: Path | str) -> list[Network]:
+    """Every network a spec file describes: the spec itself, or each of its variants.
+
+    Raises :class:`SpecErrors` with every problem found, each located in the file.
+    """
+    source = read_spec_source(Path(path))
+    data = source.data
+    variants = data.pop("variants", None)
+    if "variants" not in source.tree:
+        return [_build(source, data, None)]
+    problems = _variant_problems(source, variants)
+    if problems:
+        raise SpecErrors(problems)
+    networks: list[Network] = []
+    errors: dict[tuple[int | None, int | None, str], SpecError] = {}
+    for name, override in variants.items():
+        try:
+            networks.append(_build(source, merge(data, override), name))
+        except SpecErrors as exc:
+            for error in exc.errors:
+                errors.setdefault((error.line, error.column, error.what), error)
+    if errors:
+        raise SpecErrors(list(errors.values()))
+    return networks

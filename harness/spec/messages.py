@@ -1,0 +1,176 @@
+"""Turning pydantic's validation errors into one-paragraph messages a user can act on."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from harness.spec import schema
+from harness.spec.errors import SpecError
+from harness.spec.source import LocPath, SpecSource, describe
+
+LAYER_MODELS: dict[str, type[BaseModel]] = {
+    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in schema.Layer.__origin__.__args__  # type: ignore[attr-defined]
+}
+HEAD_MODELS: dict[str, type[BaseModel]] = {
+    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in schema.Head.__origin__.__args__  # type: ignore[attr-defined]
+}
+OPTIMIZER_MODELS: dict[str, type[BaseModel]] = {
+    model.model_fields["name"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in schema.Optimizer.__origin__.__args__  # type: ignore[attr-defined]
+}
+SECTION_MODELS: dict[LocPath, type[BaseModel]] = {
+    (): schema.Spec,
+    ("train",): schema.Train,
+    ("dataset",): schema.Dataset,
+    ("expect",): schema.Expect,
+    ("expect", "params"): schema.ExpectParams,
+    ("expect", "reference"): schema.Reference,
+}
+FIELD_HINTS: dict[str, str] = {
+    "padding": "'valid', 'same', a number of pixels on every side, or [top, bottom, left, right]",
+    "kernel": "a positive integer or [height, width]",
+    "stride": "a positive integer or [height, width]",
+    "pool": "a positive integer or [height, width]",
+    "input": "[height, width, channels] with positive integers (height and width may be null)",
+    "sizes": "a list of [height, width] pairs",
+}
+TAGS = {"type": (LAYER_MODELS, HEAD_MODELS), "name": (OPTIMIZER_MODELS,)}
+
+Locator = Callable[[LocPath], LocPath]
+
+
+def clean_loc(data: Any, loc: tuple[Any, ...]) -> LocPath:
+    """Drop the union tags and branch names pydantic puts in ``loc`` but the file does not hold."""
+    cleaned: list[str | int] = []
+    node = data
+    for position, key in enumerate(loc):
+        last = position == len(loc) - 1
+        if isinstance(node, dict) and key in node:
+            cleaned.append(key)
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            cleaned.append(key)
+            node = node[key]
+        elif isinstance(node, dict) and last and key not in (node.get("type"), node.get("name")):
+            cleaned.append(key)
+        elif not isinstance(node, (dict, list)):
+            break
+    return tuple(cleaned)
+
+
+def model_for(data: Any, loc: LocPath) -> type[BaseModel] | None:
+    """The spec model that validates the mapping at ``loc`` (for listing its allowed keys)."""
+    if loc in SECTION_MODELS:
+        return SECTION_MODELS[loc]
+    node = data
+    for key in loc:
+        node = node[key]
+    if not isinstance(node, dict):
+        return None
+    if loc == ("head",):
+        return HEAD_MODELS.get(node.get("type"))
+    if loc == ("train", "optimizer"):
+        return OPTIMIZER_MODELS.get(node.get("name"))
+    if loc[:2] == ("head", "hidden"):
+        head_type = data.get("head", {}).get("type")
+        return schema.HiddenDense if head_type in ("flatten", "global_avg", "global_max") else schema.HiddenConv
+    return LAYER_MODELS.get(node.get("type"))
+
+
+def suggest(word: str, choices: list[str]) -> str:
+    """``Did you mean 'x'?`` for a close match, else an empty string."""
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    return f"Did you mean '{close[0]}'? " if close else ""
+
+
+def _choices(values: list[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def _tag_message(data: Any, loc: LocPath, error: dict[str, Any]) -> tuple[str, str]:
+    tag = error["ctx"]["discriminator"].strip("'")
+    got = error["ctx"].get("tag")
+    expected = [t.strip().strip("'") for t in error["ctx"].get("expected_tags", "").split(",")]
+    kind = "optimizer" if tag == "name" else ("head type" if loc == ("head",) else "layer type")
+    if error["type"] == "union_tag_not_found":
+        return f"this {kind.split()[0]} has no '{tag}' key.", f"add '{tag}:' with one of {_choices(expected)}."
+    return f"unknown {kind} '{got}'.", f"{suggest(got, expected)}Use one of {_choices(expected)}."
+
+
+def _message(data: Any, loc: LocPath, error: dict[str, Any]) -> tuple[str, str]:
+    """(what is wrong, how to fix it) for one pydantic error at the cleaned ``loc``."""
+    kind = error["type"]
+    field = next((k for k in reversed(loc) if isinstance(k, str)), "")
+    value = error.get("input")
+    ctx = error.get("ctx", {})
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return _tag_message(data, loc, error)
+    if kind == "extra_forbidden":
+        model = model_for(data, loc[:-1])
+        allowed = sorted(model.model_fields) if model else []
+        return (
+            f"unknown key '{loc[-1]}'.",
+            f"{suggest(str(loc[-1]), allowed)}Remove it or use one of the allowed keys: {', '.join(allowed)}.",
+        )
+    if kind == "missing":
+        return f"the required key '{loc[-1]}' is missing.", f"add '{loc[-1]}:' with a value."
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        bound = ctx.get("gt", ctx.get("ge", ctx.get("lt", ctx.get("le"))))
+        sign = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
+        return f"'{field}' is {value!r}, but it must be {sign} {bound}.", f"give '{field}' a value {sign} {bound}."
+    if kind == "literal_error":
+        expected = [e.strip().strip("'") for e in ctx.get("expected", "").replace(" or ", ",").split(",")]
+        return (
+            f"'{field}' cannot be {value!r}.",
+            f"{suggest(str(value), expected)}Use one of {_choices([e for e in expected if e])}.",
+        )
+    if kind in ("too_short", "too_long"):
+        if isinstance(value, list) and not value and kind == "too_short":
+            return f"'{field}' is an empty list.", f"give '{field}' at least {ctx.get('min_length', 1)} item(s)."
+        if field in FIELD_HINTS:
+            return f"'{field}' has the wrong number of items ({value!r}).", f"write it as {FIELD_HINTS[field]}."
+        return f"'{field}' has the wrong number of items.", f"{error['msg']}."
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"'{field or 'this'}' must be a mapping of keys, not {value!r}.", "write it as 'key: value' lines."
+    if kind in ("list_type", "tuple_type"):
+        hint = FIELD_HINTS.get(field, "a list")
+        return f"'{field}' must be a list, not {value!r}.", f"write it as {hint}."
+    if kind == "value_error":
+        return f"{error['msg'].removeprefix('Value error, ')}.", "correct the value as described."
+    type_names = {
+        "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "a whole number",
+        "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+        "bool_parsing": "true or false", "string_type": "a text string", "string_pattern_mismatch":
+        "a name of letters, digits and underscores starting with a letter",
+    }
+    if kind in type_names:
+        expected = FIELD_HINTS.get(field, type_names[kind])
+        return f"'{field}' must be {expected}, not {value!r}.", f"change '{field}' to {expected}."
+    return f"'{field}': {error['msg']}.", "correct the value."
+
+
+def translate(
+    exc: ValidationError, data: Any, source: SpecSource, locator: Locator, context: str = ""
+) -> list[SpecError]:
+    """One :class:`SpecError` per distinct location in ``exc`` (union branches folded together)."""
+    grouped: dict[LocPath, list[dict[str, Any]]] = {}
+    for error in exc.errors():
+        grouped.setdefault(clean_loc(data, error["loc"]), []).append(error)
+    results = []
+    for loc, errors in grouped.items():
+        field = next((k for k in reversed(loc) if isinstance(k, str)), "")
+        if len(errors) > 1 and field in FIELD_HINTS:
+            what = f"'{field}' has an invalid value {errors[0].get('input')!r}."
+            fix = f"write it as {FIELD_HINTS[field]}."
+        else:
+            what, fix = _message(data, loc, errors[0])
+        file_loc = locator(loc)
+        line, col = source.locate(file_loc)
+        results.append(SpecError(source.path, line, col, context + describe(loc), what, fix))
+    return results

@@ -1,0 +1,429 @@
+"""The framework-neutral spec: one network, its training set-up and the published figures.
+
+Every layer and head is a pydantic model in a discriminated union keyed on ``type``, so a spec
+is validated in one pass and an unknown layer type is reported with the valid choices. Nothing
+here knows about any framework: the plugins build networks from these models.
+
+Conventions (the neutral ones, translated by each plugin):
+
+* Shapes are channels-last: ``input: [H, W, C]``; ``H``/``W`` may be ``null`` (size-agnostic).
+* ``padding: same`` follows TensorFlow for every stride: output = ceil(input / stride), and the
+  odd extra pixel of padding goes at the bottom/right. An explicit padding is a number of pixels
+  on every side or ``[top, bottom, left, right]``.
+* Batch norm ``momentum`` is the weight of the *old* running statistic (Keras and Paddle's
+  convention: ``running = momentum * running + (1 - momentum) * batch``); PyTorch receives
+  ``1 - momentum``. ``epsilon`` is added to the variance.
+* Optimizer hyperparameters are written once, with the defaults below (Keras' values), and every
+  plugin passes every one of them explicitly to its framework.
+* The last layer of every network produces ``classes`` logits; the softmax of the published
+  models is folded into the loss (cross-entropy from logits).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+
+ActivationName = Literal["relu", "relu6", "sigmoid", "tanh", "softmax", "linear"]
+Size2 = Union[PositiveInt, tuple[PositiveInt, PositiveInt]]
+Padding = Union[
+    Literal["valid", "same"],
+    NonNegativeInt,
+    tuple[NonNegativeInt, NonNegativeInt, NonNegativeInt, NonNegativeInt],
+]
+Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+
+
+class Strict(BaseModel):
+    """Base for every spec model: unknown keys are errors, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def pair(value: int | tuple[int, int]) -> tuple[int, int]:
+    """Normalise a size written as ``3`` or ``[3, 3]`` to ``(3, 3)``."""
+    return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+
+class LayerBase(Strict):
+    name: Name | None = Field(default=None, description="Optional layer name; generated if absent.")
+
+
+class Conv(LayerBase):
+    type: Literal["conv"]
+    filters: PositiveInt
+    kernel: Size2
+    stride: Size2 = 1
+    padding: Padding = "valid"
+    activation: ActivationName = "linear"
+    use_bias: bool = True
+
+
+class DepthwiseConv(LayerBase):
+    type: Literal["depthwise_conv"]
+    kernel: Size2
+    stride: Size2 = 1
+    padding: Padding = "valid"
+    depth_multiplier: PositiveInt = 1
+    activation: ActivationName = "linear"
+    use_bias: bool = True
+
+
+class MaxPool(LayerBase):
+    type: Literal["max_pool"]
+    pool: Size2 = 2
+    stride: Size2 | None = Field(default=None, description="Defaults to the pool size.")
+    padding: Padding = "valid"
+
+
+class AvgPool(LayerBase):
+    type: Literal["avg_pool"]
+    pool: Size2 = 2
+    stride: Size2 | None = Field(default=None, description="Defaults to the pool size.")
+    padding: Padding = Field(
+        default="valid", description="Padded pixels are left out of each average (TensorFlow's rule)."
+    )
+
+
+class BatchNorm(LayerBase):
+    type: Literal["batch_norm"]
+    momentum: float = Field(default=0.99, gt=0.0, lt=1.0, description="Weight of the old statistic.")
+    epsilon: PositiveFloat = 1e-3
+
+
+class Dropout(LayerBase):
+    type: Literal["dropout"]
+    rate: Rate
+
+
+class Activation(LayerBase):
+    type: Literal["activation"]
+    function: ActivationName
+
+
+class Flatten(LayerBase):
+    """Flattens a feature map in channels-last (H, W, C) order, whatever the framework's layout."""
+
+    type: Literal["flatten"]
+
+
+class Dense(LayerBase):
+    type: Literal["dense"]
+    units: PositiveInt
+    activation: ActivationName = "linear"
+    use_bias: bool = True
+
+
+class GlobalAvgPool(LayerBase):
+    type: Literal["global_avg_pool"]
+    keepdims: bool = False
+
+
+class GlobalMaxPool(LayerBase):
+    type: Literal["global_max_pool"]
+    keepdims: bool = False
+
+
+class Residual(LayerBase):
+    """``output = input + layers(input)``; the block must keep the shape of its input."""
+
+    type: Literal["residual"]
+    layers: list[Layer] = Field(min_length=1)
+
+
+class Repeat(LayerBase):
+    """``layers`` written once and applied ``times`` times in sequence (fresh weights each time)."""
+
+    type: Literal["repeat"]
+    times: PositiveInt
+    layers: list[Layer] = Field(min_length=1)
+
+
+Layer = Annotated[
+    Union[
+        Conv,
+        DepthwiseConv,
+        MaxPool,
+        AvgPool,
+        BatchNorm,
+        Dropout,
+        Activation,
+        Flatten,
+        Dense,
+        GlobalAvgPool,
+        GlobalMaxPool,
+        Residual,
+        Repeat,
+    ],
+    Field(discriminator="type"),
+]
+Residual.model_rebuild()
+Repeat.model_rebuild()
+
+LAYER_TYPES: tuple[str, ...] = (
+    "conv",
+    "depthwise_conv",
+    "max_pool",
+    "avg_pool",
+    "batch_norm",
+    "dropout",
+    "activation",
+    "flatten",
+    "dense",
+    "global_avg_pool",
+    "global_max_pool",
+    "residual",
+    "repeat",
+)
+
+
+# ----------------------------------------------------------------------------- heads
+
+
+class HiddenDense(Strict):
+    units: PositiveInt
+    activation: ActivationName = "relu"
+    dropout: Rate = Field(default=0.0, description="Dropout applied after this layer.")
+
+
+class HiddenConv(Strict):
+    filters: PositiveInt
+    activation: ActivationName = "relu"
+    dropout: Rate = Field(default=0.0, description="Dropout applied after this layer.")
+
+
+def _hidden_dense(value: object) -> object:
+    return {"units": value} if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _hidden_conv(value: object) -> object:
+    return {"filters": value} if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class DenseHeadBase(Strict):
+    dropout: Rate = Field(default=0.0, description="Dropout before the first dense layer.")
+    hidden: list[HiddenDense] = Field(default_factory=list, description="Hidden dense layers.")
+
+    @field_validator("hidden", mode="before")
+    @classmethod
+    def _units_shorthand(cls, value: object) -> object:
+        return [_hidden_dense(v) for v in value] if isinstance(value, list) else value
+
+
+class FlattenHead(DenseHeadBase):
+    """Flatten the feature map, then (dropout, hidden dense layers,) dense ``classes``."""
+
+    type: Literal["flatten"]
+
+
+class GlobalAvgHead(DenseHeadBase):
+    """Global average pooling, then (dropout, hidden dense layers,) dense ``classes``."""
+
+    type: Literal["global_avg"]
+
+
+class GlobalMaxHead(DenseHeadBase):
+    """Global max pooling, then (dropout, hidden dense layers,) dense ``classes``."""
+
+    type: Literal["global_max"]
+
+
+class ConvHead(Strict):
+    """A conv whose kernel covers the whole feature map (a dense layer in disguise), then 1x1
+    convs ending in ``classes`` filters, then a flatten of the 1x1 map."""
+
+    type: Literal["conv"]
+    filters: PositiveInt
+    activation: ActivationName = "relu"
+    dropout: Rate = Field(default=0.0, description="Dropout after the full-map conv.")
+    hidden: list[HiddenConv] = Field(default_factory=list, description="Hidden 1x1 convs.")
+
+    @field_validator("hidden", mode="before")
+    @classmethod
+    def _filters_shorthand(cls, value: object) -> object:
+        return [_hidden_conv(v) for v in value] if isinstance(value, list) else value
+
+
+class FcnHead(Strict):
+    """Fully convolutional: 1x1 convs on the feature map ending in ``classes`` filters, then
+    global pooling of the per-pixel logits. Works on any input size."""
+
+    type: Literal["fcn"]
+    hidden: list[HiddenConv] = Field(default_factory=list, description="Hidden 1x1 convs.")
+    pool: Literal["avg", "max"] = "avg"
+
+    @field_validator("hidden", mode="before")
+    @classmethod
+    def _filters_shorthand(cls, value: object) -> object:
+        return [_hidden_conv(v) for v in value] if isinstance(value, list) else value
+
+
+class NoHead(Strict):
+    """No head: the backbone itself must end in a flat vector of ``classes`` logits."""
+
+    type: Literal["none"]
+
+
+Head = Annotated[
+    Union[FlattenHead, GlobalAvgHead, GlobalMaxHead, ConvHead, FcnHead, NoHead],
+    Field(discriminator="type"),
+]
+HEAD_TYPES: tuple[str, ...] = ("flatten", "global_avg", "global_max", "conv", "fcn", "none")
+
+
+# ----------------------------------------------------------------------------- training
+
+
+class Sgd(Strict):
+    name: Literal["sgd"]
+    lr: PositiveFloat = 0.01
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    nesterov: bool = False
+
+
+class MomentumSgd(Strict):
+    """SGD with (heavy-ball or Nesterov) momentum: ``v = momentum * v - lr * g``."""
+
+    name: Literal["momentum"]
+    lr: PositiveFloat = 0.01
+    momentum: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.9
+    nesterov: bool = False
+
+
+class Adam(Strict):
+    name: Literal["adam"]
+    lr: PositiveFloat = 0.001
+    beta1: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9
+    beta2: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
+    epsilon: PositiveFloat = 1e-7
+
+
+class Adadelta(Strict):
+    name: Literal["adadelta"]
+    lr: PositiveFloat = 1.0
+    rho: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.95
+    epsilon: PositiveFloat = 1e-7
+
+
+class RmsProp(Strict):
+    name: Literal["rmsprop"]
+    lr: PositiveFloat = 0.001
+    rho: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.9
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    epsilon: PositiveFloat = 1e-7
+    centered: bool = False
+
+
+Optimizer = Annotated[Union[Sgd, MomentumSgd, Adam, Adadelta, RmsProp], Field(discriminator="name")]
+OPTIMIZER_NAMES: tuple[str, ...] = ("sgd", "momentum", "adam", "adadelta", "rmsprop")
+
+
+class Train(Strict):
+    optimizer: Optimizer
+    loss: Literal["cross_entropy"] = Field(
+        default="cross_entropy", description="Softmax cross-entropy on the logits."
+    )
+    batch_size: PositiveInt = 64
+    epochs: PositiveInt = 10
+    seed: NonNegativeInt = 0
+    init: Literal["framework", "shared"] = Field(
+        default="framework",
+        description="framework: each framework's own initialisers; shared: the same neutral weights.",
+    )
+
+
+class Dataset(Strict):
+    """Where the images come from and how they are fitted to the spec's input."""
+
+    name: Literal["mnist", "fashion-mnist", "idx", "npz", "synthetic"]
+    path: str | None = Field(default=None, description="Directory or file, for idx and npz.")
+    fit: Literal["resize", "pad"] = Field(
+        default="resize", description="How images are brought to the input's height and width."
+    )
+    normalize: bool = Field(default=True, description="Scale pixels to [0, 1].")
+    limit_train: PositiveInt | None = None
+    limit_test: PositiveInt | None = None
+    train_size: PositiveInt = Field(default=1024, description="Synthetic data: training images.")
+    test_size: PositiveInt = Field(default=256, description="Synthetic data: test images.")
+    sizes: list[tuple[PositiveInt, PositiveInt]] | None = Field(
+        default=None,
+        description="Size-agnostic inputs: image sizes to draw from, batched by size bucket.",
+    )
+
+    @model_validator(mode="after")
+    def _path_for_user_data(self) -> Dataset:
+        if self.name in ("idx", "npz") and not self.path:
+            raise ValueError(f"data set '{self.name}' needs a 'path' to the user's files")
+        return self
+
+
+# ----------------------------------------------------------------------------- expectations
+
+
+class ExpectParams(Strict):
+    total: NonNegativeInt | None = None
+    trainable: NonNegativeInt | None = None
+    non_trainable: NonNegativeInt | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> ExpectParams:
+        if self.total is None and self.trainable is None and self.non_trainable is None:
+            raise ValueError("give at least one of total, trainable, non_trainable")
+        return self
+
+
+class Reference(Strict):
+    """Figures the authors reported on their own hardware: compared against, never asserted."""
+
+    test_accuracy: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    top2_accuracy: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    val_accuracy: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    us_per_sample: PositiveFloat | None = None
+    note: str | None = None
+    source: str | None = None
+
+
+class Expect(Strict):
+    params: ExpectParams | None = None
+    reference: Reference | None = None
+
+
+class Spec(Strict):
+    """One network and how to train it (a spec file, or one of its variants, after merging)."""
+
+    name: Name
+    title: str
+    source: str
+    description: str | None = None
+    classes: Annotated[int, Field(ge=2)]
+    input: tuple[PositiveInt | None, PositiveInt | None, PositiveInt]
+    backbone: list[Layer] = Field(min_length=1)
+    head: Head
+    train: Train
+    dataset: Dataset
+    expect: Expect | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither_unknown(self) -> Spec:
+        height, width, _ = self.input
+        if (height is None) != (width is None):
+            raise ValueError("input height and width must both be numbers or both be null")
+        return self
+
+    @property
+    def size_agnostic(self) -> bool:
+        return self.input[0] is None
+
+
+SPEC_KEYS: tuple[str, ...] = tuple(Spec.model_fields) + ("variants",)
