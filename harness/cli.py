@@ -6,6 +6,11 @@ import rich_click as click
 
 from harness import __version__
 from harness.commands.check import check
+from harness.commands.compare import compare
+from harness.commands.frameworks import frameworks
+from harness.commands.params import params
+from harness.commands.report import report
+from harness.commands.run import run
 
 click.rich_click.USE_MARKDOWN = True
 
@@ -17,3 +22,8 @@ def main() -> None:
 
 
 main.add_command(check)
+main.add_command(run)
+main.add_command(frameworks)
+main.add_command(params)
+main.add_command(report)
+main.add_command(compare)

@@ -129,7 +129,13 @@ class Framework(ABC):
 
     @abstractmethod
     def thread_settings(self) -> dict[str, Any]:
-        """The framework's own thread settings as it reports them (intra-op, inter-op...)."""
+        """The framework's own thread settings as it reports them (intra-op, inter-op...).
+
+        Read them back from the framework, do not echo the request. Every integer in the mapping
+        (nested mappings included) is taken as a thread count and must equal ``self.threads``
+        (the conformance kit checks this); report anything that is not a thread count as a
+        string or a boolean.
+        """
 
     @abstractmethod
     def build(self, network: Network) -> Any:
@@ -142,7 +148,14 @@ class Framework(ABC):
 
     @abstractmethod
     def effective_settings(self, model: Any, network: Network) -> EffectiveSettings:
-        """Every hyperparameter as resolved in this framework (layers and optimizer)."""
+        """Every hyperparameter as resolved in this framework (layers and optimizer).
+
+        Groups are named after the neutral layer (``batch_norm_1``...) for layer settings and
+        ``optimizer`` for the spec's optimizer. The conformance kit checks that every batch norm
+        has ``momentum`` and ``epsilon`` settings whose ``neutral`` is the spec's value, and that
+        every hyperparameter of ``network.spec.train.optimizer`` appears as the ``neutral`` value
+        of a non-default setting in ``optimizer``.
+        """
 
     @abstractmethod
     def prepare_training(self, model: Any, train: Train) -> Any:
@@ -166,7 +179,8 @@ class Framework(ABC):
 
     @abstractmethod
     def layer_outputs(self, model: Any, images: np.ndarray) -> Mapping[str, np.ndarray]:
-        """Every neutral layer's output in inference mode, channels-last, keyed by layer name."""
+        """Every neutral layer's output in inference mode, channels-last, keyed by layer name,
+        in the network's execution order (:meth:`harness.spec.Network.walk`)."""
 
     def synchronize(self) -> None:
         """Wait for queued device work (for timing on GPUs); nothing to do on CPU."""

@@ -6,8 +6,18 @@ A plugin is any installable package that declares an entry point in the group
     [project.entry-points.harness]
     myframework = "harness_myframework.plugin"
 
-The harness loads every such entry point at start-up, with no change to the harness itself.
-Hooks are grouped by the stage at which the harness calls them; every hook is optional.
+The harness loads every such entry point when a command starts, with no change to the harness
+itself (:mod:`harness.plugins`). An entry point that fails to import is reported by
+``harness frameworks`` and skipped; the other plugins keep working.
+
+Hooks are grouped by the stage at which the harness calls them; every hook is optional, and a
+hook function may declare only the arguments it uses (pluggy passes them by name). A ``@hookimpl``
+function whose name matches no hook below makes its plugin broken
+(:meth:`pluggy.PluginManager.check_pending`), so a misspelt hook never goes silently unused.
+
+The framework itself is driven through the class a plugin registers, a subclass of
+:class:`harness.framework.Framework`: its methods are the contract for building, counting,
+training, timing, and loading or exporting weights.
 """
 
 from __future__ import annotations
@@ -28,7 +38,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 # -------------------------------------------------------------------------------------------------
-# Discovery hooks: called once when the harness starts, in the harness's own process.
+# Discovery hooks: called when a command starts, in the harness's own process (and again inside
+# each worker subprocess, to find the class the worker instantiates).
 # -------------------------------------------------------------------------------------------------
 
 
@@ -43,4 +54,27 @@ def harness_register_frameworks(register: Callable[[type[Framework]], None]) -> 
     Called in the harness's own process, which must stay free of any framework: the module that
     holds this hook, and the class body, must not import the framework at import time (import it
     inside the methods that run in the worker subprocess).
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Worker hooks: called in the harness's own process just before it starts a worker subprocess.
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def harness_worker_environment(framework: str, threads: int, device: str) -> dict[str, str] | None:
+    """Environment variables to set in a worker before it starts (so before any framework import).
+
+    :param framework: The ``name`` of the framework the worker will run.
+    :param threads: The thread count the worker must respect.
+    :param device: The device the worker will use (``cpu``, ``cuda``).
+    :return: Variables to add to the worker's environment, or None to add nothing.
+
+    The harness already sets the common thread variables (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``,
+    TensorFlow's and Paddle's; see :mod:`harness.runner.threads`). Use this hook for what only a
+    plugin knows: a framework's own thread or device variables (``XLA_FLAGS``,
+    ``CUDA_VISIBLE_DEVICES``...). It is called for every worker, whichever plugin provides its
+    framework, so a plugin returns None for frameworks it does not care about. Every plugin's
+    variables are merged; where two set the same variable, the plugin registered last wins.
     """

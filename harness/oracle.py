@@ -26,6 +26,7 @@ class LayerCount:
     non_trainable: int
     macs: int | None
     depth: int = 0
+    part: str = "backbone"
 
     @property
     def total(self) -> int:
@@ -34,11 +35,13 @@ class LayerCount:
 
 @dataclass(frozen=True)
 class ExpectCheck:
-    """One published figure against the oracle's."""
+    """One published figure against the oracle's; ``scope`` is ``params`` (the whole network) or
+    ``backbone`` (the backbone alone)."""
 
     field: str
     expected: int
     actual: int
+    scope: str = "params"
 
     @property
     def ok(self) -> bool:
@@ -71,7 +74,18 @@ class Analysis:
         return None if any(v is None for v in values) else sum(values)  # type: ignore[misc]
 
     def params(self) -> dict[str, int]:
-        return {"trainable": self.trainable, "non_trainable": self.non_trainable, "total": self.total}
+        """The whole network's parameters: trainable, non_trainable, total."""
+        return _split(self.layers)
+
+    def backbone_params(self) -> dict[str, int]:
+        """The backbone's parameters alone (every layer before the head)."""
+        return _split(tuple(layer for layer in self.layers if layer.part == "backbone"))
+
+
+def _split(layers: tuple[LayerCount, ...]) -> dict[str, int]:
+    trainable = sum(layer.trainable for layer in layers)
+    non_trainable = sum(layer.non_trainable for layer in layers)
+    return {"trainable": trainable, "non_trainable": non_trainable, "total": trainable + non_trainable}
 
 
 def layer_params(layer: schema.Layer, input_shape: shapes.Shape) -> tuple[int, int]:
@@ -110,7 +124,8 @@ def _count(traced: Traced) -> LayerCount:
     node = traced.node
     trainable, non_trainable = (0, 0) if node.children else layer_params(node.layer, traced.input_shape)
     macs = 0 if node.children else layer_macs(node.layer, traced.input_shape, traced.output_shape)
-    return LayerCount(node.name, node.type, traced.output_shape, trainable, non_trainable, macs, traced.depth)
+    part = "head" if node.loc[:1] == ("head",) else "backbone"
+    return LayerCount(node.name, node.type, traced.output_shape, trainable, non_trainable, macs, traced.depth, part)
 
 
 def analyse(network: Network, size: tuple[int, int] | None = None) -> Analysis:
@@ -121,12 +136,18 @@ def analyse(network: Network, size: tuple[int, int] | None = None) -> Analysis:
 
 
 def check_expect(analysis: Analysis, expect: schema.Expect | None) -> list[ExpectCheck]:
-    """Every published parameter figure compared with the oracle's count."""
-    if expect is None or expect.params is None:
+    """Every published parameter figure (whole network, then backbone) against the oracle's."""
+    if expect is None:
         return []
-    actual = analysis.params()
-    return [
-        ExpectCheck(field, value, actual[field])
-        for field, value in expect.params.model_dump().items()
-        if value is not None
-    ]
+    checks: list[ExpectCheck] = []
+    for scope, published, actual in (
+        ("params", expect.params, analysis.params()),
+        ("backbone", expect.backbone, analysis.backbone_params()),
+    ):
+        if published is not None:
+            checks.extend(
+                ExpectCheck(field, value, actual[field], scope)
+                for field, value in published.model_dump().items()
+                if value is not None
+            )
+    return checks

@@ -47,7 +47,9 @@ class Epoch(Model):
     train_accuracy: float
     test_loss: float | None = None
     test_accuracy: float | None = None
-    seconds: float
+    seconds: float = Field(description="Training time of the epoch (batches and steps, no evaluation).")
+    steps: int | None = None
+    eval_seconds: float | None = Field(default=None, description="Time to score the test split.")
 
 
 class DataInfo(Model):
@@ -59,6 +61,8 @@ class DataInfo(Model):
     checksum: str = Field(default="", description="sha256 over the files as read.")
     train_size: int = 0
     test_size: int = 0
+    full_train_size: int | None = Field(default=None, description="Training images before --limit-train.")
+    full_test_size: int | None = Field(default=None, description="Test images before --limit-test.")
     image_shape: list[int | None] = Field(default_factory=list, description="Shape before fitting.")
     fitted_to: list[int | None] = Field(default_factory=list, description="The network's input shape.")
     fit: str = ""
@@ -68,9 +72,11 @@ class DataInfo(Model):
 class Environment(Model):
     harness_version: str
     git_commit: str | None = None
+    git_dirty: bool | None = Field(default=None, description="The checkout had uncommitted changes.")
     python: str
     os: str
     cpu: str
+    cpu_count: int | None = Field(default=None, description="Logical cores of the machine.")
     framework: str
     framework_version: str | None = None
     device: str
@@ -90,13 +96,18 @@ class JobResult(Model):
     status: Status
     reason: str | None = None
     epochs_requested: int
+    spec_epochs: int | None = Field(default=None, description="The spec's own epoch count (--epochs may differ).")
     batch_size: int
     params: Params | None = None
+    layer_params: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="Parameters per neutral layer as the framework counts them."
+    )
     history: list[Epoch] = Field(default_factory=list)
     step_time: Timing | None = None
     images_per_second: float | None = None
     latency_batch_1: Timing | None = None
     latency_batch: Timing | None = None
+    latency_batch_size: int | None = Field(default=None, description="Images per call of latency_batch.")
     build_seconds: float | None = None
     first_step_seconds: float | None = None
     peak_rss_mb: float | None = None
@@ -106,6 +117,16 @@ class JobResult(Model):
     data: DataInfo | None = None
     started_at: str | None = None
     finished_at: str | None = None
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="The settings the job ran with; --resume reuses a result only when they match."
+    )
+    first_step_losses: list[float] = Field(
+        default_factory=list, description="Losses of the first training steps, to compare runs from shared weights."
+    )
+    startup_seconds: float | None = Field(default=None, description="Worker start to framework ready (imports).")
+    data_seconds: float | None = Field(default=None, description="Loading and preparing the data set.")
+    definitions: dict[str, str] = Field(default_factory=dict, description="How each measured figure is defined.")
+    log_tail: str | None = Field(default=None, description="The worker's last output lines, when it failed.")
 
     @property
     def final_test_accuracy(self) -> float | None:
@@ -132,6 +153,9 @@ class RunResults(Model):
         default_factory=dict, description="Network key -> framework -> `harness params` result."
     )
     notes: list[str] = Field(default_factory=list)
+    settings: dict[str, Any] = Field(default_factory=dict, description="The run's options as resolved.")
+    started_at: str | None = None
+    finished_at: str | None = None
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -145,6 +169,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
             stream.write("\n")
             stream.flush()
             os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -54,16 +54,19 @@ def resolve_padding(
     return same_padding(height, kernel[0], stride[0]) + same_padding(width, kernel[1], stride[1])
 
 
-def _window_out(size: int | None, kernel: int, stride: int, before: int, after: int, padding: object) -> int | None:
+def _window_out(
+    size: int | None, kernel: int, stride: int, before: int, after: int, padding: object, axis: str
+) -> int | None:
     if size is None:
         return None
     if padding == "same":
         return math.ceil(size / stride)
     padded = size + before + after
     if kernel > padded:
-        pad_note = "" if padding == "valid" else " even after padding"
+        pad_note = " with padding: valid" if padding == "valid" else f" even padded to {padded}"
         raise ShapeError(
-            f"the {kernel}-pixel window is larger than its {size}-pixel input{pad_note}, so the output would be empty.",
+            f"its {kernel}-pixel window is larger than the input's {size}-pixel {axis}{pad_note}, so the "
+            "feature map would shrink to nothing.",
             "use padding: same, a smaller kernel or pool, or a larger input (or remove a downsampling layer before it).",
         )
     return (padded - kernel) // stride + 1
@@ -73,8 +76,8 @@ def window_output(shape: Shape, kernel: tuple[int, int], stride: tuple[int, int]
     """Output of a conv or pooling window over a feature map."""
     height, width, _ = _feature_map(shape)
     pads = explicit_padding(padding) or (0, 0, 0, 0)
-    out_h = _window_out(height, kernel[0], stride[0], pads[0], pads[1], padding)
-    out_w = _window_out(width, kernel[1], stride[1], pads[2], pads[3], padding)
+    out_h = _window_out(height, kernel[0], stride[0], pads[0], pads[1], padding, "height")
+    out_w = _window_out(width, kernel[1], stride[1], pads[2], pads[3], padding, "width")
     return (out_h, out_w, channels)
 
 

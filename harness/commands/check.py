@@ -10,7 +10,12 @@ from rich.table import Table
 from harness.commands.common import console, load_all, print_errors
 from harness.oracle import Analysis, ExpectCheck, analyse, check_expect
 from harness.shapes import describe_shape
-from harness.spec import Network
+from harness.spec import Network, SpecError
+from harness.spec.loader import locate
+
+
+UNSQUEEZED_WIDTH = 1_000
+"""Wider than any layer table: a table is rendered at its natural width up to this."""
 
 
 def _fmt(value: int | None) -> str:
@@ -20,12 +25,13 @@ def _fmt(value: int | None) -> str:
 def layer_table(analysis: Analysis, title: str) -> Table:
     """The oracle's layer table, as ``check`` and the reports show it."""
     table = Table(title=title, title_justify="left", show_footer=True)
-    table.add_column("layer", footer="total")
-    table.add_column("type")
-    table.add_column("output", footer=describe_shape(analysis.layers[-1].output_shape))
-    table.add_column("trainable", justify="right", footer=_fmt(analysis.trainable))
-    table.add_column("non-trainable", justify="right", footer=_fmt(analysis.non_trainable))
-    table.add_column("MACs", justify="right", footer=_fmt(analysis.macs))
+    longest = max(len("  " * layer.depth + layer.name) for layer in analysis.layers)
+    table.add_column("layer", footer="total", overflow="fold", min_width=min(longest, 20))
+    table.add_column("type", no_wrap=True)
+    table.add_column("output", footer=describe_shape(analysis.layers[-1].output_shape), no_wrap=True)
+    table.add_column("trainable", justify="right", footer=_fmt(analysis.trainable), no_wrap=True)
+    table.add_column("non-trainable", justify="right", footer=_fmt(analysis.non_trainable), no_wrap=True)
+    table.add_column("MACs", justify="right", footer=_fmt(analysis.macs), no_wrap=True)
     for layer in analysis.layers:
         indent = "  " * layer.depth
         table.add_row(
@@ -33,6 +39,36 @@ def layer_table(analysis: Analysis, title: str) -> Table:
             _fmt(layer.trainable), _fmt(layer.non_trainable), _fmt(layer.macs),
         )
     return table
+
+
+def print_unsqueezed(table: Table) -> None:
+    """Print ``table`` at its natural width when the output is not a terminal (a log, a pipe),
+    where rich would otherwise squeeze it into 80 columns and cut its figures."""
+    if console.is_terminal:
+        console.print(table)
+    else:
+        console.print(table, width=UNSQUEEZED_WIDTH, crop=False)
+
+
+def mismatch_error(network: Network, check: ExpectCheck) -> SpecError:
+    """A published figure the network does not have, located at its line in the spec."""
+    loc = ("expect", check.scope, check.field)
+    line, column = locate(network.path, network.variant, loc)
+    variant = f"variant '{network.variant}', " if network.variant else ""
+    part = "the network" if check.scope == "params" else "the backbone"
+    return SpecError(
+        network.path, line, column, variant + ".".join(loc),
+        f"the published {check.field.replace('_', '-')} count is {check.expected:,}, but {part} as written has "
+        f"{check.actual:,} ({check.actual - check.expected:+,}).",
+        "correct the figure in 'expect' if it was copied wrongly, or the layers if they differ from the "
+        "published network (`harness check` lists every layer's count).",
+    )
+
+
+def macs_by_size(network: Network) -> dict[str, int | None]:
+    """A size-agnostic network's MACs at each image size its data set gives (``HxW`` keys)."""
+    sizes = network.spec.dataset.sizes if network.spec.size_agnostic else None
+    return {f"{h}x{w}": analyse(network, (h, w)).macs for h, w in sizes or ()}
 
 
 def as_json(network: Network, analysis: Analysis, checks: list[ExpectCheck]) -> dict:
@@ -51,8 +87,13 @@ def as_json(network: Network, analysis: Analysis, checks: list[ExpectCheck]) -> 
             for layer in analysis.layers
         ],
         "params": analysis.params(),
+        "backbone_params": analysis.backbone_params(),
         "macs": analysis.macs,
-        "expect": [{"field": c.field, "expected": c.expected, "actual": c.actual, "ok": c.ok} for c in checks],
+        "macs_by_size": macs_by_size(network),
+        "expect": [
+            {"scope": c.scope, "field": c.field, "expected": c.expected, "actual": c.actual, "ok": c.ok}
+            for c in checks
+        ],
         "expect_ok": all(c.ok for c in checks),
     }
 
@@ -69,18 +110,23 @@ def check(specs: tuple[str, ...], as_json_output: bool) -> None:
     print_errors(errors)
     failed = bool(errors)
     results = []
+    mismatches: list[SpecError] = []
     for network in networks:
         analysis = analyse(network)
         checks = check_expect(analysis, network.spec.expect)
+        mismatches.extend(mismatch_error(network, c) for c in checks if not c.ok)
         failed |= not all(c.ok for c in checks)
         if as_json_output:
             results.append(as_json(network, analysis, checks))
             continue
-        console.print(layer_table(analysis, f"{network.key}  ({network.path})"))
+        print_unsqueezed(layer_table(analysis, f"{network.key}  ({network.path})"))
+        for size, macs in macs_by_size(network).items():
+            console.print(f"  MACs on a {size} image: {_fmt(macs)}")
         for c in checks:
             mark = "[green]ok[/]" if c.ok else "[red]MISMATCH[/]"
-            console.print(f"  expect params.{c.field}: published {c.expected:,}, oracle {c.actual:,}  {mark}")
+            console.print(f"  expect {c.scope}.{c.field}: published {c.expected:,}, oracle {c.actual:,}  {mark}")
         console.print()
     if as_json_output:
         click.echo(json.dumps(results, indent=2))
+    print_errors(mismatches)
     raise SystemExit(1 if failed else 0)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.plugins import discover, worker_environment
 from harness.runner.threads import thread_environment
 from harness.runner.worker import EVENT_PREFIX
 
@@ -38,6 +39,13 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         pass
 
 
+def _plugin_environment(request: dict[str, Any], threads: int) -> dict[str, str]:
+    if "framework" not in request:
+        return {}
+    manager = discover().manager
+    return worker_environment(manager, request["framework"], threads, request.get("device", "cpu"))
+
+
 def _classify_death(returncode: int, tail: str) -> tuple[str, str]:
     lowered = tail.lower()
     if returncode == -signal.SIGKILL or "out of memory" in lowered or "memoryerror" in lowered or "bad_alloc" in lowered:
@@ -57,13 +65,16 @@ def run_child(
 ) -> ChildOutcome:
     """Run one worker for ``request`` in a new process group; never raises for worker failures.
 
-    ``timeout`` (seconds) kills the worker's whole process group. KeyboardInterrupt kills the
-    worker and is re-raised after the outcome is recorded by the caller.
+    The worker's environment holds the thread limits, then the variables plugins ask for through
+    ``harness_worker_environment``, then ``extra_env``. ``timeout`` (seconds) kills the worker's
+    whole process group. KeyboardInterrupt kills the worker and is re-raised after the outcome is
+    recorded by the caller.
     """
     with tempfile.TemporaryDirectory(prefix="harness-job-") as folder:
         request_path, result_path = Path(folder, "request.json"), Path(folder, "result.json")
         request_path.write_text(json.dumps(request))
         env = thread_environment(threads)
+        env.update(_plugin_environment(request, threads))
         env.update(extra_env or {})
         env["PYTHONUNBUFFERED"] = "1"
         process = subprocess.Popen(
@@ -71,10 +82,14 @@ def run_child(
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True,
         )
         tail: list[str] = []
-        timer = threading.Timer(timeout, _kill_group, [process]) if timeout else None
         timed_out = threading.Event()
+
+        def expire() -> None:
+            timed_out.set()
+            _kill_group(process)
+
+        timer = threading.Timer(timeout, expire) if timeout else None
         if timer:
-            timer.function = lambda: (timed_out.set(), _kill_group(process))  # type: ignore[method-assign]
             timer.daemon = True
             timer.start()
         try:

@@ -96,3 +96,20 @@ def load_networks(path: Path | str) -> list[Network]:
     if errors:
         raise SpecErrors(list(errors.values()))
     return networks
+
+
+def locate(path: Path | str, variant: str | None, loc: LocPath) -> tuple[int, int]:
+    """1-based (line, column) where the file holds ``loc`` of ``variant`` (its override, if it has
+    one, else the base spec's key)."""
+    source = read_spec_source(Path(path))
+    return source.locate(_locator(source, variant)(loc))
+
+
+def load_network(path: Path | str, variant: str | None = None) -> Network:
+    """The one network of ``path`` named by ``variant`` (None for a file without variants)."""
+    networks = load_networks(path)
+    for network in networks:
+        if network.variant == variant:
+            return network
+    names = ", ".join(str(n.variant) for n in networks)
+    raise ValueError(f"{path} has no variant {variant!r}; it has: {names}")

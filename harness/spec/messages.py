@@ -30,6 +30,7 @@ SECTION_MODELS: dict[LocPath, type[BaseModel]] = {
     ("dataset",): schema.Dataset,
     ("expect",): schema.Expect,
     ("expect", "params"): schema.ExpectParams,
+    ("expect", "backbone"): schema.ExpectParams,
     ("expect", "reference"): schema.Reference,
 }
 FIELD_HINTS: dict[str, str] = {
@@ -96,11 +97,21 @@ def _choices(values: list[str]) -> str:
 def _tag_message(data: Any, loc: LocPath, error: dict[str, Any]) -> tuple[str, str]:
     tag = error["ctx"]["discriminator"].strip("'")
     got = error["ctx"].get("tag")
-    expected = [t.strip().strip("'") for t in error["ctx"].get("expected_tags", "").split(",")]
-    kind = "optimizer" if tag == "name" else ("head type" if loc == ("head",) else "layer type")
+    if tag == "name":
+        kind, expected = "optimizer", list(schema.OPTIMIZER_NAMES)
+    elif loc == ("head",):
+        kind, expected = "head type", list(schema.HEAD_TYPES)
+    else:
+        kind, expected = "layer type", list(schema.LAYER_TYPES)
     if error["type"] == "union_tag_not_found":
         return f"this {kind.split()[0]} has no '{tag}' key.", f"add '{tag}:' with one of {_choices(expected)}."
     return f"unknown {kind} '{got}'.", f"{suggest(got, expected)}Use one of {_choices(expected)}."
+
+
+def _item_count_message(field: str, value: Any) -> tuple[str, str]:
+    count = len(value) if isinstance(value, (list, tuple)) else 1
+    hint = FIELD_HINTS.get(field, "a list with the right number of items")
+    return f"'{field}' has {count} item(s): {value!r}.", f"write it as {hint}."
 
 
 def _message(data: Any, loc: LocPath, error: dict[str, Any]) -> tuple[str, str]:
@@ -120,6 +131,8 @@ def _message(data: Any, loc: LocPath, error: dict[str, Any]) -> tuple[str, str]:
         )
     if kind == "missing":
         return f"the required key '{loc[-1]}' is missing.", f"add '{loc[-1]}:' with a value."
+    if kind == schema.RULE_ERROR:
+        return error["msg"], f"{ctx['fix']}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         bound = ctx.get("gt", ctx.get("ge", ctx.get("lt", ctx.get("le"))))
         sign = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
@@ -137,12 +150,17 @@ def _message(data: Any, loc: LocPath, error: dict[str, Any]) -> tuple[str, str]:
             return f"'{field}' has the wrong number of items ({value!r}).", f"write it as {FIELD_HINTS[field]}."
         return f"'{field}' has the wrong number of items.", f"{error['msg']}."
     if kind in ("model_type", "dict_type", "model_attributes_type"):
+        if loc and isinstance(loc[-1], int) and field in ("backbone", "layers"):
+            return (
+                f"item {loc[-1]} of '{field}' must be a layer (a mapping with a 'type'), not {value!r}.",
+                "write each layer as a mapping, e.g. '- {type: conv, filters: 32, kernel: 3}'.",
+            )
         return f"'{field or 'this'}' must be a mapping of keys, not {value!r}.", "write it as 'key: value' lines."
     if kind in ("list_type", "tuple_type"):
         hint = FIELD_HINTS.get(field, "a list")
         return f"'{field}' must be a list, not {value!r}.", f"write it as {hint}."
     if kind == "value_error":
-        return f"{error['msg'].removeprefix('Value error, ')}.", "correct the value as described."
+        return f"{error['msg'].removeprefix('Value error, ')}.", f"correct '{field or 'the value'}' as described."
     type_names = {
         "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "a whole number",
         "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
@@ -155,22 +173,55 @@ def _message(data: Any, loc: LocPath, error: dict[str, Any]) -> tuple[str, str]:
     return f"'{field}': {error['msg']}.", "correct the value."
 
 
+def _misspelt(errors: list[dict[str, Any]], data: Any) -> set[LocPath]:
+    """Locations of 'missing' keys that an unknown sibling key is a misspelling of: the unknown
+    key's "did you mean" says it all, so the missing key is not reported on its own."""
+    extras: dict[LocPath, list[str]] = {}
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            loc = clean_loc(data, error["loc"])
+            extras.setdefault(loc[:-1], []).append(str(loc[-1]))
+    return {
+        loc
+        for error in errors
+        if error["type"] == "missing"
+        for loc in [clean_loc(data, error["loc"])]
+        if difflib.get_close_matches(str(loc[-1]), extras.get(loc[:-1], []), n=1, cutoff=0.6)
+    }
+
+
+def _is_short_list(error: dict[str, Any]) -> bool:
+    """A fixed-length list (``input``, ``[h, w]``) with too few items: pydantic calls it a missing index."""
+    return error["type"] == "missing" and isinstance(error["loc"][-1], int)
+
+
 def translate(
     exc: ValidationError, data: Any, source: SpecSource, locator: Locator, context: str = ""
 ) -> list[SpecError]:
     """One :class:`SpecError` per distinct location in ``exc`` (union branches folded together)."""
+    errors_found = exc.errors()
+    misspelt = _misspelt(errors_found, data)
     grouped: dict[LocPath, list[dict[str, Any]]] = {}
-    for error in exc.errors():
-        grouped.setdefault(clean_loc(data, error["loc"]), []).append(error)
+    for error in errors_found:
+        loc = clean_loc(data, error["loc"])
+        if loc not in misspelt:
+            grouped.setdefault(loc, []).append(error)
     results = []
     for loc, errors in grouped.items():
         field = next((k for k in reversed(loc) if isinstance(k, str)), "")
         if len(errors) > 1 and field in FIELD_HINTS:
-            what = f"'{field}' has an invalid value {errors[0].get('input')!r}."
-            fix = f"write it as {FIELD_HINTS[field]}."
+            value = errors[0].get("input")
+            what = f"'{field}' has an invalid value {value!r}."
+            hint = suggest(value, ["valid", "same"]) if field == "padding" and isinstance(value, str) else ""
+            fix = f"{hint}Write it as {FIELD_HINTS[field]}." if hint else f"write it as {FIELD_HINTS[field]}."
+        elif _is_short_list(errors[0]):
+            what, fix = _item_count_message(field, errors[0].get("input"))
         else:
             what, fix = _message(data, loc, errors[0])
-        file_loc = locator(loc)
-        line, col = source.locate(file_loc)
+        if errors[0]["type"] == "union_tag_invalid":
+            loc_in_file = loc + (errors[0]["ctx"]["discriminator"].strip("'"),)  # the 'type:' or 'name:' key
+        else:
+            loc_in_file = loc
+        line, col = source.locate(locator(loc_in_file))
         results.append(SpecError(source.path, line, col, context + describe(loc), what, fix))
     return results

@@ -33,6 +33,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 ActivationName = Literal["relu", "relu6", "sigmoid", "tanh", "softmax", "linear"]
 Size2 = Union[PositiveInt, tuple[PositiveInt, PositiveInt]]
@@ -49,6 +50,15 @@ class Strict(BaseModel):
     """Base for every spec model: unknown keys are errors, never silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+RULE_ERROR = "spec_rule"
+"""The pydantic error type of a spec rule broken across fields; its ``fix`` is in the context."""
+
+
+def rule_error(what: str, fix: str) -> PydanticCustomError:
+    """A validation error that carries its own fix (shown by the loader as ``Fix: ...``)."""
+    return PydanticCustomError(RULE_ERROR, what.replace("{", "(").replace("}", ")"), {"fix": fix})
 
 
 def pair(value: int | tuple[int, int]) -> tuple[int, int]:
@@ -364,7 +374,11 @@ class Dataset(Strict):
     @model_validator(mode="after")
     def _path_for_user_data(self) -> Dataset:
         if self.name in ("idx", "npz") and not self.path:
-            raise ValueError(f"data set '{self.name}' needs a 'path' to the user's files")
+            raise rule_error(
+                f"data set '{self.name}' needs a 'path' to the user's files.",
+                f"add 'path:' with the {'directory of IDX files' if self.name == 'idx' else '.npz file'}, "
+                "or use name: mnist, fashion-mnist or synthetic.",
+            )
         return self
 
 
@@ -379,7 +393,9 @@ class ExpectParams(Strict):
     @model_validator(mode="after")
     def _at_least_one(self) -> ExpectParams:
         if self.total is None and self.trainable is None and self.non_trainable is None:
-            raise ValueError("give at least one of total, trainable, non_trainable")
+            raise rule_error(
+                "no figure is given.", "give at least one of total, trainable, non_trainable, or remove the key."
+            )
         return self
 
 
@@ -395,7 +411,10 @@ class Reference(Strict):
 
 
 class Expect(Strict):
-    params: ExpectParams | None = None
+    params: ExpectParams | None = Field(default=None, description="The whole network's parameters.")
+    backbone: ExpectParams | None = Field(
+        default=None, description="The backbone's parameters alone (a published backbone count)."
+    )
     reference: Reference | None = None
 
 
@@ -414,12 +433,19 @@ class Spec(Strict):
     dataset: Dataset
     expect: Expect | None = None
 
-    @model_validator(mode="after")
-    def _both_or_neither_unknown(self) -> Spec:
-        height, width, _ = self.input
+    @field_validator("input")
+    @classmethod
+    def _both_or_neither_unknown(
+        cls, value: tuple[int | None, int | None, int]
+    ) -> tuple[int | None, int | None, int]:
+        height, width, _ = value
         if (height is None) != (width is None):
-            raise ValueError("input height and width must both be numbers or both be null")
-        return self
+            raise rule_error(
+                f"the input has one unknown and one known size "
+                f"([{', '.join('null' if v is None else str(v) for v in value)}]).",
+                "make height and width both numbers, or both null for a size-agnostic network.",
+            )
+        return value
 
     @property
     def size_agnostic(self) -> bool:

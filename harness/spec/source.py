@@ -8,6 +8,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from harness.spec.errors import SpecError
@@ -86,34 +87,53 @@ def to_plain(node: Any) -> Any:
     return node
 
 
+def _kind(node: Any) -> str:
+    if isinstance(node, list):
+        return "a list"
+    return f"the single value {node!r}"
+
+
 def read_spec_source(path: Path) -> SpecSource:
     """Parse ``path``; unreadable, empty or malformed files raise :class:`SpecError`."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecError(path, None, None, "", "the file does not exist.", "Check the path.") from None
+        raise SpecError(path, None, None, "", "the file does not exist.", "check the path.") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(path, None, None, "", f"the file cannot be read ({exc}).", "Give a UTF-8 YAML file.") from None
+        raise SpecError(path, None, None, "", f"the file cannot be read ({exc}).", "give a readable UTF-8 YAML file.") from None
     try:
         tree = YAML(typ="rt").load(text)
+    except DuplicateKeyError as exc:
+        mark = exc.problem_mark
+        key = str(exc.problem).split('"')[1] if '"' in str(exc.problem) else "a key"
+        raise SpecError(
+            path, mark.line + 1, mark.column + 1, "", f"the key '{key}' appears twice in the same mapping.",
+            "keep one of the two (a variant under 'variants:' is the way to hold a second value).",
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        if exc.problem and exc.context and exc.context_mark and exc.context_mark is not mark:
+            problem += (
+                f" ({' '.join(str(exc.context).split())} that starts at line {exc.context_mark.line + 1},"
+                f" column {exc.context_mark.column + 1})"
+            )
+        tabs = " YAML indents with spaces only: replace the tabs." if "'\\t'" in problem else ""
         raise SpecError(
             path, line, col, "", f"YAML syntax error: {problem}.",
-            "Fix the YAML at that position (check indentation, colons and brackets).",
+            "correct the YAML at that position (check indentation, colons, quotes and brackets)." + tabs,
         ) from None
     except YAMLError as exc:
-        raise SpecError(path, None, None, "", f"YAML error: {exc}.", "Fix the YAML.") from None
+        raise SpecError(path, None, None, "", f"YAML error: {exc}.", "correct the YAML.") from None
     if tree is None:
         raise SpecError(
             path, 1, 1, "", "the file is empty.",
-            "Write a spec: at least name, title, source, classes, input, backbone, head, train and dataset.",
+            "write a spec: at least name, title, source, classes, input, backbone, head, train and dataset.",
         )
     if not isinstance(tree, CommentedMap):
         raise SpecError(
-            path, 1, 1, "", f"a spec must be a mapping of keys, not a {type(tree).__name__}.",
-            "Start the file with 'name: ...' and the other top-level keys.",
+            path, 1, 1, "", f"a spec must be a mapping of keys, not {_kind(tree)}.",
+            "start the file with 'name: ...' and the other top-level keys.",
         )
     return SpecSource(path, tree)

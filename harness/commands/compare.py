@@ -1,0 +1,63 @@
+"""``harness compare``: what changed between two runs, and whether any change is a regression."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import rich_click as click
+from rich import box
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
+
+from harness.commands.common import console, err_console
+from harness.report import ResultsError, load_results, results_file
+from harness.report.compare import (
+    DEFAULT_FACTOR, IMPROVEMENT, INSUFFICIENT, P_THRESHOLD, REGRESSION, WITHIN_NOISE, changes_frame, compare_runs,
+    regressions,
+)
+from harness.report.markdown import escape
+
+STYLES = {REGRESSION: "bold red", IMPROVEMENT: "green", WITHIN_NOISE: "yellow"}
+
+
+@click.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--factor", type=click.FloatRange(min=1.0, min_open=True), default=DEFAULT_FACTOR, show_default=True,
+              help="How much worse (new/old, or old/new for accuracy) a change must be to count.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print a GitHub-flavoured Markdown table.")
+def compare(old: Path, new: Path, factor: float, as_markdown: bool) -> None:
+    """Compare two runs (results.json files or report directories), per network and framework.
+
+    A change is a **regression** only when it is large (at least `--factor`) and significant (a
+    Mann-Whitney U test on the raw samples, p < 0.002, as asv does); `~` marks a large change within
+    the noise. Exits 1 when there is a regression, 2 when a file cannot be read.
+    """
+    try:
+        old_run, new_run = load_results(old), load_results(new)
+    except ResultsError as exc:
+        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(2) from exc
+    changes = compare_runs(old_run, new_run, factor)
+    frame = changes_frame(changes)
+    found = regressions(changes)
+    summary = (f"{len(found)} regression(s)" if found else "no regression") + (
+        f" (factor {factor:g}, Mann-Whitney U significance threshold p = {P_THRESHOLD:g})") + "".join(
+        f"; {c.network} · {c.framework} {c.metric}: {c.old} → {c.new}" for c in found)
+    if as_markdown:
+        click.echo(f"Comparing `{results_file(old)}` (old) with `{results_file(new)}` (new): {escape(summary)}.\n")
+        click.echo(frame.map(escape).to_markdown(index=False, tablefmt="pipe", disable_numparse=True,
+                                                 colalign=("left",) * 4 + ("right",) * 4))
+    else:
+        table = Table(title=f"{results_file(old)} -> {results_file(new)}", title_justify="left", box=box.SIMPLE_HEAD)
+        for column in frame.columns:
+            table.add_column(column, justify="right" if column in ("old", "new", "new/old", "p") else "left", no_wrap=True)
+        for row in frame.itertuples(index=False):
+            style = STYLES.get(row.verdict, "dim" if row.verdict.startswith(INSUFFICIENT) else "")
+            table.add_row(*(Text(cell) for cell in row), style=style)
+        natural = Measurement.get(console, console.options.update(width=10_000), table).maximum
+        Console(width=max(console.width, natural), highlight=False).print(table)
+        console.print(summary, style="bold red" if found else "green", markup=False, soft_wrap=True)
+    raise SystemExit(1 if found else 0)

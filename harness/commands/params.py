@@ -1,0 +1,276 @@
+"""``harness params``: build every network in every framework and compare the parameter counts.
+
+Each framework runs in its own worker subprocess (the ``params`` task, one worker per framework
+for all the networks, the workers in parallel), so this process never imports a framework. For
+every network the oracle's count, the published ``expect`` and each framework's count are shown
+side by side; any disagreement (a total, a split, or one layer) exits 1 and names the first
+layer whose count differs.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import rich_click as click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from harness.agreement import LayerMismatch, layer_mismatches
+from harness.commands.common import console, err_console, load_all, print_errors
+from harness.oracle import Analysis, ExpectCheck, analyse, check_expect
+from harness.plugins import PluginError, discover, select_frameworks
+from harness.runner.child import run_child
+from harness.runner.threads import default_threads
+from harness.spec import Network
+
+FIELDS = ("trainable", "non_trainable", "total")
+OK_MARK, BAD_MARK = "[green]✓[/]", "[red]✗[/]"
+
+
+@dataclass
+class FrameworkCount:
+    """One framework's counts for one network, compared with the oracle."""
+
+    status: str
+    error: str | None = None
+    params: dict[str, int] = field(default_factory=dict)
+    layers: dict[str, dict[str, int]] = field(default_factory=dict)
+    mismatches: list[LayerMismatch] = field(default_factory=list)
+    effective_settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def agrees(self) -> bool:
+        return self.status == "ok" and not self.mismatches
+
+
+@dataclass
+class NetworkParams:
+    """The oracle, ``expect`` and every framework's counts for one network."""
+
+    network: Network
+    analysis: Analysis
+    expect: list[ExpectCheck]
+    counts: dict[str, FrameworkCount]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.expect) and all(count.agrees for count in self.counts.values())
+
+
+def _request_entry(network: Network) -> dict[str, Any]:
+    return {"spec": str(Path(network.path).resolve()), "variant": network.variant}
+
+
+def count_in_workers(
+    networks: list[Network], names: list[str], *, threads: int, device: str, timeout: float | None, progress: Progress | None = None,
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
+    """Each framework's ``params`` results (one per network, in order) and its thread settings.
+
+    A worker that dies gives every network of that framework a ``failed`` entry with the reason.
+    """
+    def one(name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        task = progress.add_task(name, total=len(networks)) if progress else None
+        request = {"task": "params", "framework": name, "threads": threads, "device": device,
+                   "networks": [_request_entry(network) for network in networks]}
+
+        def on_event(event: dict[str, Any]) -> None:
+            if progress is not None and task is not None and event.get("event") == "params":
+                progress.advance(task)
+
+        outcome = run_child(request, threads=threads, timeout=timeout, on_event=on_event)
+        if outcome.status != "ok":
+            reason = f"worker {outcome.status}: {outcome.error or outcome.output_tail.strip()[-400:]}"
+            return [{"status": "failed", "error": reason} for _ in networks], {}
+        return outcome.result["networks"], outcome.result.get("thread_settings", {})
+
+    with ThreadPoolExecutor(max_workers=max(len(names), 1)) as pool:
+        outcomes = dict(zip(names, pool.map(one, names), strict=True))
+    return {name: results for name, (results, _) in outcomes.items()}, {name: s for name, (_, s) in outcomes.items()}
+
+
+def compare(network: Network, results: dict[str, dict[str, Any]]) -> NetworkParams:
+    """The oracle's, the published and every framework's counts of ``network``, compared."""
+    analysis = analyse(network)
+    counts = {}
+    for name, result in results.items():
+        if result["status"] != "ok":
+            counts[name] = FrameworkCount(result["status"], result.get("error"))
+            continue
+        layers = {layer: (c["trainable"], c["non_trainable"]) for layer, c in result["layers"].items()}
+        counts[name] = FrameworkCount(
+            "ok", params=result["params"],
+            layers={layer: {"trainable": t, "non_trainable": n, "total": t + n} for layer, (t, n) in layers.items()},
+            mismatches=layer_mismatches(analysis, layers), effective_settings=result.get("effective_settings", {}),
+        )
+    return NetworkParams(network, analysis, check_expect(analysis, network.spec.expect), counts)
+
+
+def _cell(value: int, reference: int) -> str:
+    return f"{value:,} {OK_MARK if value == reference else BAD_MARK}"
+
+
+SCOPES = ("params", "backbone")
+"""What a count covers: the whole network, or the backbone alone (the layers before the head)."""
+
+
+def oracle_counts(analysis: Analysis, scope: str) -> dict[str, int]:
+    """The oracle's split for ``scope``."""
+    return analysis.params() if scope == "params" else analysis.backbone_params()
+
+
+def framework_counts(analysis: Analysis, count: FrameworkCount, scope: str) -> dict[str, int]:
+    """A framework's split for ``scope``, summed from its per-layer counts for the backbone."""
+    if scope == "params":
+        return count.params
+    backbone = [layer.name for layer in analysis.layers if layer.part == "backbone"]
+    trainable = sum(count.layers.get(name, {}).get("trainable", 0) for name in backbone)
+    non_trainable = sum(count.layers.get(name, {}).get("non_trainable", 0) for name in backbone)
+    return {"trainable": trainable, "non_trainable": non_trainable, "total": trainable + non_trainable}
+
+
+def published(result: NetworkParams) -> dict[str, dict[str, int]]:
+    """The published figures by scope (only scopes the spec publishes)."""
+    figures: dict[str, dict[str, int]] = {}
+    for check in result.expect:
+        figures.setdefault(check.scope, {})[check.field] = check.expected
+    return figures
+
+
+def params_table(result: NetworkParams) -> Table:
+    """Oracle, expect and frameworks side by side, each count marked against the oracle's.
+
+    The whole network comes first; a spec that publishes the backbone's figures alone gets a
+    second section comparing the backbones.
+    """
+    network, figures = result.network, published(result)
+    table = Table(title=f"{network.key}  ({network.path})", title_justify="left")
+    table.add_column("count by")
+    for name in FIELDS:
+        table.add_column(name.replace("_", "-"), justify="right")
+    for scope in SCOPES:
+        if scope != "params" and scope not in figures:
+            continue
+        suffix = "" if scope == "params" else f" ({scope})"
+        if scope != "params":
+            table.add_section()
+        oracle = oracle_counts(result.analysis, scope)
+        table.add_row("oracle" + suffix, *(f"{oracle[name]:,}" for name in FIELDS))
+        if scope in figures:
+            table.add_row("expect" + suffix, *(_cell(figures[scope][name], oracle[name]) if name in figures[scope] else "-"
+                                              for name in FIELDS))
+        for framework, count in result.counts.items():
+            if count.status != "ok":
+                table.add_row(framework + suffix, f"[red]{count.status}[/]", "", "")
+                continue
+            counted = framework_counts(result.analysis, count, scope)
+            table.add_row(framework + suffix, *(_cell(counted[name], oracle[name]) for name in FIELDS))
+    return table
+
+
+def print_result(result: NetworkParams) -> None:
+    """The table, then why each disagreeing framework disagrees."""
+    console.print(params_table(result))
+    for check in result.expect:
+        if not check.ok:
+            console.print(f"  expect {check.scope}.{check.field}: published {check.expected:,}, oracle {check.actual:,}  [red]MISMATCH[/]")
+    for framework, count in result.counts.items():
+        if count.status != "ok":
+            console.print(f"  {framework}: [red]{count.status}[/]: ", end="")
+            console.print(count.error, markup=False, highlight=False)
+        elif count.mismatches:
+            console.print(f"  {framework}: first layer that differs: ", end="")
+            console.print(count.mismatches[0].describe(framework), markup=False, highlight=False)
+    console.print()
+
+
+def as_json(result: NetworkParams, settings: dict[str, Any], thread_settings: dict[str, dict[str, Any]], skipped: dict[str, str]) -> dict[str, Any]:
+    """The machine-readable form of one network's comparison."""
+    network, figures = result.network, published(result)
+    return {
+        "name": network.spec.name,
+        "variant": network.variant,
+        "key": network.key,
+        "file": network.path,
+        "settings": settings,
+        "oracle": {
+            "params": result.analysis.params(),
+            "backbone": result.analysis.backbone_params(),
+            "layers": [{"name": layer.name, "type": layer.type, "trainable": layer.trainable,
+                        "non_trainable": layer.non_trainable, "total": layer.total} for layer in result.analysis.layers],
+        },
+        "expect": figures or None,
+        "expect_ok": all(check.ok for check in result.expect),
+        "frameworks": {
+            name: {
+                "status": count.status,
+                "error": count.error,
+                "params": count.params,
+                "backbone": framework_counts(result.analysis, count, "backbone") if count.status == "ok" else {},
+                "layers": count.layers,
+                "agrees": count.agrees,
+                "first_mismatch": count.mismatches[0].as_dict() if count.mismatches else None,
+                "effective_settings": count.effective_settings,
+                "thread_settings": thread_settings.get(name, {}),
+            }
+            for name, count in result.counts.items()
+        },
+        "skipped": skipped,
+        "ok": result.ok,
+    }
+
+
+def _fail(message: str) -> NoReturn:
+    err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise SystemExit(1)
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--framework", "framework_names", default="all", show_default=True,
+              help="`all` (every installed framework) or names separated by commas, e.g. `keras,torch`.")
+@click.option("--threads", type=click.IntRange(min=1), help="Threads per framework worker (default: all cores).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="Device the models are built on.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds each framework's worker may take for all networks.")
+@click.option("--json", "as_json_output", is_flag=True, help="Print one JSON object per spec/variant on stdout.")
+def params(specs: tuple[str, ...], framework_names: str, threads: int | None, device: str, timeout: float | None,
+           as_json_output: bool) -> None:
+    """Build every network of SPECS in every framework and compare parameter counts with the oracle and `expect`.
+
+    Each framework builds in its own subprocess. Exits 1 if any spec is invalid, any framework
+    fails to build a network, or any count disagrees (then the first differing layer is named).
+    """
+    networks, errors = load_all(specs)
+    print_errors(errors)
+    if not networks:
+        raise SystemExit(1)
+    try:
+        discovery = discover()
+        selection = select_frameworks(framework_names, discovery)
+    except PluginError as exc:
+        _fail(str(exc))
+    for name, reason in selection.skipped.items():
+        err_console.print(f"skipped {name}: {reason}", markup=False, highlight=False, soft_wrap=True)
+    if not selection.names:
+        _fail("no framework can run here; install one (see `harness frameworks`).")
+    threads = threads or default_threads()
+    settings = {"threads": threads, "device": device, "frameworks": selection.names}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True) as progress:
+        per_framework, thread_settings = count_in_workers(
+            networks, selection.names, threads=threads, device=device, timeout=timeout, progress=progress
+        )
+    results = [compare(network, {name: per_framework[name][index] for name in selection.names})
+               for index, network in enumerate(networks)]
+    if as_json_output:
+        click.echo(json.dumps([as_json(result, settings, thread_settings, selection.skipped) for result in results], indent=2))
+    else:
+        for result in results:
+            print_result(result)
+        disagreeing = [result.network.key for result in results if not result.ok]
+        summary = (f"[red]{len(disagreeing)} of {len(results)} networks disagree:[/] {', '.join(disagreeing)}" if disagreeing
+                   else f"[green]all {len(results)} networks agree[/] in {', '.join(selection.names)}")
+        console.print(summary)
+    raise SystemExit(1 if errors or not all(result.ok for result in results) else 0)

@@ -1,0 +1,174 @@
+"""``harness run``: train every network of the specs in every framework, measure, keep everything."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import rich_click as click
+
+from harness.commands.common import console, err_console, load_all, print_errors
+from harness.plugins import PluginError, discover, select_frameworks
+from harness.results import RunResults, write_model
+from harness.runner.jobs import RESULTS_FILE, RunOptions, plan_jobs
+from harness.runner.orchestrator import Orchestrator, network_objects
+from harness.runner.preflight import DataCheckError, check_data
+from harness.runner.progress import LiveView, QuietView, print_table, summary_table
+from harness.runner.threads import default_threads
+from harness.spec import Network
+
+EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def parse_seeds(seed: int | None, seeds: str | None) -> list[int] | None:
+    """``--seed N`` or ``--seeds 0,1,2`` as a list; None keeps each spec's own seed."""
+    if seed is not None and seeds is not None:
+        raise click.BadParameter("give --seed or --seeds, not both.", param_hint="--seeds")
+    if seeds is None:
+        return None if seed is None else [seed]
+    try:
+        values = [int(part) for part in seeds.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"'{seeds}' is not a comma-separated list of integers, e.g. 0,1,2.", param_hint="--seeds") from None
+    if not values or min(values) < 0:
+        raise click.BadParameter("give one or more non-negative integers, e.g. 0,1,2.", param_hint="--seeds")
+    return list(dict.fromkeys(values))
+
+
+def default_out(networks: list[Network]) -> Path:
+    """``reports/<spec name>``, or ``reports/<name1>+<name2>`` for several specs."""
+    names = list(dict.fromkeys(network.spec.name for network in networks))
+    return Path("reports", "+".join(names))
+
+
+def only_variants(networks: list[Network], variants: tuple[str, ...]) -> list[Network]:
+    """The networks whose variant is one of ``variants`` (all networks when none is given)."""
+    if not variants:
+        return networks
+    chosen = [network for network in networks if network.variant in variants]
+    known = sorted({str(network.variant) for network in networks})
+    unknown = [name for name in variants if name not in known]
+    if unknown:
+        raise click.BadParameter(f"no spec has the variant(s) {', '.join(unknown)}; the specs have: {', '.join(known)}.",
+                                 param_hint="--variant")
+    return chosen
+
+
+def write_report(results_path: Path) -> str:
+    """Write the run's report next to its results; returns a line naming the pages written.
+
+    This is the one call site between ``harness run`` and :mod:`harness.report` (imported here,
+    when needed, so a run starts without loading matplotlib).
+    """
+    from harness.report import write_report as write
+
+    pages = [str(path) for path in write(results_path) if path.suffix in (".md", ".html")]
+    return f"Report: {', '.join(pages)} (results: {results_path})"
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--framework", "framework_names", default="all", show_default=True,
+              help="`all` (every installed framework) or names separated by commas, e.g. `keras,torch`.")
+@click.option("--variant", "variants", multiple=True, help="Run only this variant of the specs (repeatable).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Epochs per job (default: the spec's train.epochs).")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed of every job (default: the spec's train.seed).")
+@click.option("--seeds", help="Several seeds, e.g. `0,1,2`: one job per seed.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size (default: the spec's).")
+@click.option("--dataset", help="A data set standing in for the spec's (e.g. `fashion-mnist`); recorded in the results and the report.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where to look for the data set first (also HARNESS_DATA_DIR).")
+@click.option("--limit-train", type=click.IntRange(min=1), help="Train on the first N training images only.")
+@click.option("--limit-test", type=click.IntRange(min=1), help="Score on the first N test images only.")
+@click.option("--init", type=click.Choice(["framework", "shared"]),
+              help="`shared`: every framework starts from the same neutral weights (default: the spec's train.init).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), help="Threads per job, the same for every framework (default: all cores).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds one job may run before it is killed.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: reports/<spec name>, or reports/<name1>+<name2> for several specs).")
+@click.option("--resume", is_flag=True, help="Keep the jobs already finished in --out with the same settings.")
+@click.option("--quiet", is_flag=True,
+              help="One line per finished job and no summary table (for CI); without a terminal there is no live view either.")
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=5, show_default=True,
+              help="First training steps left out of the step-time statistics.")
+@click.option("--latency-repeats", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Most timed inference calls per batch size.")
+@click.option("--report/--no-report", "make_report", default=True, show_default=True, help="Write the report at the end.")
+def run(
+    specs: tuple[str, ...], framework_names: str, variants: tuple[str, ...], epochs: int | None, seed: int | None,
+    seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
+    limit_test: int | None, init: str | None, device: str, threads: int | None, timeout: float | None, out: Path | None,
+    resume: bool, quiet: bool, warmup_steps: int, latency_repeats: int, make_report: bool,
+) -> None:
+    """Train every network of SPECS in every framework, one job at a time, and measure each.
+
+    One job per (spec, variant, seed, framework), each in its own subprocess with the same thread
+    count and device. Every job's result is written to `<out>/jobs/` as soon as it ends, and
+    `<out>/results.json` after every job. Exits 1 when a job failed, timed out or ran out of
+    memory (a diverged run is a result, not a failure), 2 on bad input, 130 on Ctrl-C.
+    """
+    networks, errors = load_all(specs)
+    if errors:
+        print_errors(errors)
+        raise SystemExit(EXIT_BAD_INPUT)
+    networks = only_variants(networks, variants)
+    discovery = discover()
+    try:
+        selection = select_frameworks(framework_names, discovery)
+    except PluginError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    if not selection.names:
+        err_console.print("error: no framework can run here: " + "; ".join(f"{k}: {v}" for k, v in selection.skipped.items()),
+                          markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(EXIT_BAD_INPUT)
+    options = RunOptions(
+        frameworks=selection.names, seeds=parse_seeds(seed, seeds), epochs=epochs, batch_size=batch_size,
+        dataset=dataset, data_dir=data_dir, limit_train=limit_train, limit_test=limit_test, init=init,  # type: ignore[arg-type]
+        device=device, threads=threads or default_threads(), warmup_steps=warmup_steps, latency_repeats=latency_repeats,
+    )
+    try:
+        data_notes = check_data(networks, options)
+    except DataCheckError as exc:
+        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    out = out or default_out(networks)
+    jobs = plan_jobs(networks, options)
+    notes = data_notes + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()]
+    for note in notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    results = RunResults(
+        command=shlex.join(["harness", *sys.argv[1:]]), specs=list(dict.fromkeys(n.path for n in networks)),
+        networks=network_objects(networks), notes=notes, settings=options_record(options, timeout),
+    )
+    versions = {name: discovery.frameworks[name].framework.version() for name in selection.names}
+    view = LiveView(console, jobs) if console.is_terminal and not quiet else QuietView(console)
+    orchestrator = Orchestrator(jobs, out, results, view, versions=versions, timeout=timeout, resume=resume)
+    try:
+        with view:
+            results = orchestrator.execute()
+    except KeyboardInterrupt:
+        err_console.print(f"Interrupted: finished jobs are kept in {out / RESULTS_FILE}.")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    finish(results, out, quiet, make_report)
+
+
+def options_record(options: RunOptions, timeout: float | None) -> dict[str, object]:
+    """The run's resolved options, as stored in results.json."""
+    record = {key: value for key, value in vars(options).items() if value is not None}
+    record["timeout_s"] = timeout
+    return record
+
+
+def finish(results: RunResults, out: Path, quiet: bool, make_report: bool) -> None:
+    """Notes on failed and diverged jobs, the summary table, the report, and the exit code."""
+    for job in results.jobs:
+        if job.status != "ok":
+            results.notes.append(f"{job.network} / {job.framework} / seed {job.seed}: {job.status}: {job.reason}")
+    write_model(out / RESULTS_FILE, results)
+    if not quiet:
+        print_table(console, summary_table(results.jobs))
+    console.print(write_report(out / RESULTS_FILE) if make_report else f"Results: {out / RESULTS_FILE}", highlight=False)
+    if any(job.status in ("failed", "timeout", "oom") for job in results.jobs):
+        raise SystemExit(EXIT_FAILED_JOBS)

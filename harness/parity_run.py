@@ -1,0 +1,121 @@
+"""Running a parity check: the same neutral weights and batch through every framework.
+
+For each network the harness draws neutral weights from the seed, takes a fixed batch (real
+images when the spec's data set can be loaded here, else seeded synthetic images; a size-agnostic
+network is checked at two input sizes), has every framework's worker write each layer's output,
+and compares every framework with the numpy reference and with every other framework.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness import reference
+from harness.parity import DEFAULT_TOLERANCE, REFERENCE, PairResult, compare
+from harness.runner.child import run_child
+from harness.spec import Network
+from harness.weights import initial_weights, save_weights
+
+DEFAULT_AGNOSTIC_SIZES: tuple[tuple[int, int], ...] = ((20, 20), (37, 29))
+
+
+@dataclass
+class NetworkParity:
+    """Every comparison made for one network, and frameworks that could not take part."""
+
+    network: str
+    pairs: list[PairResult] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    round_trip: dict[str, float] = field(default_factory=dict)
+    images: str = ""
+
+    @property
+    def passed(self) -> bool:
+        exact = all(error == 0.0 for error in self.round_trip.values())
+        return not self.failures and exact and all(pair.passed for pair in self.pairs)
+
+
+def input_sizes(network: Network) -> list[tuple[int, int]]:
+    """The input sizes to check: the spec's own, or two sizes for a size-agnostic network."""
+    height, width, _ = network.input_shape
+    if height is not None and width is not None:
+        return [(height, width)]
+    sizes = network.spec.dataset.sizes
+    return [tuple(s) for s in sizes[:1] + sizes[-1:]] if sizes and len(sizes) > 1 else list(DEFAULT_AGNOSTIC_SIZES)
+
+
+def synthetic_batch(network: Network, size: tuple[int, int], batch: int, seed: int) -> np.ndarray:
+    """Seeded images in [0, 1] of the network's channel count."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    return rng.random((batch, size[0], size[1], int(network.input_shape[2])), dtype=np.float32)
+
+
+ImageSource = Callable[[Network, tuple[int, int], int, int], tuple[np.ndarray, str]]
+
+
+def default_images(network: Network, size: tuple[int, int], batch: int, seed: int) -> tuple[np.ndarray, str]:
+    """Real test images from the spec's data set when it loads here, else synthetic ones."""
+    try:
+        from harness.data import parity_batch
+
+        return parity_batch(network, size, batch)
+    except Exception as exc:  # noqa: BLE001 - any data problem falls back, and says why
+        reason = str(exc).split("\n")[0][:160]
+        return synthetic_batch(network, size, batch, seed), f"synthetic images (seed {seed}; real data unavailable: {reason})"
+
+
+def check_network(
+    network: Network,
+    frameworks: list[str],
+    *,
+    threads: int,
+    device: str = "cpu",
+    batch: int = 4,
+    seed: int = 0,
+    tolerance: float = DEFAULT_TOLERANCE,
+    timeout: float | None = None,
+    images: ImageSource = default_images,
+) -> NetworkParity:
+    """Run the parity check of one network in every framework (one worker each)."""
+    result = NetworkParity(network.key)
+    weights = initial_weights(network, seed)
+    with tempfile.TemporaryDirectory(prefix="harness-parity-") as folder:
+        weights_path = Path(folder, "weights.npz")
+        save_weights(weights_path, weights)
+        batches, descriptions = [], []
+        for index, size in enumerate(input_sizes(network)):
+            array, description = images(network, size, batch, seed)
+            np.save(Path(folder, f"inputs{index}.npy"), array)
+            batches.append(array)
+            descriptions.append(description)
+        result.images = "; ".join(sorted(set(descriptions)))
+        outputs: dict[str, list[dict[str, np.ndarray]]] = {
+            REFERENCE: [reference.layer_outputs(network, weights, array) for array in batches]
+        }
+        for name in frameworks:
+            paths = [str(Path(folder, f"{name}-outputs{i}.npz")) for i in range(len(batches))]
+            request: dict[str, Any] = {
+                "task": "parity", "framework": name, "spec": network.path, "variant": network.variant,
+                "threads": threads, "device": device, "seed": seed, "weights": str(weights_path),
+                "inputs": [str(Path(folder, f"inputs{i}.npy")) for i in range(len(batches))], "outputs": paths,
+            }
+            outcome = run_child(request, threads=threads, timeout=timeout)
+            if outcome.status != "ok":
+                result.failures[name] = f"{outcome.status}: {outcome.error or outcome.output_tail[-400:]}"
+                continue
+            result.round_trip[name] = float(outcome.result["round_trip_max_abs"])
+            outputs[name] = [dict(np.load(path)) for path in paths]
+        logits = list(network.walk())[-1].name
+        for a, b in itertools.combinations(outputs, 2):
+            for index, array in enumerate(batches):
+                result.pairs.append(
+                    compare(network.key, list(array.shape[1:]), (a, b), outputs[a][index], outputs[b][index], logits, tolerance)
+                )
+    return result

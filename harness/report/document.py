@@ -1,0 +1,93 @@
+"""The report as a document: sections of tables, figures and text, rendered to Markdown and HTML.
+
+Both renderers walk the same :class:`Report`, so the Markdown and the HTML carry the same content.
+Cell text is final (already rounded and marked); renderers only add presentation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import pandas as pd
+
+Mark = Literal["", "best", "pass", "fail", "warn", "flag"]
+"""A cell's emphasis: the best of its row, a check that passed or failed, a warning, a flag."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of text cells in display order.
+
+    ``marks`` and ``sort_keys`` have the shape of ``frame``: each cell's emphasis, and the number
+    behind its text (NaN where none) for sorting in the HTML. ``sort`` says what a reader may sort:
+    the rows by a column (``rows``), or, for a table with one column per job, the columns by a row
+    (``columns``: each row then needs an id and whether higher or lower is better).
+    """
+
+    kind: ClassVar[str] = "table"
+    frame: pd.DataFrame
+    align: tuple[Literal["left", "right"], ...]
+    marks: pd.DataFrame | None = None
+    sort_keys: pd.DataFrame | None = None
+    footer: tuple[str, ...] | None = None
+    sort: Literal["rows", "columns", "none"] = "rows"
+    row_ids: tuple[str, ...] = ()
+    row_better: tuple[str, ...] = ()
+    id: str = ""
+
+    def mark(self, row: int, column: int) -> Mark:
+        return "" if self.marks is None else self.marks.iat[row, column]
+
+    def sort_key(self, row: int, column: int) -> float | None:
+        if self.sort_keys is None:
+            return None
+        value = self.sort_keys.iat[row, column]
+        return None if pd.isna(value) else float(value)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An SVG chart written next to the report: ``file`` is its name, ``svg`` its text."""
+
+    kind: ClassVar[str] = "figure"
+    file: str
+    caption: str
+    svg: str
+
+
+@dataclass(frozen=True)
+class Text:
+    kind: ClassVar[str] = "text"
+    text: str
+
+
+@dataclass(frozen=True)
+class Bullets:
+    kind: ClassVar[str] = "bullets"
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A sub-heading inside a section."""
+
+    kind: ClassVar[str] = "heading"
+    text: str
+
+
+Block = Table | Figure | Text | Bullets | Heading
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    anchor: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    warnings: tuple[str, ...]
+    sections: tuple[Section, ...] = field(default_factory=tuple)

@@ -1,0 +1,559 @@
+"""A run's results as the report's tables (pandas), in a fixed row and column order.
+
+Networks, frameworks and seeds are sorted, so the same results always give the same tables
+whatever order the jobs finished in. Every number goes through :mod:`harness.report.format`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import pandas as pd
+
+from harness.report import format as fmt
+from harness.report.document import Mark, Table
+from harness.results import DataInfo, Environment, JobResult, RunResults, Timing
+from harness.shapes import describe_shape
+
+PASS = "✓"
+FAIL = "✗"
+DEFAULT_FLAG = "(default)"
+REASON_CHARS = 120
+NOTE_CHARS = 600
+STATUS_MARKS: dict[str, Mark] = {"ok": "pass", "diverged": "warn", "skipped": "warn"}
+
+
+class RunView:
+    """A run's results indexed for the report: networks, frameworks and seeds in sorted order."""
+
+    def __init__(self, run: RunResults) -> None:
+        self.run = run
+        self.networks = sorted({*run.networks, *run.framework_params, *(job.network for job in run.jobs)})
+        self.frameworks = sorted(
+            {job.framework for job in run.jobs} | {name for per in run.framework_params.values() for name in per}
+        )
+        self.seeds = sorted({job.seed for job in run.jobs})
+        self.jobs = sorted(
+            run.jobs,
+            key=lambda job: (self.networks.index(job.network), self.frameworks.index(job.framework), job.seed),
+        )
+
+    def jobs_of(self, network: str) -> list[JobResult]:
+        return [job for job in self.jobs if job.network == network]
+
+    def label(self, job: JobResult) -> str:
+        """A job's column heading: the framework, with the network and seed when they vary."""
+        parts = [job.network] if len(self.networks) > 1 else []
+        parts.append(job.framework)
+        if len(self.seeds) > 1:
+            parts.append(f"seed {job.seed}")
+        return " · ".join(parts)
+
+
+def first_line(text: str, limit: int = REASON_CHARS) -> str:
+    """The first line of ``text``, cut to ``limit`` characters."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def status_text(job: JobResult) -> str:
+    """``ok``, or the status with the first line of its reason."""
+    if job.status == "ok" or not job.reason:
+        return job.status
+    return f"{job.status}: {first_line(job.reason)}"
+
+
+def _texts(frame_rows: list[list[str]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(frame_rows, columns=columns, dtype=object)
+
+
+# ----------------------------------------------------------------------------- header
+
+
+def run_dates(run: RunResults) -> str:
+    """When the run started and finished, from the results (never from the clock)."""
+    started = run.started_at or min((job.started_at for job in run.jobs if job.started_at), default=None)
+    finished = run.finished_at or max((job.finished_at for job in run.jobs if job.finished_at), default=None)
+    if started is None:
+        return "not recorded"
+    text = _timestamp(started)
+    return f"{text} to {_timestamp(finished)}" if finished else text
+
+
+def _timestamp(value: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    zone = f" {moment.tzname()}" if moment.tzinfo else ""
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + zone
+
+
+def _distinct(values: list[Any]) -> str:
+    seen = list(dict.fromkeys(fmt.plain(v) for v in values if v is not None))
+    return ", ".join(seen) if seen else fmt.MISSING
+
+
+def describe_data(data: DataInfo) -> str:
+    """One line on a data set: name, any substitution, checksum, sizes and fitting."""
+    text = data.name + (f" (standing in for {data.requested})" if data.requested else "")
+    if data.checksum:
+        text += f", sha256 {data.checksum[:16]}"
+    text += f", {data.train_size:,} training / {data.test_size:,} test images"
+    if data.image_shape and data.fitted_to and data.image_shape != data.fitted_to:
+        before, after = describe_shape(tuple(data.image_shape)), describe_shape(tuple(data.fitted_to))
+        text += f", {before} {data.fit or 'fitted'} to {after}"
+    if data.source:
+        text += f", from {data.source}"
+    return text
+
+
+def data_lines(view: RunView) -> list[str]:
+    """Each distinct data set, with the networks trained on it when they differ."""
+    by_text: dict[str, list[str]] = {}
+    for job in view.jobs:
+        if job.data is not None:
+            networks = by_text.setdefault(describe_data(job.data), [])
+            if job.network not in networks:
+                networks.append(job.network)
+    if len(by_text) <= 1:
+        return list(by_text)
+    return [f"{text} ({', '.join(networks)})" for text, networks in by_text.items()]
+
+
+def header_table(view: RunView) -> Table:
+    """Specs, data, seeds, device, threads, versions and the date, in one place."""
+    run = view.run
+    environments = [job.environment for job in view.jobs if job.environment is not None]
+    commit = _distinct([e.git_commit[:12] + (" (uncommitted changes)" if e.git_dirty else "")
+                        for e in environments if e.git_commit])
+    versions = [f"harness {_distinct([e.harness_version for e in environments])} (commit {commit})",
+                f"Python {_distinct([e.python for e in environments])}"]
+    for framework in view.frameworks:
+        version = _distinct([e.framework_version for e in environments if e.framework == framework])
+        versions.append(f"{framework} {version}")
+    rows = [
+        ["specs", ", ".join(run.specs) or fmt.MISSING],
+        ["networks", ", ".join(view.networks)],
+        ["command", run.command or fmt.MISSING],
+        ["data", "; ".join(data_lines(view)) or fmt.MISSING],
+        ["seeds", ", ".join(str(seed) for seed in view.seeds) or fmt.MISSING],
+        ["device", _distinct([e.device for e in environments])],
+        ["threads", _distinct([e.threads for e in environments])],
+        ["versions", ", ".join(versions)],
+        ["machine", f"{_distinct([e.cpu for e in environments])}"
+                    f"{_cores(environments)}; {_distinct([e.os for e in environments])}"],
+        ["date", run_dates(run)],
+    ]
+    return Table(_texts(rows, ["field", "value"]), ("left", "left"), sort="none", id="run")
+
+
+def _cores(environments: list[Environment]) -> str:
+    counts = _distinct([e.cpu_count for e in environments])
+    return "" if counts == fmt.MISSING else f" ({counts} cores)"
+
+
+def environment_table(view: RunView) -> Table:
+    """Per framework, side by side: version, threads, and every thread pool and determinism setting
+    the job read back (nested settings as dotted paths)."""
+    per_framework = {}
+    for framework in view.frameworks:
+        environment = next((j.environment for j in view.jobs if j.framework == framework and j.environment), None)
+        if environment is not None:
+            per_framework[framework] = {
+                "version": fmt.plain(environment.framework_version),
+                "threads": fmt.plain(environment.threads),
+                **flatten(environment.thread_pools, "thread_pools"),
+                **flatten(environment.determinism, "determinism"),
+            }
+    fixed = ["version", "threads"]
+    keys = fixed + sorted({key for values in per_framework.values() for key in values} - set(fixed))
+    rows = [[key, *(values.get(key, fmt.MISSING) for values in per_framework.values())] for key in keys]
+    return Table(_texts(rows, ["setting", *per_framework]), ("left",) * (1 + len(per_framework)), sort="none",
+                 id="environment")
+
+
+def flatten(value: Any, path: str) -> dict[str, str]:
+    """Nested settings as ``{dotted.path: text}``; a list of mappings as one line per path."""
+    if isinstance(value, dict):
+        flat: dict[str, str] = {}
+        for key in sorted(value):
+            flat.update(flatten(value[key], f"{path}.{key}"))
+        return flat
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value) and value:
+        return {path: "; ".join(_settings_text(item) for item in value)}
+    return {path: fmt.plain(value)}
+
+
+def _settings_text(values: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={fmt.plain(values[key])}" for key in sorted(values)) or fmt.MISSING
+
+
+def shortened_warnings(view: RunView) -> list[str]:
+    """One line per network trained on fewer epochs or images than its spec asks for."""
+    warnings = []
+    for network in view.networks:
+        jobs = view.jobs_of(network)
+        parts = []
+        epochs = max((job.epochs_requested for job in jobs), default=None)
+        spec_epochs = max((job.spec_epochs for job in jobs if job.spec_epochs), default=None)
+        if epochs is not None and spec_epochs is not None and epochs < spec_epochs:
+            parts.append(f"{epochs} of the spec's {spec_epochs} epochs")
+        data = next((job.data for job in jobs if job.data is not None), None)
+        if data is not None:
+            for size, full, what in ((data.train_size, data.full_train_size, "training"),
+                                     (data.test_size, data.full_test_size, "test")):
+                if full is not None and size < full:
+                    parts.append(f"{size:,} of {full:,} {what} images")
+        if parts:
+            warnings.append(f"{network} ran on {' and '.join(parts)}: its figures are not comparable with a full run.")
+    return warnings
+
+
+# ----------------------------------------------------------------------------- architecture
+
+
+def architecture_table(layers: list[dict[str, Any]]) -> Table:
+    """The oracle's layer table: output shape, parameters and MACs per layer, with totals."""
+    rows, keys = [], []
+    for layer in layers:
+        indent = "↳ " * int(layer.get("depth", 0))
+        macs = layer.get("macs")
+        rows.append([indent + layer["name"], layer["type"], describe_shape(tuple(layer["output_shape"])),
+                     fmt.count(layer["trainable"]), fmt.count(layer["non_trainable"]), fmt.count(macs)])
+        keys.append([math.nan, math.nan, math.nan, layer["trainable"], layer["non_trainable"],
+                     math.nan if macs is None else macs])
+    macs = [layer.get("macs") for layer in layers]
+    footer = ("total", "", "",
+              fmt.count(sum(layer["trainable"] for layer in layers)),
+              fmt.count(sum(layer["non_trainable"] for layer in layers)),
+              fmt.count(None if None in macs else sum(macs)))
+    columns = ["layer", "type", "output", "trainable", "non-trainable", "MACs"]
+    return Table(_texts(rows, columns), ("left", "left", "left", "right", "right", "right"),
+                 sort_keys=pd.DataFrame(keys, columns=columns, dtype=float), footer=footer)
+
+
+# ----------------------------------------------------------------------------- parameters
+
+COUNTS = (("trainable", "trainable"), ("non_trainable", "non-trainable"), ("total", "total"))
+
+
+def params_table(view: RunView) -> Table:
+    """Oracle vs published ``expect`` vs each framework, with a pass/fail mark per cell.
+
+    The whole network's counts always; the backbone's alone when the spec publishes them (the
+    frameworks report whole networks, so their backbone cells stay empty).
+    """
+    several = len(view.networks) > 1
+    columns = (["network"] if several else []) + ["count", "oracle", "published", *view.frameworks]
+    rows, marks = [], []
+    for network in view.networks:
+        analysis = view.run.networks.get(network, {})
+        published = {(item.get("scope", "params"), item["field"]): item["expected"] for item in analysis.get("expect", [])}
+        counted = view.run.framework_params.get(network, {})
+        scopes = [("params", "")] + ([("backbone", "backbone ")] if any(s == "backbone" for s, _ in published) else [])
+        for scope, prefix in scopes:
+            oracle = analysis.get("params" if scope == "params" else "backbone_params", {})
+            for field, label in COUNTS:
+                if scope == "backbone" and (scope, field) not in published:
+                    continue
+                reference = oracle.get(field)
+                row = ([network] if several else []) + [prefix + label, fmt.count(reference) if oracle else fmt.MISSING]
+                mark_row: list[Mark] = [""] * len(row)
+                cells = [_agreement(published.get((scope, field)), reference)]
+                for framework in view.frameworks:
+                    entry = counted.get(framework) if scope == "params" else None
+                    if entry is not None and "params" not in entry:
+                        cells.append((f"{FAIL} build failed", "fail") if field == "total" else (fmt.MISSING, ""))
+                    else:
+                        cells.append(_agreement(None if entry is None else entry["params"].get(field), reference))
+                rows.append(row + [cell for cell, _ in cells])
+                marks.append(mark_row + [mark for _, mark in cells])
+    align = tuple("left" if c in ("network", "count") else "right" for c in columns)
+    return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object), id="params")
+
+
+def _agreement(value: int | None, reference: int | None) -> tuple[str, Mark]:
+    if value is None:
+        return fmt.MISSING, ""
+    if reference is None:
+        return fmt.count(value), ""
+    if value == reference:
+        return f"{fmt.count(value)} {PASS}", "pass"
+    return f"{fmt.count(value)} {FAIL} ({value - reference:+,})", "fail"
+
+
+def layer_disagreements(view: RunView) -> Table | None:
+    """Every layer whose count in a framework differs from the oracle's, or None if all agree."""
+    rows = []
+    for network in view.networks:
+        oracle = {layer["name"]: layer for layer in view.run.networks.get(network, {}).get("layers", [])}
+        for framework, entry in view.run.framework_params.get(network, {}).items():
+            counted = entry.get("layers", {})
+            for name in [*oracle, *(n for n in counted if n not in oracle)]:
+                expected = oracle.get(name, {"trainable": 0, "non_trainable": 0})
+                got = counted.get(name, {"trainable": 0, "non_trainable": 0})
+                if "params" in entry and any(expected[k] != got.get(k, 0) for k in ("trainable", "non_trainable")):
+                    rows.append([network, name, framework,
+                                 f"{fmt.count(expected['trainable'])} / {fmt.count(expected['non_trainable'])}",
+                                 f"{fmt.count(got.get('trainable', 0))} / {fmt.count(got.get('non_trainable', 0))}"])
+    if not rows:
+        return None
+    columns = ["network", "layer", "framework", "oracle (trainable / non-trainable)",
+               "framework (trainable / non-trainable)"]
+    return Table(_texts(rows, columns), ("left", "left", "left", "right", "right"), id="layer-disagreements")
+
+
+PARITY_COLUMNS = ("network", "input_shape", "a", "b", "max_abs", "max_rel", "tolerance", "first_divergent_layer", "passed")
+
+
+def parity_table(entries: list[dict[str, Any]]) -> Table | None:
+    """The parity checks as recorded: known columns first, then any others; per-layer lists left out."""
+    if not entries:
+        return None
+    scalar = {key for entry in entries for key, value in entry.items()
+              if not isinstance(value, (dict, list)) or key == "input_shape"}
+    columns = [c for c in PARITY_COLUMNS if c in scalar] + sorted(scalar - set(PARITY_COLUMNS))
+    rows, marks = [], []
+    for entry in entries:
+        rows.append([_parity_cell(column, entry.get(column)) for column in columns])
+        passed = entry.get("passed")
+        marks.append(["pass" if passed is True and c == "passed" else "fail" if passed is False and c == "passed" else ""
+                      for c in columns])
+    align = tuple("right" if c in ("max_abs", "max_rel", "tolerance") else "left" for c in columns)
+    return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object), id="parity")
+
+
+def _parity_cell(column: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{PASS} pass" if value else f"{FAIL} fail"
+    if isinstance(value, float):
+        return f"{value:.2e}"
+    if column == "input_shape" and isinstance(value, list):
+        return describe_shape(tuple(value))
+    return fmt.plain(value)
+
+
+# ----------------------------------------------------------------------------- results
+
+Better = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One row of the results table: how to read it from a job and how to write it."""
+
+    id: str
+    label: str
+    better: Better | None
+    value: Callable[[JobResult], float | None]
+    rounded: Callable[[float | None], str]
+    text: Callable[[JobResult], str] | None = None
+
+    def cell(self, job: JobResult) -> str:
+        return self.text(job) if self.text is not None else self.rounded(self.value(job))
+
+
+def _median(timing: Timing | None) -> float | None:
+    return None if timing is None else timing.median_ms
+
+
+def _spread(timing: Timing | None) -> str:
+    if timing is None:
+        return fmt.MISSING
+    return f"{fmt.significant(timing.median_ms)} [{fmt.significant(timing.p10_ms)}–{fmt.significant(timing.p90_ms)}]"
+
+
+def _last(job: JobResult, field: str) -> float | None:
+    return getattr(job.history[-1], field) if job.history else None
+
+
+def _best_epoch(job: JobResult) -> str:
+    best = job.best_test_accuracy
+    if best is None:
+        return fmt.MISSING
+    epoch = next(e.epoch for e in job.history if e.test_accuracy == best)
+    return f"{fmt.accuracy(best)} (epoch {epoch})"
+
+
+def _train_seconds(job: JobResult) -> float | None:
+    return sum(epoch.seconds for epoch in job.history) if job.history else None
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("status", "status", None, lambda j: None, fmt.plain, status_text),
+    Metric("epochs", "epochs run", None, lambda j: float(len(j.history)), fmt.plain,
+           lambda j: f"{len(j.history)} / {j.epochs_requested}"),
+    Metric("final-test-accuracy", "final test accuracy", "higher", lambda j: j.final_test_accuracy, fmt.accuracy),
+    Metric("best-test-accuracy", "best test accuracy", "higher", lambda j: j.best_test_accuracy, fmt.accuracy,
+           _best_epoch),
+    Metric("final-test-loss", "final test loss", "lower", lambda j: _last(j, "test_loss"), fmt.significant),
+    Metric("final-train-loss", "final train loss", "lower", lambda j: _last(j, "train_loss"), fmt.significant),
+    Metric("step-time", "step time, ms: median [p10–p90]", "lower", lambda j: _median(j.step_time), fmt.significant,
+           lambda j: _spread(j.step_time)),
+    Metric("images-per-second", "training images/s", "higher", lambda j: j.images_per_second, fmt.significant),
+    Metric("latency-1", "inference latency, batch 1, ms", "lower", lambda j: _median(j.latency_batch_1),
+           fmt.significant, lambda j: _spread(j.latency_batch_1)),
+    Metric("latency-batch", "inference latency, training batch, ms", "lower", lambda j: _median(j.latency_batch),
+           fmt.significant, lambda j: _spread(j.latency_batch)),
+    Metric("peak-memory", "peak memory (RSS), MiB", "lower", lambda j: j.peak_rss_mb, fmt.significant),
+    Metric("gflops", "achieved GFLOP/s", "higher", lambda j: j.gflops, fmt.significant),
+    Metric("build", "time to build, s", "lower", lambda j: j.build_seconds, fmt.significant),
+    Metric("first-step", "time to first step, s", "lower", lambda j: j.first_step_seconds, fmt.significant),
+    Metric("train-time", "training time, s", "lower", _train_seconds, fmt.significant),
+)
+
+
+def results_table(view: RunView) -> Table:
+    """One column per job, one row per metric; the best value of each row among ``ok`` jobs marked."""
+    jobs = view.jobs
+    columns = ["", *(view.label(job) for job in jobs)]
+    rows, marks, keys = [], [], []
+    for metric in METRICS:
+        values = [metric.value(job) for job in jobs]
+        best = _best_cells(metric, jobs, values)
+        rows.append([metric.label, *(metric.cell(job) for job in jobs)])
+        if metric.id == "status":
+            marks.append(["", *(STATUS_MARKS.get(job.status, "fail") for job in jobs)])
+        else:
+            marks.append(["", *("best" if flag else "" for flag in best)])
+        keys.append([math.nan, *(math.nan if v is None or not math.isfinite(v) else v for v in values)])
+    return Table(
+        _texts(rows, columns), ("left", *("right",) * len(jobs)),
+        marks=pd.DataFrame(marks, columns=columns, dtype=object),
+        sort_keys=pd.DataFrame(keys, columns=columns, dtype=float),
+        sort="columns", row_ids=tuple(m.id for m in METRICS), row_better=tuple(m.better or "" for m in METRICS),
+        id="results",
+    )
+
+
+def _best_cells(metric: Metric, jobs: list[JobResult], values: list[float | None]) -> list[bool]:
+    """True for the cells whose rounded value is the best among two or more ``ok`` jobs."""
+    eligible = [v for job, v in zip(jobs, values) if job.status == "ok" and v is not None and math.isfinite(v)]
+    if metric.better is None or len(eligible) < 2:
+        return [False] * len(jobs)
+    best = metric.rounded(max(eligible) if metric.better == "higher" else min(eligible))
+    return [job.status == "ok" and v is not None and metric.rounded(v) == best for job, v in zip(jobs, values)]
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+def settings_of(view: RunView, network: str, framework: str) -> dict[str, Any]:
+    """The settings the framework resolved: from its training job, else from its params check."""
+    for job in view.jobs_of(network):
+        if job.framework == framework and job.effective_settings:
+            return job.effective_settings
+    return view.run.framework_params.get(network, {}).get(framework, {}).get("effective_settings", {})
+
+
+def settings_table(view: RunView, network: str) -> Table | None:
+    """Every hyperparameter as each framework resolved it, side by side; defaults flagged."""
+    per_framework = {fw: settings_of(view, network, fw) for fw in view.frameworks}
+    per_framework = {fw: groups for fw, groups in per_framework.items() if groups}
+    if not per_framework:
+        return None
+    layer_order = [layer["name"] for layer in view.run.networks.get(network, {}).get("layers", [])]
+    groups = {group for groups in per_framework.values() for group in groups}
+    ordered = [g for g in layer_order if g in groups] + sorted(groups - set(layer_order))
+    columns = ["group", "setting", "spec", *per_framework, "notes"]
+    rows, marks = [], []
+    for group in ordered:
+        names = sorted({name for groups in per_framework.values() for name in groups.get(group, {})})
+        for name in names:
+            entries = {fw: _setting(groups.get(group, {}).get(name)) for fw, groups in per_framework.items()}
+            neutral = next((e["neutral"] for e in entries.values() if e and e.get("neutral") is not None), None)
+            row = [group, name, fmt.plain(neutral)]
+            mark_row: list[Mark] = ["", "", ""]
+            for entry in entries.values():
+                if entry is None:
+                    row.append(fmt.MISSING)
+                    mark_row.append("")
+                    continue
+                flagged = bool(entry.get("default"))
+                row.append(fmt.plain(entry.get("value")) + (f" {DEFAULT_FLAG}" if flagged else ""))
+                mark_row.append("flag" if flagged else "")
+            notes = [f"{fw}: {entry['note']}" for fw, entry in entries.items() if entry and entry.get("note")]
+            rows.append([*row, "; ".join(notes)])
+            marks.append([*mark_row, ""])
+    align = ("left",) * len(columns)
+    return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object),
+                 id=f"settings-{network}")
+
+
+def _setting(raw: Any) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    return raw if isinstance(raw, dict) and "value" in raw else {"value": raw}
+
+
+# ----------------------------------------------------------------------------- notes
+
+
+def notes(view: RunView) -> list[str]:
+    """What a reviewer must know: run notes, failed and diverged jobs, data stand-ins, mismatches."""
+    items = [*view.run.notes, *_job_notes(view), *_data_notes(view), *_check_notes(view), *_parity_notes(view)]
+    return list(dict.fromkeys(items))
+
+
+def _job_notes(view: RunView) -> list[str]:
+    items = []
+    for job in view.jobs:
+        if job.status != "ok":
+            where = f"{job.network} · {job.framework} (seed {job.seed})"
+            reason = " ".join(job.reason.split())[:NOTE_CHARS] if job.reason else "no reason recorded"
+            done = f", after {len(job.history)} of {job.epochs_requested} epochs" if job.status != "skipped" else ""
+            items.append(f"{where} {job.status}{done}: {reason}")
+    return items
+
+
+def _data_notes(view: RunView) -> list[str]:
+    items: list[str] = []
+    stand_ins: dict[tuple[str, str], list[str]] = {}
+    for job in view.jobs:
+        if job.data is not None:
+            items.extend(job.data.notes)
+            if job.data.requested:
+                stand_ins.setdefault((job.data.name, job.data.requested), []).append(job.network)
+    for (name, requested), networks in stand_ins.items():
+        where = ", ".join(dict.fromkeys(networks))
+        items.append(f"{name} stood in for {requested}, the data set the spec names, in {where}.")
+    return items
+
+
+def _check_notes(view: RunView) -> list[str]:
+    items = []
+    for network in view.networks:
+        for framework, entry in view.run.framework_params.get(network, {}).items():
+            if "params" not in entry:
+                error = first_line(str(entry.get("error", "no reason recorded")))
+                items.append(f"{network} could not be built in {framework}: {error}")
+        for check in view.run.networks.get(network, {}).get("expect", []):
+            if not check.get("ok", True):
+                what = f"{'backbone ' if check.get('scope') == 'backbone' else ''}{check['field']}"
+                items.append(f"{network}: the published {what} count {check['expected']:,} differs from "
+                             f"the oracle's {check['actual']:,}.")
+    return items
+
+
+def _parity_notes(view: RunView) -> list[str]:
+    items = []
+    for entry in view.run.parity:
+        if entry.get("passed") is False:
+            layer = entry.get("first_divergent_layer")
+            items.append(f"Parity failed on {entry.get('network')}: {entry.get('a')} vs {entry.get('b')}"
+                         + (f", first divergent layer {layer}." if layer else "."))
+    return items
+
+
+def definitions(view: RunView) -> list[str]:
+    """How the jobs defined each measured figure, as they recorded it."""
+    merged: dict[str, str] = {}
+    for job in view.jobs:
+        for name, text in job.definitions.items():
+            merged.setdefault(name, text)
+    return [f"{name}: {merged[name]}" for name in sorted(merged)]

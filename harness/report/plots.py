@@ -1,0 +1,141 @@
+"""The report's charts as deterministic SVG files (matplotlib, no pyplot state).
+
+Determinism: the SVG hash salt is fixed per chart (so element ids do not change between runs),
+the date is left out of the metadata, text is drawn as paths in the DejaVu Sans font that ships
+with matplotlib, and every size is fixed. The same results therefore give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import StrMethodFormatter
+
+from harness.report.document import Figure as ReportFigure
+from harness.report.model import RunView
+from harness.results import JobResult
+
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9.0,
+    "axes.titlesize": 10.0,
+    "axes.labelsize": 9.0,
+    "legend.fontsize": 8.5,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.fonttype": "path",
+    "path.simplify": True,
+    "figure.dpi": 72.0,
+}
+PALETTE = matplotlib.colormaps["tab10"].colors
+SIZE = (10.0, 3.8)
+
+
+@contextmanager
+def _style(salt: str) -> Iterator[None]:
+    with matplotlib.rc_context({**STYLE, "svg.hashsalt": f"harness-report-{salt}"}):
+        yield
+
+
+def _save(figure: Figure, path: Path, title: str) -> str:
+    """Write ``figure`` as SVG without a date and return the file's text."""
+    figure.savefig(path, format="svg", metadata={"Date": None, "Title": title})
+    return path.read_text(encoding="utf-8")
+
+
+def _finite(values: list[float | None]) -> list[float]:
+    return [v if v is not None and math.isfinite(v) else math.nan for v in values]
+
+
+def _legend_label(job: JobResult, view: RunView) -> str:
+    label = job.framework + (f" seed {job.seed}" if len(view.seeds) > 1 else "")
+    return label if job.status == "ok" else f"{label} ({job.status})"
+
+
+def curves(view: RunView, network: str, path: Path) -> ReportFigure:
+    """Train (solid) and test (dashed) loss and accuracy per epoch, every framework on one chart."""
+    title = f"{network}: loss and accuracy per epoch"
+    with _style(path.stem):
+        figure = Figure(figsize=SIZE, layout="constrained")
+        loss_axes, accuracy_axes = figure.subplots(1, 2)
+        handles = []
+        for job in view.jobs_of(network):
+            color = PALETTE[view.frameworks.index(job.framework) % len(PALETTE)]
+            epochs = [e.epoch for e in job.history]
+            for axes, train, test in ((loss_axes, "train_loss", "test_loss"),
+                                      (accuracy_axes, "train_accuracy", "test_accuracy")):
+                axes.plot(epochs, _finite([getattr(e, train) for e in job.history]), color=color, marker=".")
+                axes.plot(epochs, _finite([getattr(e, test) for e in job.history]), color=color, marker=".",
+                          linestyle="--")
+            handles.append(Line2D([], [], color=color, marker=".", label=_legend_label(job, view)))
+        handles += [Line2D([], [], color="0.3", label="train"), Line2D([], [], color="0.3", linestyle="--", label="test")]
+        loss_axes.set(title="loss", xlabel="epoch", yscale="log")
+        accuracy_axes.set(title="accuracy", xlabel="epoch")
+        for formatter in (loss_axes.yaxis.set_major_formatter, loss_axes.yaxis.set_minor_formatter):
+            formatter(StrMethodFormatter("{x:g}"))
+        for axes in (loss_axes, accuracy_axes):
+            axes.xaxis.get_major_locator().set_params(integer=True)
+        figure.legend(handles=handles, loc="outside right center", frameon=False)
+        figure.suptitle(network)
+        return ReportFigure(path.name, title, _save(figure, path, title))
+
+
+def comparison(view: RunView, path: Path) -> ReportFigure:
+    """Final test accuracy and step time (median, p10-p90) per network and framework."""
+    title = "Final test accuracy and training step time per network and framework"
+    with _style(path.stem):
+        figure = Figure(figsize=SIZE, layout="constrained")
+        accuracy_axes, time_axes = figure.subplots(1, 2)
+        width = 0.8 / max(1, len(view.frameworks))
+        for job in view.jobs:
+            index = view.frameworks.index(job.framework)
+            color = PALETTE[index % len(PALETTE)]
+            x = view.networks.index(job.network) + (index - (len(view.frameworks) - 1) / 2) * width
+            filled = job.status == "ok"
+            style = {"color": color, "marker": "o", "markersize": 6, "markerfacecolor": color if filled else "white"}
+            if job.final_test_accuracy is not None:
+                accuracy_axes.plot([x], [job.final_test_accuracy], linestyle="none", **style)
+            else:
+                _no_data(accuracy_axes, x, job.status, color)
+            if job.step_time is not None:
+                t = job.step_time
+                time_axes.errorbar([x], [t.median_ms], yerr=[[t.median_ms - t.p10_ms], [t.p90_ms - t.median_ms]],
+                                   capsize=3, linestyle="none", **style)
+            else:
+                _no_data(time_axes, x, job.status, color)
+        for axes in (accuracy_axes, time_axes):
+            axes.set_xticks(range(len(view.networks)), view.networks, rotation=15 if len(view.networks) > 3 else 0)
+            axes.set_xlim(-0.6, len(view.networks) - 0.4)
+        accuracy_axes.set(title="final test accuracy")
+        time_axes.set(title="step time, ms (median, p10–p90)")
+        time_axes.set_ylim(bottom=0)
+        handles = [Line2D([], [], color=PALETTE[i % len(PALETTE)], marker="o", linestyle="none", label=name)
+                   for i, name in enumerate(view.frameworks)]
+        handles.append(Line2D([], [], color="0.3", marker="o", markerfacecolor="white", linestyle="none",
+                              label="not ok (diverged, failed)"))
+        figure.legend(handles=handles, loc="outside right center", frameon=False)
+        return ReportFigure(path.name, title, _save(figure, path, title))
+
+
+def _no_data(axes: Axes, x: float, status: str, color: tuple[float, ...]) -> None:
+    """Write the status where a job has no value to plot."""
+    axes.annotate(status, (x, 0.02), xycoords=("data", "axes fraction"), rotation=90, ha="center", va="bottom",
+                  color=color, fontsize=8)
+
+
+def write_plots(view: RunView, directory: Path) -> tuple[dict[str, ReportFigure], ReportFigure]:
+    """The curves of every network (by network) and the comparison chart, written to ``directory``."""
+    per_network = {network: curves(view, network, directory / f"curves-{network.replace(':', '-')}.svg")
+                   for network in view.networks if view.jobs_of(network)}
+    return per_network, comparison(view, directory / "comparison.svg")

@@ -1,0 +1,158 @@
+"""What ``harness run`` shows while it works: a live view, or one line per job for CI.
+
+The live view has one line per job (framework, network, seed, epoch, a step progress bar over the
+whole job, the current loss, the ETA); the summary table printed at the end is shared by both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.measure import Measurement
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from harness.results import JobResult, Timing
+from harness.runner.jobs import Job
+
+STATUS_STYLES = {"ok": "green", "diverged": "yellow", "skipped": "dim", "interrupted": "yellow"}
+PHASES = {"data": "loading data", "build": "building", "latency": "timing inference"}
+
+
+def status_text(result: JobResult) -> str:
+    """The status with its colour, as rich markup."""
+    return f"[{STATUS_STYLES.get(result.status, 'red')}]{result.status}[/]"
+
+
+def step_time_text(timing: Timing | None) -> str:
+    """``6.21 ms [6.02-6.90]``: the median with the 10th and 90th percentiles."""
+    if timing is None:
+        return "-"
+    return f"{timing.median_ms:.3g} ms [{timing.p10_ms:.3g}-{timing.p90_ms:.3g}]"
+
+
+def job_line(result: JobResult) -> str:
+    """One line that says how a job ended."""
+    what = f"{result.network} / {result.framework} / seed {result.seed}"
+    if result.status not in ("ok", "diverged"):
+        return f"{result.status:<11} {what}: {result.reason}"
+    accuracy = result.final_test_accuracy
+    parts = [f"test accuracy {accuracy:.4f}" if accuracy is not None else "no test accuracy",
+             f"step {step_time_text(result.step_time)}"]
+    if result.images_per_second:
+        parts.append(f"{result.images_per_second:,.0f} images/s")
+    line = f"{result.status:<11} {what}: " + ", ".join(parts)
+    return line + (f" ({result.reason})" if result.reason else "")
+
+
+def summary_table(results: list[JobResult]) -> Table:
+    """Every job side by side: status, accuracy, step time, throughput."""
+    table = Table(title="harness run", title_justify="left")
+    for name, justify in (("network", "left"), ("framework", "left"), ("seed", "right"), ("status", "left"),
+                          ("test acc (final)", "right"), ("test acc (best)", "right"),
+                          ("step time median \\[p10-p90]", "right"), ("images/s", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for result in results:
+        final, best = result.final_test_accuracy, result.best_test_accuracy
+        table.add_row(
+            result.network, result.framework, str(result.seed), status_text(result),
+            f"{final:.4f}" if final is not None else "-", f"{best:.4f}" if best is not None else "-",
+            step_time_text(result.step_time),
+            f"{result.images_per_second:,.0f}" if result.images_per_second else "-",
+        )
+    return table
+
+
+def print_table(console: Console, table: Table) -> None:
+    """Print ``table``; outside a terminal (a log, a pipe) at its natural width, not cut to 80 columns."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    width = Measurement.get(console, console.options.update(max_width=10_000), table).maximum
+    Console(file=console.file, width=width, no_color=console.no_color, color_system=None).print(table)
+
+
+class QuietView:
+    """One plain line per finished job, for CI logs."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def __enter__(self) -> QuietView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def job_started(self, job: Job) -> None:
+        return None
+
+    def job_event(self, job: Job, event: dict[str, Any]) -> None:
+        return None
+
+    def job_finished(self, job: Job, result: JobResult, reused: bool) -> None:
+        prefix = "(kept from an earlier run) " if reused else ""
+        self.console.print(prefix + job_line(result), markup=False, highlight=False, soft_wrap=True)
+
+
+class LiveView:
+    """A rich live view: one progress line per job, updated from the worker's events."""
+
+    def __init__(self, console: Console, jobs: list[Job]) -> None:
+        self.console = console
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            TextColumn("{task.fields[state]}", style="cyan"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self.tasks: dict[str, TaskID] = {
+            job.key: self.progress.add_task(job.key, total=None, start=False, state="waiting", loss="-") for job in jobs
+        }
+        self.steps: dict[str, int] = {}
+        self.live = Live(self.progress, console=console, refresh_per_second=4, transient=False)
+
+    def __enter__(self) -> LiveView:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.__exit__(None, None, None)
+
+    def job_started(self, job: Job) -> None:
+        task = self.tasks[job.key]
+        self.progress.start_task(task)
+        self.progress.update(task, state="starting")
+
+    def job_event(self, job: Job, event: dict[str, Any]) -> None:
+        task = self.tasks[job.key]
+        kind = event.get("event")
+        if kind == "phase":
+            self.progress.update(task, state=PHASES.get(event["phase"], event["phase"]))
+        elif kind == "start":
+            self.steps[job.key] = int(event["steps"])
+            self.progress.update(task, total=int(event["epochs"]) * int(event["steps"]), completed=0,
+                                 state=f"epoch 1/{event['epochs']}")
+        elif kind == "step":
+            done = (int(event["epoch"]) - 1) * self.steps.get(job.key, int(event["steps"])) + int(event["step"])
+            self.progress.update(task, completed=done, loss=f"{event['loss']:.4g}",
+                                 state=f"epoch {event['epoch']}/{job.config.epochs}")
+        elif kind == "epoch":
+            done = int(event["epoch"]) * self.steps.get(job.key, 0)
+            accuracy = event.get("test_accuracy")
+            state = f"epoch {event['epoch']}/{job.config.epochs}" + (f" acc {accuracy:.3f}" if accuracy is not None else "")
+            self.progress.update(task, completed=done, loss=f"{event['train_loss']:.4g}", state=state)
+
+    def job_finished(self, job: Job, result: JobResult, reused: bool) -> None:
+        task = self.tasks[job.key]
+        state = status_text(result) + (" (kept)" if reused else "")
+        total = self.progress.tasks[task].total
+        self.progress.update(task, state=state, completed=total if result.status == "ok" else None)
+        self.progress.stop_task(task)
+        if result.status not in ("ok", "diverged") or result.reason:
+            self.console.print(job_line(result), markup=False, highlight=False, soft_wrap=True)

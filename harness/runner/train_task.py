@@ -1,0 +1,288 @@
+"""The worker's ``train`` task: the harness's own training loop, the same for every framework.
+
+The harness, not the framework, decides the batches (from the seed and the epoch) and scores the
+test split (softmax cross-entropy and accuracy in numpy, from the logits ``predict`` returns), so
+every framework sees the same data in the same order and is scored the same way. The framework
+contributes only ``build``, ``prepare_training``, ``train_step`` and ``predict``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import psutil
+
+from harness.framework import Framework
+from harness.oracle import analyse
+from harness.results import Epoch, Params
+from harness.runner import measure
+from harness.runner.jobs import TrainConfig
+from harness.runner.threads import effective_threads
+from harness.runner.worker import emit
+from harness.spec import Network, load_network
+from harness.weights import initial_weights
+
+DETERMINISM_GROUPS = ("runtime", "determinism")
+"""Effective-settings groups in which plugins report their seeds and determinism flags."""
+FIRST_LOSSES = 10
+"""How many first-step losses a result keeps, to compare frameworks started from shared weights."""
+PROGRESS_INTERVAL_S = 0.25
+"""Least time between two step events, so reporting progress costs nothing measurable."""
+
+DEFINITIONS: dict[str, str] = {
+    "train_loss": "mean over the epoch's steps of StepResult.loss (each step's batch-mean loss), weighted by batch size.",
+    "train_accuracy": "sum of StepResult.correct over the epoch / images trained.",
+    "test_loss": "mean softmax cross-entropy of the logits framework.predict returns, computed by the harness in float64 numpy.",
+    "test_accuracy": "share of test images whose largest logit is the label, computed by the harness.",
+    "seconds": "wall time of an epoch's training (batches from the harness and train_step calls), evaluation not included.",
+    "step_time": "wall time of one framework.train_step (forward, backward, update, loss read back) plus framework.synchronize(), "
+                 "for every full batch after the job's first {warmup} steps.",
+    "images_per_second": "images in the timed steps / sum of their step times.",
+    "gflops": "achieved training GFLOP/s = sum over the timed steps of (3 x oracle forward MACs per image x 2 FLOPs per MAC x batch size) "
+              "/ sum of their step times / 1e9 (backward counted as twice the forward; convolutions and dense layers only).",
+    "latency": "wall time of framework.predict on a fixed test batch (inputs in, logits back as numpy) after one warm-up call, "
+               "repeated up to {repeats} times or {budget:g} s per batch size.",
+    "build_seconds": "framework.build, plus load_weights with init shared, plus prepare_training.",
+    "first_step_seconds": "the job's first train_step alone (includes any graph tracing or compilation).",
+    "startup_seconds": "worker process start to the framework imported and configured (threads, device, seeds).",
+    "peak_rss_mb": "peak resident memory of the worker process (ru_maxrss), in MiB.",
+}
+
+
+class Diverged(Exception):
+    """A non-finite training loss: training stops, the history so far is kept."""
+
+
+def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per-image cross-entropy of ``logits`` against integer ``labels`` (stable, float64)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_normaliser = np.log(np.exp(shifted).sum(axis=1))
+    return log_normaliser - shifted[np.arange(len(labels)), labels]
+
+
+def evaluate(framework: Framework, model: Any, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
+    """Test loss and accuracy of ``model`` over ``batches``, scored by the harness."""
+    loss_sum, correct, count = 0.0, 0, 0
+    for images, labels in batches:
+        logits = np.asarray(framework.predict(model, images))
+        loss_sum += float(softmax_cross_entropy(logits, labels).sum())
+        correct += int((logits.argmax(axis=1) == labels).sum())
+        count += len(labels)
+    return loss_sum / max(count, 1), correct / max(count, 1)
+
+
+def time_calls(call: Callable[[], object], synchronize: Callable[[], None], repeats: int, budget_s: float) -> list[float]:
+    """Seconds of each call of ``call`` after one warm-up call: ``repeats`` calls, or fewer once
+    ``budget_s`` is spent (at least three)."""
+    call()
+    synchronize()
+    samples: list[float] = []
+    spent = 0.0
+    while len(samples) < repeats and (len(samples) < 3 or spent < budget_s):
+        start = time.perf_counter()
+        call()
+        synchronize()
+        samples.append(time.perf_counter() - start)
+        spent += samples[-1]
+    return samples
+
+
+class MacCounter:
+    """Forward MACs per image from the oracle, per input size (size-agnostic networks vary)."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self.cache: dict[tuple[int, int], int | None] = {}
+
+    def per_image(self, images: np.ndarray) -> int | None:
+        size = (int(images.shape[1]), int(images.shape[2]))
+        if size not in self.cache:
+            fixed = self.network.input_shape[0] is not None
+            self.cache[size] = analyse(self.network, None if fixed else size).macs
+        return self.cache[size]
+
+
+class Loop:
+    """One job's training: epochs of harness-chosen batches, timed steps, evaluation, events."""
+
+    def __init__(self, framework: Framework, config: TrainConfig, network: Network, data: Any, model: Any, trainer: Any) -> None:
+        self.framework, self.config, self.network = framework, config, network
+        self.data, self.model, self.trainer = data, model, trainer
+        self.macs = MacCounter(network)
+        self.history: list[Epoch] = []
+        self.step_seconds: list[float] = []
+        self.timed_images = 0
+        self.timed_flops = 0.0
+        self.flops_known = True
+        self.first_losses: list[float] = []
+        self.first_step_seconds: float | None = None
+        self.steps_done = 0
+        self.started = time.perf_counter()
+        self.last_event = 0.0
+
+    def run(self) -> None:
+        """Train every epoch; raises :class:`Diverged` with the partial epoch recorded."""
+        for epoch in range(1, self.config.epochs + 1):
+            self.train_epoch(epoch)
+
+    def train_epoch(self, epoch: int) -> None:
+        batch_size = self.config.batch_size
+        loss_sum, correct, images_seen, steps = 0.0, 0, 0, 0
+        total_steps = self.data.train.num_batches(batch_size)
+        start = time.perf_counter()
+        for images, labels in self.data.train.batches(batch_size, self.config.seed, epoch, shuffle=True):
+            step_start = time.perf_counter()
+            result = self.framework.train_step(self.trainer, images, labels)
+            self.framework.synchronize()
+            elapsed = time.perf_counter() - step_start
+            steps += 1
+            self.steps_done += 1
+            self.record_step(elapsed, images, result.loss)
+            loss_sum += result.loss * len(labels)
+            correct += result.correct
+            images_seen += len(labels)
+            if not math.isfinite(result.loss):
+                self.history.append(Epoch(epoch=epoch, train_loss=loss_sum / images_seen, train_accuracy=correct / images_seen,
+                                          seconds=time.perf_counter() - start, steps=steps))
+                emit("epoch", **self.history[-1].model_dump(mode="json"))
+                raise Diverged(f"the training loss became {result.loss} at epoch {epoch}, step {steps} of {total_steps}; "
+                               "training stopped (the epochs before it are kept)")
+            if step_start - self.last_event >= PROGRESS_INTERVAL_S:
+                self.last_event = step_start
+                emit("step", epoch=epoch, step=steps, steps=total_steps, loss=result.loss, elapsed=step_start - self.started)
+        seconds = time.perf_counter() - start
+        eval_start = time.perf_counter()
+        test_loss, test_accuracy = evaluate(
+            self.framework, self.model, self.data.test.batches(batch_size, self.config.seed, epoch, shuffle=False)
+        )
+        record = Epoch(
+            epoch=epoch, train_loss=loss_sum / max(images_seen, 1), train_accuracy=correct / max(images_seen, 1),
+            test_loss=test_loss, test_accuracy=test_accuracy, seconds=seconds, steps=steps,
+            eval_seconds=time.perf_counter() - eval_start,
+        )
+        self.history.append(record)
+        emit("epoch", **record.model_dump(mode="json"), epochs=self.config.epochs, elapsed=time.perf_counter() - self.started)
+
+    def record_step(self, seconds: float, images: np.ndarray, loss: float) -> None:
+        if self.first_step_seconds is None:
+            self.first_step_seconds = seconds
+        if len(self.first_losses) < FIRST_LOSSES:
+            self.first_losses.append(float(loss))
+        if self.steps_done <= self.config.warmup_steps or len(images) != self.config.batch_size:
+            return
+        self.step_seconds.append(seconds)
+        self.timed_images += len(images)
+        macs = self.macs.per_image(images)
+        if macs is None:
+            self.flops_known = False
+        else:
+            self.timed_flops += 3 * 2 * macs * len(images)
+
+    def summary(self) -> dict[str, Any]:
+        """The step-time figures, as :class:`harness.results.JobResult` fields."""
+        total = sum(self.step_seconds)
+        timing = measure.summarize(self.step_seconds)
+        return {
+            "history": [e.model_dump(mode="json") for e in self.history],
+            "step_time": timing.model_dump(mode="json") if timing else None,
+            "images_per_second": self.timed_images / total if total > 0 else None,
+            "gflops": self.timed_flops / total / 1e9 if total > 0 and self.flops_known else None,
+            "first_step_seconds": self.first_step_seconds,
+            "first_step_losses": self.first_losses,
+        }
+
+
+def latency(framework: Framework, model: Any, data: Any, config: TrainConfig) -> dict[str, Any]:
+    """Inference latency at batch 1 and at the training batch size, on fixed test images."""
+    results: dict[str, Any] = {}
+    for field, size in (("latency_batch_1", 1), ("latency_batch", config.batch_size)):
+        images = data.fixed_batch(size)
+        samples = time_calls(lambda: framework.predict(model, images), framework.synchronize,
+                             config.latency_repeats, config.latency_budget_s)
+        timing = measure.summarize(samples)
+        results[field] = timing.model_dump(mode="json") if timing else None
+        results["latency_batch_size"] = len(images)
+    return results
+
+
+def parameter_counts(framework: Framework, model: Any) -> dict[str, Any]:
+    """The framework's parameter counts, in total and per neutral layer."""
+    counts = framework.count_params(model)
+    total = Params(
+        trainable=sum(c.trainable for c in counts.values()),
+        non_trainable=sum(c.non_trainable for c in counts.values()),
+        total=sum(c.total for c in counts.values()),
+    )
+    layers = {name: {"trainable": c.trainable, "non_trainable": c.non_trainable} for name, c in counts.items()}
+    return {"params": total.model_dump(), "layer_params": layers}
+
+
+def job_environment(framework: Framework, config: TrainConfig, settings: dict[str, Any]) -> dict[str, Any]:
+    """The environment with the thread pools and determinism settings as read back in this worker."""
+    env = measure.environment(framework.name, type(framework).version(), config.device, config.threads)
+    env.thread_pools = {"framework": framework.thread_settings(), **effective_threads()}
+    runtime = {
+        f"{group}.{name}": entry.get("value")
+        for group in DETERMINISM_GROUPS for name, entry in settings.get(group, {}).items()
+    }
+    env.determinism = {
+        "seed": config.seed,
+        "data_order": "chosen by the harness from (seed, epoch); the same for every framework",
+        "init": config.init,
+        "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED"),
+        "framework_runtime": runtime,
+    }
+    return env.model_dump(mode="json")
+
+
+def train_task(framework: Framework, request: dict[str, Any]) -> dict[str, Any]:
+    """Train one job and measure it; a diverged run returns status ``diverged`` with its history."""
+    from harness.data import load_data
+
+    config = TrainConfig.model_validate({k: v for k, v in request.items() if k != "task"})
+    startup = time.time() - psutil.Process().create_time()
+    network = load_network(config.spec, config.variant)
+    emit("phase", phase="data")
+    data_start = time.perf_counter()
+    data = load_data(
+        network.spec.dataset, network.input_shape, classes=network.spec.classes, data_dir=config.data_dir,
+        seed=config.seed, limit_train=config.limit_train, limit_test=config.limit_test, name_override=config.dataset,
+    )
+    data_seconds = time.perf_counter() - data_start
+    emit("start", epochs=config.epochs, steps=data.train.num_batches(config.batch_size), data=data.info.name)
+    emit("phase", phase="build")
+    build_start = time.perf_counter()
+    model = framework.build(network)
+    if config.init == "shared":
+        framework.load_weights(model, initial_weights(network, config.seed))
+    train = network.spec.train.model_copy(update={"batch_size": config.batch_size, "epochs": config.epochs,
+                                                  "seed": config.seed, "init": config.init})
+    trainer = framework.prepare_training(model, train)
+    build_seconds = time.perf_counter() - build_start
+    settings = framework.effective_settings(model, network).as_dict()
+    result: dict[str, Any] = {
+        "status": "ok", "build_seconds": build_seconds, "startup_seconds": startup, "data_seconds": data_seconds,
+        "effective_settings": settings, "data": data.info.model_dump(mode="json"),
+        "definitions": {k: v.format(warmup=config.warmup_steps, repeats=config.latency_repeats, budget=config.latency_budget_s)
+                        for k, v in DEFINITIONS.items()},
+        **parameter_counts(framework, model),
+    }
+    emit("phase", phase="train")
+    loop = Loop(framework, config, network, data, model, trainer)
+    try:
+        loop.run()
+    except Diverged as exc:
+        result.update(status="diverged", reason=str(exc))
+    result.update(loop.summary())
+    if result["status"] == "ok":
+        emit("phase", phase="latency")
+        result.update(latency(framework, model, data, config))
+    result["environment"] = job_environment(framework, config, settings)
+    result["peak_rss_mb"] = measure.peak_rss_mb()
+    return result

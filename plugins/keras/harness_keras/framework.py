@@ -1,0 +1,128 @@
+"""The Keras/TensorFlow framework as the harness drives it.
+
+The class body imports nothing from TensorFlow: the harness process reads its class variables,
+and every method that needs TensorFlow runs in a worker subprocess, importing it on first use.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount, StepResult
+from harness.spec import Network
+from harness.spec.schema import Train
+
+if TYPE_CHECKING:
+    from harness_keras.builder import KerasNetwork
+    from harness_keras.training import Trainer
+
+TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu")
+
+
+class KerasFramework(Framework):
+    """Keras 3 on the TensorFlow backend, channels-last, with traced training and inference."""
+
+    name = "keras"
+    display_name = "Keras/TensorFlow"
+    module = "tensorflow"
+    distribution = "tensorflow-cpu"
+    install_hint = "pip install -e plugins/keras"
+
+    @classmethod
+    def version(cls) -> str | None:
+        """TensorFlow's version, from whichever of its distributions is installed (no import)."""
+        for distribution in TENSORFLOW_DISTRIBUTIONS:
+            try:
+                return importlib.metadata.version(distribution)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        return None
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why TensorFlow or Keras cannot be used here, or None (no import)."""
+        reason = super().unavailable_reason()
+        if reason is None and importlib.util.find_spec("keras") is None:
+            return f"the module 'keras' is not installed; install it with: {cls.install_hint}"
+        return reason
+
+    def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0) -> None:
+        super().__init__(device, threads, seed)
+        from harness_keras import runtime
+
+        runtime.configure(device, threads, seed)
+
+    def devices(self) -> list[str]:
+        from harness_keras.runtime import CPU, CUDA, gpus
+
+        return [CPU, CUDA] if gpus() else [CPU]
+
+    def thread_settings(self) -> dict[str, Any]:
+        from harness_keras.runtime import tf
+
+        return {
+            "intra_op_parallelism_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_parallelism_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        }
+
+    def build(self, network: Network) -> KerasNetwork:
+        from harness_keras.builder import build_model
+
+        return build_model(network)
+
+    def count_params(self, model: KerasNetwork) -> dict[str, ParamCount]:
+        def size(variables: list[Any]) -> int:
+            return sum(int(np.prod(variable.shape)) for variable in variables)
+
+        return {
+            name: ParamCount(
+                trainable=sum(size(layer.trainable_weights) for layer in layers),
+                non_trainable=sum(size(layer.non_trainable_weights) for layer in layers),
+            )
+            for name, layers in model.groups.items()
+        }
+
+    def effective_settings(self, model: KerasNetwork, network: Network) -> EffectiveSettings:
+        from harness_keras.settings import effective_settings
+
+        return effective_settings(model, network, self.seed)
+
+    def prepare_training(self, model: KerasNetwork, train: Train) -> Trainer:
+        from harness_keras.training import make_trainer
+
+        return make_trainer(model, train)
+
+    def train_step(self, trainer: Trainer, images: np.ndarray, labels: np.ndarray) -> StepResult:
+        loss, correct = trainer.run(images, labels)
+        return StepResult(loss=loss, correct=correct)
+
+    def predict(self, model: KerasNetwork, images: np.ndarray) -> np.ndarray:
+        from harness_keras.training import predict
+
+        return predict(model, images)
+
+    def load_weights(self, model: KerasNetwork, weights: NeutralWeights) -> None:
+        from harness_keras.weights import load_weights
+
+        load_weights(model, weights)
+
+    def export_weights(self, model: KerasNetwork) -> NeutralWeights:
+        from harness_keras.weights import export_weights
+
+        return export_weights(model)
+
+    def layer_outputs(self, model: KerasNetwork, images: np.ndarray) -> Mapping[str, np.ndarray]:
+        from harness_keras.training import layer_outputs
+
+        return layer_outputs(model, images)
+
+    def synchronize(self) -> None:
+        if self.device == "cuda":
+            from harness_keras.runtime import tf
+
+            tf.test.experimental.sync_devices()

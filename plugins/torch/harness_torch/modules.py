@@ -1,0 +1,132 @@
+"""PyTorch modules for the neutral layers, and the network that runs them in spec order.
+
+Every window layer resolves its padding from the size of the tensor it actually receives, so
+the same module serves fixed and size-agnostic inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from harness.spec import Network, Node
+from harness.spec import schema
+from harness_torch import conventions
+
+
+class WindowConv(nn.Conv2d):
+    """A conv (``groups=1``) or depthwise conv (``groups=in_channels``) with neutral padding
+    and its activation fused, as the neutral layer defines its output."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: tuple[int, int], stride: tuple[int, int],
+                 padding: schema.Padding, groups: int, bias: bool, activation: schema.ActivationName) -> None:
+        super().__init__(in_channels, out_channels, kernel, stride=stride, padding=0, groups=groups, bias=bias)
+        self.neutral_padding = padding
+        self.activation = conventions.activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pads = conventions.window_pads(self.neutral_padding, x.shape[2], x.shape[3], self.kernel_size, self.stride)
+        if conventions.is_symmetric(pads):
+            symmetric = (pads[0], pads[2])
+        else:
+            x, symmetric = conventions.pad(x, pads), (0, 0)
+        return self.activation(F.conv2d(x, self.weight, self.bias, self.stride, symmetric, self.dilation, self.groups))
+
+
+class WindowPool(nn.Module):
+    """Max or average pooling in which padded pixels never count: max ignores them, the
+    average leaves them out of each window's count (TensorFlow's ``same`` rule, for every padding)."""
+
+    def __init__(self, kind: str, pool: tuple[int, int], stride: tuple[int, int], padding: schema.Padding) -> None:
+        super().__init__()
+        self.kind = kind
+        self.pool = pool
+        self.stride = stride
+        self.neutral_padding = padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pads = conventions.window_pads(self.neutral_padding, x.shape[2], x.shape[3], self.pool, self.stride)
+        padded = any(pads)
+        if self.kind == "max_pool":
+            source = conventions.pad(x, pads, conventions.MAX_POOL_FILL) if padded else x
+            return F.max_pool2d(source, self.pool, self.stride)
+        if not padded:
+            return F.avg_pool2d(x, self.pool, self.stride)
+        total = F.avg_pool2d(conventions.pad(x, pads), self.pool, self.stride)
+        real_pixels = conventions.pad(x.new_ones((1, 1) + tuple(x.shape[2:])), pads)
+        coverage = F.avg_pool2d(real_pixels, self.pool, self.stride)
+        return total / coverage
+
+    def extra_repr(self) -> str:
+        return f"{self.kind}, pool={self.pool}, stride={self.stride}, padding={self.neutral_padding!r}"
+
+
+class GlobalPool(nn.Module):
+    """Average or max over the whole feature map, keeping a 1x1 map when ``keepdims``."""
+
+    def __init__(self, kind: str, keepdims: bool) -> None:
+        super().__init__()
+        self.kind = kind
+        self.keepdims = keepdims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == "global_avg_pool":
+            return x.mean(dim=(2, 3), keepdim=self.keepdims)
+        return x.amax(dim=(2, 3), keepdim=self.keepdims)
+
+    def extra_repr(self) -> str:
+        return f"{self.kind}, keepdims={self.keepdims}"
+
+
+class Dense(nn.Linear):
+    """A fully connected layer with its activation fused."""
+
+    def __init__(self, in_features: int, units: int, bias: bool, activation: schema.ActivationName) -> None:
+        super().__init__(in_features, units, bias=bias)
+        self.activation = conventions.activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(super().forward(x))
+
+
+class LayerTable(nn.Module):
+    """Layer modules under their neutral names, whatever they are (even ``update`` or ``items``,
+    which ``nn.ModuleDict`` would refuse as clashing with its own attributes)."""
+
+    def __init__(self, layers: dict[str, nn.Module]) -> None:
+        super().__init__()
+        for name, module in layers.items():
+            self._modules[name] = module
+
+    def __getitem__(self, name: str) -> nn.Module:
+        return self._modules[name]  # type: ignore[return-value]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._modules
+
+    def names(self) -> Iterator[str]:
+        return iter(self._modules)
+
+
+class NeutralNet(nn.Module):
+    """A network built from its spec: NCHW images in, logits out. A residual node adds its
+    input to the output of its block; it has no module of its own."""
+
+    def __init__(self, network: Network, layers: dict[str, nn.Module]) -> None:
+        super().__init__()
+        self.network = network
+        self.layers = LayerTable(layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.run(self.network.nodes, x, None)
+
+    def run(self, nodes: tuple[Node, ...], x: torch.Tensor, outputs: dict[str, torch.Tensor] | None) -> torch.Tensor:
+        """Apply ``nodes`` in order, recording each layer's output in ``outputs`` when given."""
+        for node in nodes:
+            x = x + self.run(node.children, x, outputs) if node.children else self.layers[node.name](x)
+            if outputs is not None:
+                outputs[node.name] = x
+        return x

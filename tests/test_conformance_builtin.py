@@ -1,0 +1,33 @@
+"""The built-in plugins pass the same conformance kit a third party runs, each in its own pytest
+subprocess (TensorFlow, PyTorch and Paddle in one process may conflict)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from harness.plugins import BUILTIN_INSTALL, discover
+from plugin_support import ROOT
+
+DISCOVERY = discover()
+
+
+def _skip_reason(name: str) -> str | None:
+    registered = DISCOVERY.frameworks.get(name)
+    if registered is None:
+        return f"the {name} plugin is not installed ({BUILTIN_INSTALL[name]})"
+    reason = registered.unavailable_reason()
+    return None if reason is None else f"{name} is unavailable: {reason}"
+
+
+@pytest.mark.parametrize("name", list(BUILTIN_INSTALL))
+def test_builtin_plugin_passes_the_conformance_kit(name: str) -> None:
+    reason = _skip_reason(name)
+    if reason:
+        pytest.skip(reason)
+    command = [sys.executable, "-m", "pytest", "--pyargs", "harness.testing.conformance", "--harness-framework", name,
+               "-q", "-p", "no:cacheprovider"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"{name} fails the conformance kit:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"

@@ -1,0 +1,73 @@
+"""The conformance kit itself: its networks cover the spec language, and the one pytest command
+passes a correct out-of-tree plugin, fails a wrong one, and refuses a framework that is not there."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from harness.spec import schema
+from harness.testing.networks import OPTIMIZERS, conformance_networks, covered_types
+from plugin_support import environment, numpyref_site, write_plugin  # noqa: F401 - numpyref_site is a fixture
+
+KIT = [sys.executable, "-m", "pytest", "--pyargs", "harness.testing.conformance", "-q", "-p", "no:cacheprovider"]
+
+MISCOUNT = '''
+from harness.framework import ParamCount
+from harness.hookspecs import hookimpl
+from harness_numpyref.framework import NumpyRef
+
+
+class Miscount(NumpyRef):
+    """Leaves every batch norm's moving statistics out of the count."""
+
+    name = "miscount"
+
+    def count_params(self, model):
+        counts = super().count_params(model)
+        return {name: ParamCount(count.trainable, 0) for name, count in counts.items()}
+
+
+@hookimpl
+def harness_register_frameworks(register):
+    register(Miscount)
+'''
+
+
+def run_kit(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*KIT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_networks_cover_every_layer_type_head_and_optimizer() -> None:
+    layers, heads = covered_types(conformance_networks())
+    assert layers == set(schema.LAYER_TYPES)
+    assert heads == set(schema.HEAD_TYPES)
+    assert set(OPTIMIZERS) == set(schema.OPTIMIZER_NAMES)
+
+
+def test_one_pytest_command_passes_a_conforming_third_party_plugin(numpyref_site: Path, tmp_path: Path) -> None:
+    """Run from an unrelated folder, as a plugin author would from theirs."""
+    result = run_kit("--harness-framework", "numpyref", env=environment(numpyref_site), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "failed" not in result.stdout and "skipped" not in result.stdout
+
+
+def test_the_kit_fails_a_plugin_that_miscounts_and_names_the_layer(numpyref_site: Path, tmp_path: Path) -> None:
+    write_plugin(tmp_path, "harness-miscount", {"miscount": "kit_miscount"}, {"kit_miscount": MISCOUNT})
+    result = run_kit("--harness-framework", "miscount", "-k", "param_counts", env=environment(tmp_path, numpyref_site), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "first layer that differs: layer 'batch_norm_1' (batch_norm): miscount" in result.stdout
+    assert "failed" in result.stdout and "passed" in result.stdout  # networks without batch norm still pass
+
+
+def test_the_kit_refuses_a_framework_that_is_not_installed(tmp_path: Path) -> None:
+    result = run_kit("--harness-framework", "nosuch", env=environment(), cwd=tmp_path)
+    assert result.returncode == 4  # pytest's usage error
+    assert "no installed plugin provides the framework 'nosuch'" in result.stderr
+
+
+def test_without_a_framework_the_kit_skips_with_the_command_to_use(tmp_path: Path) -> None:
+    result = run_kit("-rs", env=environment(), cwd=tmp_path)
+    assert result.returncode == 0
+    assert "--harness-framework NAME" in result.stdout and "failed" not in result.stdout

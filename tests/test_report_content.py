@@ -1,0 +1,189 @@
+"""What a report says: every section, failures with their reasons, best values, agreement marks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from report_support import DIVERGED, FAILED, sample_run, write_run
+
+from harness.report import write_report
+from harness.results import RunResults
+
+SECTIONS = ("Run", "Architecture", "Parameter agreement", "Results", "Plots", "Effective settings", "Notes",
+            "Reading this report")
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("report")
+    write_report(write_run(sample_run(), directory))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def markdown(report_dir: Path) -> str:
+    return (report_dir / "report.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def html(report_dir: Path) -> str:
+    return (report_dir / "report.html").read_text(encoding="utf-8")
+
+
+def results_rows(markdown: str) -> dict[str, list[str]]:
+    """The results table as row label -> cells."""
+    section = markdown.split("## Results\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    cells = [[cell.strip() for cell in re.split(r"(?<!\\)\|", row)[1:-1]] for row in rows]
+    return {row[0]: row[1:] for row in cells[2:]} | {"": cells[0][1:]}
+
+
+def test_every_section_is_there_in_order(markdown: str, html: str) -> None:
+    positions = [markdown.index(f"\n## {title}\n") for title in SECTIONS]
+    assert positions == sorted(positions)
+    for title in SECTIONS:
+        assert f"<h2>{title}</h2>" in html
+
+
+def test_header_gives_spec_data_seeds_device_threads_versions_and_the_recorded_date_once(markdown: str) -> None:
+    header = markdown.split("## Run\n", 1)[1].split("\n### ", 1)[0]
+    for expected in ("specs/lenet.yaml, specs/lenet_stride2.yaml", "fashion-mnist (standing in for mnist)",
+                     "sha256 9f2c5a7d1e6b4c3a", "| seeds    | 0", "| device   | cpu", "| threads  | 2",
+                     "torch 2.13.0", "paddle 3.3.0", "commit 3b6e9b3c0ffe"):
+        assert expected in header
+    assert len([line for line in markdown.splitlines() if "2025-06-01" in line]) == 1
+    assert "2025-06-01 10:00:00 UTC to 2025-06-01 11:30:00 UTC" in header
+    frameworks = markdown.split("### Frameworks\n", 1)[1].split("\n## ", 1)[0]
+    assert re.search(r"\| thread_pools\.openmp +\| 2 +\| 2 +\| 2 +\|", frameworks)
+    assert re.search(r"\| thread_pools\.torch\.intra_op +\| — +\| — +\| 2 +\|", frameworks)
+
+
+def test_architecture_shows_the_oracle_layer_table_of_each_network(markdown: str) -> None:
+    assert "### lenet: input 28x28x1, 61,706 parameters, 416,520 MACs per image" in markdown
+    assert "### lenet_stride2: input 28x28x1, 66,346 parameters, 911,496 MACs per image" in markdown
+    assert re.search(r"\| conv_2 +\| conv +\| 12x12x16 +\| +2,416 \|", markdown)
+    assert "**61,706**" in markdown and "**911,496**" in markdown
+
+
+def test_results_have_one_column_per_network_and_framework_with_status_and_reasons(markdown: str) -> None:
+    rows = results_rows(markdown)
+    assert rows[""] == [f"{n} · {f}" for n in ("lenet", "lenet_stride2") for f in ("keras", "paddle", "torch")]
+    status = dict(zip(rows[""], rows["status"]))
+    assert status["lenet · keras"] == "ok"
+    assert status[" · ".join(DIVERGED)] == "diverged: train loss became nan at epoch 4, step 212"
+    assert status[" · ".join(FAILED)].startswith("failed: worker exited with signal 9 (SIGKILL) \\| killed")
+    assert dict(zip(rows[""], rows["epochs run"]))[" · ".join(DIVERGED)] == "4 / 10"
+    for label in ("final test accuracy", "best test accuracy", "final test loss", "step time, ms: median [p10–p90]",
+                  "training images/s", "inference latency, batch 1, ms", "peak memory (RSS), MiB", "achieved GFLOP/s",
+                  "time to first step, s"):
+        assert label in rows
+
+
+def test_the_best_value_of_each_row_is_bold_and_only_among_ok_jobs(markdown: str) -> None:
+    rows = results_rows(markdown)
+    columns = rows[""]
+    step = dict(zip(columns, rows["step time, ms: median [p10–p90]"]))
+    # torch on lenet has the fastest steps but diverged, so the best mark goes to an ok job.
+    assert not step[" · ".join(DIVERGED)].startswith("**")
+    assert [c for c, text in step.items() if text.startswith("**")] == ["lenet_stride2 · torch"]
+    accuracy = dict(zip(columns, rows["final test accuracy"]))
+    bold = [c for c, text in accuracy.items() if text.startswith("**")]
+    assert bold == ["lenet_stride2 · torch"]
+    assert not any(cell.startswith("**") for cell in rows["status"] + rows["epochs run"])
+    assert re.fullmatch(r"\*\*\d+\.\d{2} \[\d+\.\d{2}–\d+\.\d{2}\]\*\*", step["lenet_stride2 · torch"])
+
+
+def test_parameter_agreement_marks_every_cell_and_shows_parity(markdown: str) -> None:
+    section = markdown.split("## Parameter agreement\n", 1)[1].split("\n## ", 1)[0]
+    assert re.search(r"\| lenet +\| total +\| +61,706 \| +61,706 ✓ \| +61,706 ✓ \| +61,706 ✓ \| +61,706 ✓ \|", section)
+    assert "| ✗ fail" in section and "conv_2" in section and "2.40e-06" in section
+
+
+def test_a_framework_that_disagrees_with_the_oracle_is_marked_and_its_layer_listed(tmp_path: Path) -> None:
+    run = sample_run()
+    torch = run.framework_params["lenet"]["torch"]
+    torch["params"] = {"trainable": 61_706, "non_trainable": 1, "total": 61_707}
+    torch["layers"] = {**torch["layers"], "conv_1": {"trainable": 156, "non_trainable": 1}}
+    run.framework_params["lenet"]["paddle"] = {"status": "failed", "error": "ValueError: no padding rule"}
+    write_report(write_run(run, tmp_path))
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "61,707 ✗ (+1)" in markdown
+    assert "✗ build failed" in markdown
+    assert re.search(r"\| lenet +\| conv_1 +\| torch +\| +156 / 0 \| +156 / 1 \|", markdown)
+    assert "lenet could not be built in paddle: ValueError: no padding rule" in markdown
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert '<td class="num fail">61,707 ✗ (+1)</td>' in html
+
+
+def test_effective_settings_side_by_side_with_defaults_flagged(markdown: str) -> None:
+    section = markdown.split("## Effective settings\n", 1)[1].split("\n## ", 1)[0]
+    assert re.search(r"\| conv_1 +\| kernel_init +\| — +\| glorot_uniform \(default\) +\| xavier_normal \(default\)", section)
+    assert re.search(r"\| optimizer +\| epsilon +\| 1e-08 +\| 1e-08 +\| 1e-08 +\| 1e-08 +\|", section)
+    assert "keras: explicit ZeroPadding2D" in section
+    assert section.index("| conv_1") < section.index("| optimizer")
+
+
+def test_notes_list_failures_divergence_skipped_frameworks_and_stand_in_data(markdown: str) -> None:
+    notes = markdown.split("## Notes\n", 1)[1].split("\n## ", 1)[0]
+    assert "- framework 'mxnet' skipped" in notes
+    assert "- lenet · torch (seed 0) diverged, after 4 of 10 epochs: train loss became nan at epoch 4, step 212" in notes
+    assert "- lenet_stride2 · paddle (seed 0) failed, after 2 of 10 epochs: worker exited with signal 9" in notes
+    assert "fashion-mnist stood in for mnist, the data set the spec names, in lenet, lenet_stride2." in notes
+    assert "Parity failed on lenet_stride2: paddle vs reference, first divergent layer conv_2." in notes
+
+
+def test_plots_are_svg_files_next_to_the_markdown_referenced_by_relative_path(markdown: str, report_dir: Path) -> None:
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert images == ["curves-lenet.svg", "curves-lenet_stride2.svg", "comparison.svg"]
+    for image in images:
+        assert (report_dir / image).read_text(encoding="utf-8").lstrip().startswith("<?xml")
+
+
+def test_a_full_run_has_no_shortened_warning(markdown: str) -> None:
+    assert "Shortened run" not in markdown
+
+
+def test_a_shortened_run_says_so_at_the_top(tmp_path: Path) -> None:
+    write_report(write_run(sample_run(epochs=1, shortened=True), tmp_path))
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    top = markdown.split("\n## ", 1)[0]
+    assert ("> **Shortened run:** lenet ran on 1 of the spec's 10 epochs and 512 of 60,000 training images: "
+            "its figures are not comparable with a full run.") in top
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert html.index('class="warning"') < html.index('<section id="run">')
+
+
+def test_a_run_without_jobs_or_parity_still_makes_a_report(tmp_path: Path) -> None:
+    run = sample_run()
+    empty = RunResults(command=run.command, specs=run.specs, networks=run.networks)
+    write_report(write_run(empty, tmp_path))
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "No training jobs are recorded in this run." in markdown
+    assert "No parity checks are recorded in this run." in markdown
+    assert "| date     | not recorded" in markdown
+
+
+def test_several_seeds_get_a_column_each_in_seed_order(tmp_path: Path) -> None:
+    run = sample_run(epochs=2, samples=20)
+    reseeded = [job.model_copy(update={"seed": 1}) for job in run.jobs]
+    run = run.model_copy(update={"jobs": reseeded + run.jobs})
+    write_report(write_run(run, tmp_path))
+    columns = results_rows((tmp_path / "report.md").read_text(encoding="utf-8"))[""]
+    assert columns[:2] == ["lenet · keras · seed 0", "lenet · keras · seed 1"]
+    assert len(columns) == 12
+    assert "| seeds    | 0, 1" in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+def test_a_variant_key_makes_a_file_name_without_a_colon(tmp_path: Path) -> None:
+    run = sample_run(epochs=2, samples=20)
+    rename = {"lenet": "lenet:pool"}
+    run = run.model_copy(update={
+        "jobs": [job.model_copy(update={"network": rename.get(job.network, job.network)}) for job in run.jobs],
+        "networks": {rename.get(key, key): value for key, value in run.networks.items()},
+        "framework_params": {rename.get(key, key): value for key, value in run.framework_params.items()},
+    })
+    written = write_report(write_run(run, tmp_path))
+    assert tmp_path / "curves-lenet-pool.svg" in written
+    assert "![lenet:pool: loss and accuracy per epoch](curves-lenet-pool.svg)" in (tmp_path / "report.md").read_text()

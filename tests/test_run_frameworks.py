@@ -1,0 +1,123 @@
+"""``harness run`` with the real framework plugins, on small slices.
+
+Every shipped spec trains one epoch in every installed framework, on Fashion-MNIST when it is
+installed here (resized to the spec's input) and on synthetic images otherwise; the same seed
+gives the same per-epoch losses twice; a huge learning rate is recorded as ``diverged``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from ruamel.yaml import YAML
+
+from harness.cli import main
+from harness.data import DataError, load_data
+from harness.plugins import discover
+from harness.spec import load_network, load_networks
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+HEAVY_INPUT = 224 * 224
+
+
+def fashion_mnist_here() -> bool:
+    network = load_network(ROOT / "specs" / "lenet.yaml")
+    try:
+        load_data(network.spec.dataset, network.input_shape, limit_test=1, splits=("test",),
+                  name_override="fashion-mnist", download=False)
+    except DataError:
+        return False
+    return True
+
+
+DATASET = "fashion-mnist" if fashion_mnist_here() else "synthetic"
+
+
+def framework_params() -> list[pytest.param]:
+    discovery = discover()
+    params = []
+    for name in ("keras", "paddle", "torch"):
+        registered = discovery.frameworks.get(name)
+        reason = "its plugin is not installed" if registered is None else registered.unavailable_reason()
+        params.append(pytest.param(name, marks=pytest.mark.skipif(reason is not None, reason=f"{name}: {reason}")))
+    return params
+
+
+FRAMEWORKS = framework_params()
+
+
+def harness_run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["run", *args, "--quiet", "--threads", "1", "--no-report",
+                                       "--warmup-steps", "0", "--latency-repeats", "1"])
+    return result.exit_code, result.output
+
+
+def only_job(out: Path) -> dict:
+    (path,) = (out / "jobs").glob("*.json")
+    return json.loads(path.read_text())
+
+
+def network_cases() -> list[pytest.param]:
+    """The first network of every spec, and the size-agnostic one (its batches come by size bucket)."""
+    cases = []
+    for spec in SPECS:
+        networks = load_networks(spec)
+        chosen = [networks[0]] + [n for n in networks[1:] if n.spec.size_agnostic]
+        for network in chosen:
+            height, width, _ = network.input_shape
+            heavy = (height or 0) * (width or 0) >= HEAVY_INPUT
+            cases.append(pytest.param(spec, network.variant, id=network.key, marks=[pytest.mark.slow] if heavy else []))
+    return cases
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize(("spec", "variant"), network_cases())
+def test_every_spec_trains_one_epoch(spec: Path, variant: str | None, framework: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = [str(spec), "--framework", framework, "--epochs", "1", "--limit-train", "32", "--limit-test", "16",
+            "--batch-size", "8", "--dataset", DATASET, "--out", str(out)]
+    code, output = harness_run(*args, *(["--variant", variant] if variant else []))
+    assert code == 0, output
+    job = only_job(out)
+    assert job["status"] == "ok", job.get("reason")
+    (epoch,) = job["history"]
+    assert epoch["steps"] >= 32 // 8 and epoch["test_accuracy"] is not None
+    oracle = json.loads((out / "results.json").read_text())["networks"][job["network"]]
+    assert job["params"] == oracle["params"]
+    assert job["step_time"]["count"] >= 1 and job["latency_batch_1"]["count"] == 1
+    assert job["environment"]["framework"] == framework and job["environment"]["threads"] == 1
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_the_same_seed_gives_the_same_losses(framework: str, tmp_path: Path) -> None:
+    losses = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        code, output = harness_run(str(ROOT / "specs" / "lenet.yaml"), "--framework", framework, "--epochs", "2",
+                                   "--seed", "1", "--limit-train", "256", "--limit-test", "128", "--dataset", DATASET,
+                                   "--out", str(out))
+        assert code == 0, output
+        job = only_job(out)
+        losses.append([(e["train_loss"], e["test_loss"]) for e in job["history"]])
+    assert losses[0] == losses[1]
+    assert job["environment"]["determinism"]["framework_runtime"]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_huge_learning_rate_is_marked_diverged(framework: str, tmp_path: Path) -> None:
+    yaml = YAML()
+    data = yaml.load(ROOT / "specs" / "lenet.yaml")
+    data["train"]["optimizer"] = {"name": "sgd", "lr": 1.0e12}
+    spec = tmp_path / "lenet_huge_lr.yaml"
+    yaml.dump(data, spec)
+    out = tmp_path / "out"
+    code, output = harness_run(str(spec), "--framework", framework, "--epochs", "3", "--limit-train", "256",
+                               "--limit-test", "64", "--dataset", DATASET, "--out", str(out))
+    assert code == 0, output
+    job = only_job(out)
+    assert job["status"] == "diverged" and "training stopped" in job["reason"]
+    assert job["history"] and job["first_step_losses"]

@@ -1,0 +1,217 @@
+"""``harness run``'s orchestration, driven with a fake framework plugin (no real framework needed).
+
+The fake plugin (tests/fixtures/run_fake_plugin.py) is installed the way a third party's would
+be: an entry point of the ``harness`` group in a dist-info folder on the path, which the worker
+subprocesses see too (through PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy.special import log_softmax
+
+from harness.cli import main
+from harness.results import RunResults, read_run
+from harness.runner.measure import summarize
+from harness.runner.train_task import softmax_cross_entropy
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+TINY_SPEC = """\
+name: tiny
+title: Tiny
+source: test
+classes: 3
+input: [8, 8, 1]
+backbone:
+  - {{type: conv, filters: 2, kernel: 3, activation: relu}}
+head: {{type: flatten}}
+train:
+  optimizer: {{name: sgd, lr: {lr}}}
+  batch_size: 32
+  epochs: 2
+dataset: {{name: synthetic, train_size: 64, test_size: 32}}
+"""
+
+
+@pytest.fixture
+def fake_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Install the fake plugin through an entry point, for this process and its workers."""
+    site = tmp_path / "site"
+    dist = site / "harness_run_fake-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: harness-run-fake\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[harness]\nrun_fake = run_fake_plugin\n")
+    paths = [str(site), str(FIXTURES)]
+    for path in reversed(paths):
+        monkeypatch.syspath_prepend(path)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")]))
+    yield
+    sys.modules.pop("run_fake_plugin", None)
+
+
+def write_spec(folder: Path, lr: float = 0.1, name: str = "tiny.yaml") -> Path:
+    path = folder / name
+    path.write_text(TINY_SPEC.format(lr=lr))
+    return path
+
+
+def harness_run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["run", *args, "--quiet", "--threads", "1", "--no-report",
+                                       "--warmup-steps", "0", "--latency-repeats", "3"])
+    return result.exit_code, result.output
+
+
+def job_file(out: Path, framework: str, seed: int = 0) -> dict:
+    return json.loads((out / "jobs" / f"tiny__{framework}__seed{seed}.json").read_text())
+
+
+def test_summarize_keeps_samples_and_robust_statistics() -> None:
+    timing = summarize([0.001 * value for value in range(1, 11)] + [1.0])
+    assert timing is not None
+    assert timing.count == 11 and len(timing.samples_ms) == 11
+    assert timing.median_ms == pytest.approx(6.0)
+    assert timing.p10_ms == pytest.approx(2.0) and timing.p90_ms == pytest.approx(10.0)
+    assert summarize([]) is None
+
+
+def test_cross_entropy_matches_scipy() -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 30, (16, 5)).astype(np.float32)
+    labels = rng.integers(0, 5, 16)
+    expected = -log_softmax(logits.astype(np.float64), axis=1)[np.arange(16), labels]
+    np.testing.assert_allclose(softmax_cross_entropy(logits, labels), expected, rtol=1e-12)
+
+
+def test_run_writes_every_result(tmp_path: Path, fake_plugin: None) -> None:
+    out = tmp_path / "out"
+    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake", "--seeds", "0,1", "--out", str(out))
+    assert code == 0, output
+    run = read_run(out / "results.json")
+    assert [(job.framework, job.seed, job.status) for job in run.jobs] == [("fake", 0, "ok"), ("fake", 1, "ok")]
+    job = run.jobs[0]
+    assert [epoch.epoch for epoch in job.history] == [1, 2]
+    assert all(epoch.steps == 2 and epoch.test_accuracy is not None for epoch in job.history)
+    assert job.step_time is not None and job.step_time.count == 4 and len(job.step_time.samples_ms) == 4
+    assert job.images_per_second and job.gflops and job.first_step_seconds is not None
+    assert job.latency_batch_1 and job.latency_batch and job.latency_batch_size == 32
+    assert job.data and job.data.name == "synthetic" and job.data.checksum
+    assert job.environment and job.environment.threads == 1 and job.environment.thread_pools["framework"] == {"threads": 1}
+    assert job.environment.determinism["seed"] == 0
+    assert "gflops" in job.definitions and job.peak_rss_mb
+    assert run.networks["tiny"]["params"]["total"] > 0
+    assert run.framework_params["tiny"]["fake"]["params"]["total"] == 8 * 8 * 3 + 3
+    assert job_file(out, "fake", 1)["status"] == "ok"
+    assert run.jobs[1].history[0].train_loss != job.history[0].train_loss
+
+
+def test_timeout_kills_the_job_and_keeps_the_others(tmp_path: Path, fake_plugin: None) -> None:
+    out = tmp_path / "out"
+    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake_hang,fake", "--timeout", "8", "--out", str(out))
+    assert code == 1, output
+    hung = job_file(out, "fake_hang")
+    assert hung["status"] == "timeout" and "8 s timeout" in hung["reason"]
+    assert [epoch["epoch"] for epoch in hung["history"]] == [1]
+    assert job_file(out, "fake")["status"] == "ok"
+    assert [job.status for job in read_run(out / "results.json").jobs] == ["timeout", "ok"]
+
+
+def test_crash_and_out_of_memory_are_recorded_with_their_reason(tmp_path: Path, fake_plugin: None) -> None:
+    out = tmp_path / "out"
+    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake_crash,fake_oom,fake", "--out", str(out))
+    assert code == 1, output
+    crashed, oom = job_file(out, "fake_crash"), job_file(out, "fake_oom")
+    assert crashed["status"] == "failed" and "crashed on purpose" in crashed["reason"]
+    assert len(crashed["history"]) == 1 and "Traceback" in crashed["log_tail"]
+    assert oom["status"] == "oom"
+    assert job_file(out, "fake")["status"] == "ok"
+    notes = read_run(out / "results.json").notes
+    assert any("fake_crash" in note and "failed" in note for note in notes)
+
+
+def test_a_diverging_run_is_marked_with_its_history(tmp_path: Path, fake_plugin: None) -> None:
+    out = tmp_path / "out"
+    code, output = harness_run(str(write_spec(tmp_path, lr=1e6)), "--framework", "fake", "--out", str(out))
+    assert code == 0, output
+    job = job_file(out, "fake")
+    assert job["status"] == "diverged" and "nan" in job["reason"]
+    assert job["history"] and not np.isfinite(job["history"][-1]["train_loss"])
+    assert job["first_step_losses"]
+
+
+def test_resume_keeps_finished_jobs_with_the_same_settings(tmp_path: Path, fake_plugin: None) -> None:
+    out, spec = tmp_path / "out", str(write_spec(tmp_path))
+    assert harness_run(spec, "--framework", "fake", "--out", str(out))[0] == 0
+    first = (out / "jobs" / "tiny__fake__seed0.json").read_text()
+    code, output = harness_run(spec, "--framework", "fake", "--seeds", "0,1", "--out", str(out), "--resume")
+    assert code == 0, output
+    assert "(kept from an earlier run)" in output and output.count("tiny / fake / seed") == 2
+    assert (out / "jobs" / "tiny__fake__seed0.json").read_text() == first
+    assert [job.seed for job in read_run(out / "results.json").jobs] == [0, 1]
+    code, output = harness_run(spec, "--framework", "fake", "--epochs", "1", "--out", str(out), "--resume")
+    assert "kept" not in output and len(job_file(out, "fake")["history"]) == 1
+
+
+def test_same_seed_gives_the_same_losses(tmp_path: Path, fake_plugin: None) -> None:
+    spec = str(write_spec(tmp_path))
+    losses = []
+    for name in ("a", "b"):
+        assert harness_run(spec, "--framework", "fake", "--out", str(tmp_path / name))[0] == 0
+        losses.append([(e["train_loss"], e["test_loss"]) for e in job_file(tmp_path / name, "fake")["history"]])
+    assert losses[0] == losses[1]
+
+
+def test_bad_data_path_is_a_clear_error(tmp_path: Path, fake_plugin: None) -> None:
+    spec = write_spec(tmp_path)
+    spec.write_text(spec.read_text().replace("{name: synthetic, train_size: 64, test_size: 32}",
+                                             f"{{name: npz, path: {tmp_path / 'missing.npz'}}}"))
+    code, output = harness_run(str(spec), "--framework", "fake", "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert "missing.npz" in output and "Fix:" in output and "Traceback" not in output
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_checksum_is_a_clear_error(tmp_path: Path, fake_plugin: None) -> None:
+    data = tmp_path / "data" / "fashion-mnist"
+    data.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (data / name).write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x02ab")
+    spec = write_spec(tmp_path)
+    code, output = harness_run(str(spec), "--framework", "fake", "--dataset", "fashion-mnist",
+                               "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"))
+    assert code == 2, output
+    assert "checksum" in output.lower() and "Traceback" not in output
+
+
+def test_unknown_framework_is_a_clear_error(tmp_path: Path, fake_plugin: None) -> None:
+    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "nosuch", "--out", str(tmp_path / "out"))
+    assert code == 2 and "nosuch" in output and "Traceback" not in output
+
+
+def test_ctrl_c_keeps_finished_results(tmp_path: Path, fake_plugin: None) -> None:
+    out = tmp_path / "out"
+    command = [sys.executable, "-c", "from harness.cli import main; main()", "run", str(write_spec(tmp_path)),
+               "--framework", "fake,fake_hang", "--seeds", "0,1", "--quiet", "--threads", "1", "--no-report",
+               "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / "jobs" / "tiny__fake__seed0.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # fake_hang is running (or starting) now
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 130, output
+    run = RunResults.model_validate(json.loads((out / "results.json").read_text()))
+    assert [(job.framework, job.seed, job.status) for job in run.jobs] == [
+        ("fake", 0, "ok"), ("fake_hang", 0, "interrupted"), ("fake", 1, "skipped"), ("fake_hang", 1, "skipped")]
+    assert job_file(out, "fake_hang")["status"] == "interrupted"
