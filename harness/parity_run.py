@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from harness import reference
+from harness.data import DataError, parity_batch
 from harness.parity import DEFAULT_TOLERANCE, REFERENCE, PairResult, compare
 from harness.runner.child import run_child
 from harness.spec import Network
@@ -60,15 +61,17 @@ def synthetic_batch(network: Network, size: tuple[int, int], batch: int, seed: i
 ImageSource = Callable[[Network, tuple[int, int], int, int], tuple[np.ndarray, str]]
 
 
-def default_images(network: Network, size: tuple[int, int], batch: int, seed: int) -> tuple[np.ndarray, str]:
-    """Real test images from the spec's data set when it loads here, else synthetic ones."""
-    try:
-        from harness.data import parity_batch
+def real_or_synthetic(data_dir: str | None = None) -> ImageSource:
+    """Real test images from the spec's data set when it loads here, else seeded synthetic ones."""
 
-        return parity_batch(network, size, batch)
-    except Exception as exc:  # noqa: BLE001 - any data problem falls back, and says why
-        reason = str(exc).split("\n")[0][:160]
-        return synthetic_batch(network, size, batch, seed), f"synthetic images (seed {seed}; real data unavailable: {reason})"
+    def images(network: Network, size: tuple[int, int], batch: int, seed: int) -> tuple[np.ndarray, str]:
+        try:
+            return parity_batch(network, size, batch, data_dir)
+        except DataError as exc:
+            reason = str(exc).split(". ")[0]
+            return synthetic_batch(network, size, batch, seed), f"synthetic images, seed {seed} ({reason})"
+
+    return images
 
 
 def check_network(
@@ -81,10 +84,11 @@ def check_network(
     seed: int = 0,
     tolerance: float = DEFAULT_TOLERANCE,
     timeout: float | None = None,
-    images: ImageSource = default_images,
+    images: ImageSource | None = None,
 ) -> NetworkParity:
     """Run the parity check of one network in every framework (one worker each)."""
     result = NetworkParity(network.key)
+    images = images or real_or_synthetic()
     weights = initial_weights(network, seed)
     with tempfile.TemporaryDirectory(prefix="harness-parity-") as folder:
         weights_path = Path(folder, "weights.npz")

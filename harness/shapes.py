@@ -81,6 +81,18 @@ def window_output(shape: Shape, kernel: tuple[int, int], stride: tuple[int, int]
     return (out_h, out_w, channels)
 
 
+def _check_pool_padding(pool: tuple[int, int], padding: schema.Padding) -> None:
+    """A pooling window must always hold a real pixel: each side's padding below the pool size."""
+    pads = explicit_padding(padding) or (0, 0, 0, 0)
+    limits = (pool[0], pool[0], pool[1], pool[1])
+    if any(pad >= limit for pad, limit in zip(pads, limits)):
+        raise ShapeError(
+            f"padding {list(pads)} (top, bottom, left, right) is not smaller than the {pool[0]}x{pool[1]} pool, "
+            "so some windows would hold only padding.",
+            "pad each side by fewer pixels than the pool size, or use padding: same.",
+        )
+
+
 def _feature_map(shape: Shape) -> Shape:
     if len(shape) != 3:
         raise ShapeError(
@@ -113,6 +125,7 @@ def output_shape(layer: schema.Layer, shape: Shape) -> Shape:
         return window_output(shape, schema.pair(layer.kernel), schema.pair(layer.stride), layer.padding, channels)
     if kind in ("max_pool", "avg_pool"):
         stride = schema.pair(layer.stride if layer.stride is not None else layer.pool)
+        _check_pool_padding(schema.pair(layer.pool), layer.padding)
         return window_output(shape, schema.pair(layer.pool), stride, layer.padding, _feature_map(shape)[2])
     if kind in ("global_avg_pool", "global_max_pool"):
         channels = _feature_map(shape)[2]

@@ -94,6 +94,13 @@ def test_pool_with_overlapping_stride_and_same_padding() -> None:
     assert [c.output_shape for c in analyse(net).layers[:2]] == [(7, 7, 4), (4, 4, 4)]
 
 
+@pytest.mark.parametrize("padding", [2, [0, 0, 0, 3], [1, 2, 1, 1]])
+def test_pool_padding_must_leave_a_real_pixel_in_every_window(padding: object) -> None:
+    with pytest.raises(NetworkError, match="some windows would hold only padding"):
+        network([{"type": "max_pool", "pool": [2, 3], "stride": 1, "padding": padding}], [8, 8, 1])
+    network([{"type": "max_pool", "pool": 3, "stride": 1, "padding": [2, 2, 2, 2]}], [8, 8, 1])
+
+
 def test_global_pool_keepdims_and_depthwise_multiplier() -> None:
     net = network(
         [

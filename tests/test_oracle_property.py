@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from harness.oracle import analyse
@@ -106,6 +106,8 @@ def feature_layer(draw: st.DrawFn, model: Model, same_only: bool = False, stride
         spec |= {"depth_multiplier": multiplier, "use_bias": bias}
         window(model, kind, k, s, padding, c * multiplier, k[0] * k[1] * c * multiplier + bias * c * multiplier, k[0] * k[1])
     elif kind in ("max_pool", "avg_pool"):
+        pads = [0] * 4 if isinstance(padding, str) else ([padding] * 4 if isinstance(padding, int) else padding)
+        assume(all(pad < size for pad, size in zip(pads, (k[0], k[0], k[1], k[1]))))  # a window must hold a real pixel
         window(model, kind, k, s, padding, c, 0, 0)
     elif kind == "batch_norm":
         spec = {"type": kind, "momentum": 0.9}

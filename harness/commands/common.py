@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
+from typing import NoReturn
 
 from rich.console import Console
 
-from harness.spec import Network, SpecErrors, SpecError, load_networks
+from harness.plugins import Discovery, PluginError, Selection, discover, select_frameworks
+from harness.spec import Network, SpecError, SpecErrors, load_networks
 
 console = Console()
 err_console = Console(stderr=True)
@@ -34,5 +35,21 @@ def print_errors(errors: Iterable[SpecError]) -> None:
         err_console.print()
 
 
-def exit_with(code: int) -> None:
-    sys.exit(code)
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``error: message`` as one paragraph on stderr and exit with ``code``."""
+    err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise SystemExit(code)
+
+
+def choose_frameworks(requested: str, code: int = 1) -> tuple[Discovery, Selection]:
+    """Resolve ``--framework``; print the skipped ones with their reason; exit when none can run."""
+    discovery = discover()
+    try:
+        selection = select_frameworks(requested, discovery)
+    except PluginError as exc:
+        fail(str(exc), code)
+    for name, reason in selection.skipped.items():
+        err_console.print(f"skipped {name}: {reason}", markup=False, highlight=False, soft_wrap=True)
+    if not selection.names:
+        fail("no framework can run here; install one (see `harness frameworks`).", code)
+    return discovery, selection

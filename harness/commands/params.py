@@ -13,16 +13,15 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import rich_click as click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from harness.agreement import LayerMismatch, layer_mismatches
-from harness.commands.common import console, err_console, load_all, print_errors
+from harness.commands.common import choose_frameworks, console, err_console, load_all, print_errors
 from harness.oracle import Analysis, ExpectCheck, analyse, check_expect
-from harness.plugins import PluginError, discover, select_frameworks
 from harness.runner.child import run_child
 from harness.runner.threads import default_threads
 from harness.spec import Network
@@ -223,11 +222,6 @@ def as_json(result: NetworkParams, settings: dict[str, Any], thread_settings: di
     }
 
 
-def _fail(message: str) -> NoReturn:
-    err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise SystemExit(1)
-
-
 @click.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--framework", "framework_names", default="all", show_default=True,
@@ -247,15 +241,7 @@ def params(specs: tuple[str, ...], framework_names: str, threads: int | None, de
     print_errors(errors)
     if not networks:
         raise SystemExit(1)
-    try:
-        discovery = discover()
-        selection = select_frameworks(framework_names, discovery)
-    except PluginError as exc:
-        _fail(str(exc))
-    for name, reason in selection.skipped.items():
-        err_console.print(f"skipped {name}: {reason}", markup=False, highlight=False, soft_wrap=True)
-    if not selection.names:
-        _fail("no framework can run here; install one (see `harness frameworks`).")
+    _, selection = choose_frameworks(framework_names)
     threads = threads or default_threads()
     settings = {"threads": threads, "device": device, "frameworks": selection.names}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True) as progress:

@@ -194,12 +194,14 @@ def load_data(
     return LoadedData(info, prepared)
 
 
-def parity_batch(network: Network, size: tuple[int, int], count: int) -> tuple[np.ndarray, str]:
+def parity_batch(
+    network: Network, size: tuple[int, int], count: int, data_dir: str | None = None
+) -> tuple[np.ndarray, str]:
     """The first ``count`` test images of the network's data set fitted to ``size``, and a description."""
     spec = network.spec
     shape = (size[0], size[1], spec.input[2])
     data = load_data(
         spec.dataset.model_copy(update={"sizes": None}), shape, classes=spec.classes, seed=spec.train.seed,
-        limit_test=count, splits=("test",),
+        limit_test=count, splits=("test",), data_dir=data_dir,
     )
     return data.fixed_batch(count), f"the first {count} {data.info.name} test images ({data.test.fits[0].describe()})"

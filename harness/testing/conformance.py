@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from harness import plugins, reference
 from harness.agreement import layer_mismatches
@@ -31,6 +32,7 @@ from harness.parity import DEFAULT_TOLERANCE, diff
 from harness.spec import Network
 from harness.testing.networks import AGNOSTIC_SIZES, OPTIMIZERS, conformance_networks, training_network
 from harness.testing.plugin import KIT_THREADS, device_option, framework_option
+from harness.testing.strategies import networks as random_networks
 from harness.weights import check_complete, initial_weights
 
 NETWORKS = conformance_networks()
@@ -233,6 +235,25 @@ def test_effective_settings_batch_norm(framework: Framework, build: Callable[[Ne
             assert _same(setting.neutral, getattr(node.layer, name)), (
                 f"'{node.name}' {name}: neutral value {setting.neutral!r}, the spec says {getattr(node.layer, name)!r}"
             )
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(network=random_networks())
+def test_random_specs_agree_with_oracle_and_reference(framework: Framework, network: Network) -> None:
+    """Random valid specs (every layer type, strides, paddings, heads): per-layer parameter
+    counts equal the oracle's, and on neutral weights every layer equals the numpy reference."""
+    model = framework.build(network)
+    counts = {name: (count.trainable, count.non_trainable) for name, count in framework.count_params(model).items()}
+    mismatches = layer_mismatches(analyse(network), counts)
+    assert not mismatches, "first layer that differs: " + mismatches[0].describe(framework.name)
+    weights = initial_weights(network, seed=11)
+    framework.load_weights(model, weights)
+    images = _images(network, _sizes(network)[0], seed=6)
+    actual = framework.layer_outputs(model, images)
+    for name, value in reference.layer_outputs(network, weights, images).items():
+        layer = diff(name, np.asarray(actual[name]), value, DEFAULT_TOLERANCE)
+        assert not layer.diverged, f"layer '{name}' is the first to differ from the reference by {layer.max_abs:.3g}"
 
 
 # ------------------------------------------------------------------------------------- training

@@ -1,0 +1,127 @@
+"""``harness parity``: the same neutral weights and images through every framework, compared."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import rich_click as click
+from rich.table import Table
+
+from harness.commands.common import choose_frameworks, console, err_console, load_all, print_errors
+from harness.parity import DEFAULT_TOLERANCE, PairResult
+from harness.parity_run import NetworkParity, check_network, real_or_synthetic
+from harness.results import RunResults, read_run, write_json_atomic, write_model
+from harness.runner.threads import default_threads
+
+
+def _number(value: float) -> str:
+    return f"{value:.2e}"
+
+
+def pairs_table(result: NetworkParity) -> Table:
+    """One row per framework pair and input size: logits difference and first divergent layer."""
+    table = Table(title=f"{result.network}  (images: {result.images})", title_justify="left")
+    for column in ("pair", "input", "max abs", "max rel", "first divergent layer", "result"):
+        table.add_column(column, justify="right" if column.startswith("max") else "left")
+    for pair in result.pairs:
+        table.add_row(
+            f"{pair.a} vs {pair.b}", "x".join(map(str, pair.input_shape)), _number(pair.max_abs),
+            _number(pair.max_rel), pair.first_divergent_layer or "-", "[green]pass[/]" if pair.passed else "[red]FAIL[/]",
+        )
+    return table
+
+
+def layers_table(pair: PairResult) -> Table:
+    """Every layer's difference for one pair, the divergent ones marked."""
+    table = Table(title=f"{pair.network}: {pair.a} vs {pair.b} at {'x'.join(map(str, pair.input_shape))}", title_justify="left")
+    for column in ("layer", "max abs", "max rel", "scale", ""):
+        table.add_column(column, justify="left" if column == "layer" else "right")
+    for layer in pair.layers:
+        table.add_row(layer.layer, _number(layer.max_abs), _number(layer.max_rel), f"{layer.scale:.3g}",
+                      "[red]diverges[/]" if layer.diverged else "")
+    return table
+
+
+def as_json(result: NetworkParity, per_layer: bool) -> dict[str, Any]:
+    """The machine-readable form of one network's parity check."""
+    return {
+        "network": result.network,
+        "passed": result.passed,
+        "images": result.images,
+        "failures": result.failures,
+        "round_trip_max_abs": result.round_trip,
+        "pairs": [pair.as_dict(per_layer) for pair in result.pairs],
+    }
+
+
+def record(out: Path, results: list[NetworkParity]) -> None:
+    """Write ``parity.json`` to ``out`` and put the pairs into ``results.json`` when one is there."""
+    write_json_atomic(out / "parity.json", [as_json(result, per_layer=True) for result in results])
+    run_file = out / "results.json"
+    if run_file.exists():
+        run: RunResults = read_run(run_file)
+        checked = {result.network for result in results}
+        kept = [entry for entry in run.parity if entry.get("network") not in checked]
+        run.parity = kept + [pair.as_dict() for result in results for pair in result.pairs]
+        write_model(run_file, run)
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--framework", "framework_names", default="all", show_default=True,
+              help="`all` (every installed framework) or names separated by commas.")
+@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TOLERANCE, show_default=True,
+              help="Largest absolute difference of the logits that passes (float32).")
+@click.option("--per-layer", is_flag=True, help="Show every layer's difference, not only the first divergent layer.")
+@click.option("--batch", type=click.IntRange(min=1), default=4, show_default=True, help="Images in the fixed batch.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the neutral weights.")
+@click.option("--threads", type=click.IntRange(min=1), help="Threads per framework worker (default: all cores).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds each framework's worker may take per network.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where the spec's data set lies (else the usual places).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write parity.json here, and add the results to results.json in this folder when it exists.")
+@click.option("--json", "as_json_output", is_flag=True, help="Print one JSON object per spec/variant on stdout.")
+def parity(specs: tuple[str, ...], framework_names: str, tolerance: float, per_layer: bool, batch: int, seed: int,
+           threads: int | None, device: str, timeout: float | None, data_dir: str | None, out: Path | None,
+           as_json_output: bool) -> None:
+    """Load the same neutral weights into every framework, run the same batch, and compare every layer.
+
+    Every framework is compared with the numpy reference and with every other framework; a
+    size-agnostic network is checked at two input sizes. Exits 1 when any pair differs by more
+    than the tolerance, any layer diverges (it is named), or the weight round trip is not exact.
+    """
+    networks, errors = load_all(specs)
+    print_errors(errors)
+    if not networks:
+        raise SystemExit(1)
+    _, selection = choose_frameworks(framework_names)
+    threads = threads or default_threads()
+    results = []
+    for network in networks:
+        with err_console.status(f"parity: {network.key} in {', '.join(selection.names)}"):
+            result = check_network(network, selection.names, threads=threads, device=device, batch=batch,
+                                   seed=seed, tolerance=tolerance, timeout=timeout, images=real_or_synthetic(data_dir))
+        results.append(result)
+        if as_json_output:
+            continue
+        console.print(pairs_table(result))
+        for name, reason in result.failures.items():
+            console.print(f"  [red]{name} failed:[/] {reason}", markup=True, highlight=False)
+        for name, error in result.round_trip.items():
+            if error != 0.0:
+                console.print(f"  [red]{name}: weights exported back differ from those loaded by {error:.2e}[/]")
+        for pair in result.pairs:
+            if per_layer or not pair.passed:
+                console.print(layers_table(pair))
+    if out is not None:
+        record(out, results)
+    if as_json_output:
+        click.echo(json.dumps([as_json(result, per_layer) for result in results], indent=2))
+    else:
+        failed = [result.network for result in results if not result.passed]
+        console.print(f"[red]parity fails for {', '.join(failed)}[/]" if failed
+                      else f"[green]parity holds for all {len(results)} networks[/] in {', '.join(selection.names)}")
+    raise SystemExit(1 if errors or not all(result.passed for result in results) else 0)
