@@ -214,14 +214,14 @@ def main() -> int:
 
     names = select_frameworks(args.framework, discover()).names
     worst = 0.0
-    print(f"{'framework':<8} {'network':<28} {'native path':<28} {'harness s':>10} {'native s':>10} {'ratio':>7} "
+    print(f"{'framework':<8} {'network':<32} {'native path':<28} {'harness s':>10} {'native s':>10} {'ratio':>7} "
           f"{'median ratio':>13}")
     for name in names:
         result = run_framework(name, args)
         ratio = result["harness_s"] / result["native_s"]
         worst = max(worst, ratio)
         median_ratio = result["harness_median_s"] / result["native_median_s"]
-        print(f"{name:<8} {result['network']:<28} {result['native']:<28} {result['harness_s']:>10.3f} "
+        print(f"{name:<8} {result['network']:<32} {result['native']:<28} {result['harness_s']:>10.3f} "
               f"{result['native_s']:>10.3f} {ratio:>7.3f} {median_ratio:>13.3f}   ({result['images']} {result['data']} "
               f"images, batch {result['batch_size']}, {args.threads} threads, best of {args.rounds} epochs)", flush=True)
     return 0 if worst <= args.max_ratio else 1

@@ -37,14 +37,23 @@ def fashion_mnist_here() -> bool:
 DATASET = "fashion-mnist" if fashion_mnist_here() else "synthetic"
 
 
-def framework_params() -> list[pytest.param]:
+def unavailable() -> dict[str, str | None]:
+    """Each built-in framework, with why it cannot run here (None: it can)."""
     discovery = discover()
-    params = []
+    reasons = {}
     for name in ("keras", "paddle", "torch"):
         registered = discovery.frameworks.get(name)
-        reason = "its plugin is not installed" if registered is None else registered.unavailable_reason()
-        params.append(pytest.param(name, marks=pytest.mark.skipif(reason is not None, reason=f"{name}: {reason}")))
-    return params
+        reasons[name] = "its plugin is not installed" if registered is None else registered.unavailable_reason()
+    return reasons
+
+
+UNAVAILABLE = unavailable()
+INSTALLED = [name for name, reason in UNAVAILABLE.items() if reason is None]
+
+
+def framework_params() -> list[pytest.param]:
+    return [pytest.param(name, marks=pytest.mark.skipif(reason is not None, reason=f"{name}: {reason}"))
+            for name, reason in UNAVAILABLE.items()]
 
 
 FRAMEWORKS = framework_params()
@@ -104,7 +113,7 @@ def test_the_same_seed_gives_the_same_losses(framework: str, tmp_path: Path) -> 
         job = only_job(out)
         losses.append([(e["train_loss"], e["test_loss"]) for e in job["history"]])
     assert losses[0] == losses[1]
-    assert job["environment"]["determinism"]["framework_runtime"]
+    assert job["environment"]["determinism"]["framework"]
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -121,3 +130,17 @@ def test_a_huge_learning_rate_is_marked_diverged(framework: str, tmp_path: Path)
     job = only_job(out)
     assert job["status"] == "diverged" and "training stopped" in job["reason"]
     assert job["history"] and job["first_step_losses"]
+
+
+def test_shared_init_gives_every_framework_the_same_first_loss(tmp_path: Path) -> None:
+    if len(INSTALLED) < 2:
+        pytest.skip("needs two installed frameworks")
+    out = tmp_path / "out"
+    code, output = harness_run(str(ROOT / "specs" / "lenet.yaml"), "--framework", ",".join(INSTALLED), "--init", "shared",
+                               "--epochs", "1", "--limit-train", "64", "--limit-test", "16", "--dataset", DATASET,
+                               "--out", str(out))
+    assert code == 0, output
+    jobs = [json.loads(path.read_text()) for path in (out / "jobs").glob("*.json")]
+    first = {job["framework"]: job["first_step_losses"][0] for job in jobs}
+    assert len(first) == len(INSTALLED)
+    assert max(first.values()) - min(first.values()) < 1e-4, first

@@ -21,8 +21,11 @@ from click.testing import CliRunner
 from scipy.special import log_softmax
 
 from harness.cli import main
+from harness.commands.run import default_out
 from harness.results import RunResults, read_run
+from harness.runner.jobs import RunOptions, plan_jobs
 from harness.runner.measure import summarize
+from harness.spec import load_network
 from harness.runner.train_task import softmax_cross_entropy
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -93,6 +96,19 @@ def test_cross_entropy_matches_scipy() -> None:
     np.testing.assert_allclose(softmax_cross_entropy(logits, labels), expected, rtol=1e-12)
 
 
+def test_jobs_run_in_a_fixed_order(tmp_path: Path) -> None:
+    first = load_network(write_spec(tmp_path, name="one.yaml"))
+    second = load_network(write_spec(tmp_path, lr=0.5, name="two.yaml"))
+    jobs = plan_jobs([first, second], RunOptions(frameworks=["torch", "keras"], seeds=[1, 0], epochs=3, threads=2))
+    assert [(job.network.path, job.config.seed, job.config.framework) for job in jobs] == [
+        (first.path, 1, "torch"), (first.path, 1, "keras"), (first.path, 0, "torch"), (first.path, 0, "keras"),
+        (second.path, 1, "torch"), (second.path, 1, "keras"), (second.path, 0, "torch"), (second.path, 0, "keras"),
+    ]
+    assert {job.config.epochs for job in jobs} == {3} and {job.config.batch_size for job in jobs} == {32}
+    assert jobs[0].file_name == "tiny__torch__seed1.json"
+    assert default_out([first]) == Path("reports/tiny")
+
+
 def test_run_writes_every_result(tmp_path: Path, fake_plugin: None) -> None:
     out = tmp_path / "out"
     code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake", "--seeds", "0,1", "--out", str(out))
@@ -160,6 +176,9 @@ def test_resume_keeps_finished_jobs_with_the_same_settings(tmp_path: Path, fake_
     assert [job.seed for job in read_run(out / "results.json").jobs] == [0, 1]
     code, output = harness_run(spec, "--framework", "fake", "--epochs", "1", "--out", str(out), "--resume")
     assert "kept" not in output and len(job_file(out, "fake")["history"]) == 1
+    write_spec(tmp_path, lr=0.2)
+    code, output = harness_run(spec, "--framework", "fake", "--epochs", "1", "--out", str(out), "--resume")
+    assert "kept" not in output, "a changed spec must be trained again"
 
 
 def test_same_seed_gives_the_same_losses(tmp_path: Path, fake_plugin: None) -> None:
@@ -176,7 +195,7 @@ def test_bad_data_path_is_a_clear_error(tmp_path: Path, fake_plugin: None) -> No
     spec.write_text(spec.read_text().replace("{name: synthetic, train_size: 64, test_size: 32}",
                                              f"{{name: npz, path: {tmp_path / 'missing.npz'}}}"))
     code, output = harness_run(str(spec), "--framework", "fake", "--out", str(tmp_path / "out"))
-    assert code == 2
+    assert code == 3
     assert "missing.npz" in output and "Fix:" in output and "Traceback" not in output
     assert not (tmp_path / "out").exists()
 
@@ -189,7 +208,7 @@ def test_bad_checksum_is_a_clear_error(tmp_path: Path, fake_plugin: None) -> Non
     spec = write_spec(tmp_path)
     code, output = harness_run(str(spec), "--framework", "fake", "--dataset", "fashion-mnist",
                                "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"))
-    assert code == 2, output
+    assert code == 3, output
     assert "checksum" in output.lower() and "Traceback" not in output
 
 
@@ -215,3 +234,11 @@ def test_ctrl_c_keeps_finished_results(tmp_path: Path, fake_plugin: None) -> Non
     assert [(job.framework, job.seed, job.status) for job in run.jobs] == [
         ("fake", 0, "ok"), ("fake_hang", 0, "interrupted"), ("fake", 1, "skipped"), ("fake_hang", 1, "skipped")]
     assert job_file(out, "fake_hang")["status"] == "interrupted"
+
+
+def test_dry_run_lists_the_jobs_and_trains_nothing(tmp_path: Path, fake_plugin: None) -> None:
+    out = tmp_path / "out"
+    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake", "--seeds", "0,1", "--out", str(out), "--dry-run")
+    assert code == 0, output
+    assert "job tiny / fake / seed 0" in output and "job tiny / fake / seed 1" in output
+    assert not out.exists()

@@ -12,13 +12,13 @@ from harness.commands.common import console, err_console, load_all, print_errors
 from harness.plugins import PluginError, discover, select_frameworks
 from harness.results import RunResults, write_model
 from harness.runner.jobs import RESULTS_FILE, RunOptions, plan_jobs
-from harness.runner.orchestrator import Orchestrator, network_objects
+from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
 from harness.runner.progress import LiveView, QuietView, print_table, summary_table
 from harness.runner.threads import default_threads
 from harness.spec import Network
 
-EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_NO_DATA, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 
 def parse_seeds(seed: int | None, seeds: str | None) -> list[int] | None:
@@ -86,7 +86,7 @@ def write_report(results_path: Path) -> str:
 @click.option("--threads", type=click.IntRange(min=1), help="Threads per job, the same for every framework (default: all cores).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds one job may run before it is killed.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default: reports/<spec name>, or reports/<name1>+<name2> for several specs).")
+              help="Output folder (default: `reports/<spec name>`, or `reports/<name1>+<name2>` for several specs).")
 @click.option("--resume", is_flag=True, help="Keep the jobs already finished in --out with the same settings.")
 @click.option("--quiet", is_flag=True,
               help="One line per finished job and no summary table (for CI); without a terminal there is no live view either.")
@@ -95,18 +95,20 @@ def write_report(results_path: Path) -> str:
 @click.option("--latency-repeats", type=click.IntRange(min=1), default=30, show_default=True,
               help="Most timed inference calls per batch size.")
 @click.option("--report/--no-report", "make_report", default=True, show_default=True, help="Write the report at the end.")
+@click.option("--dry-run", is_flag=True, help="Check the specs, frameworks and data, list the jobs, and train nothing.")
 def run(
     specs: tuple[str, ...], framework_names: str, variants: tuple[str, ...], epochs: int | None, seed: int | None,
     seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
     limit_test: int | None, init: str | None, device: str, threads: int | None, timeout: float | None, out: Path | None,
-    resume: bool, quiet: bool, warmup_steps: int, latency_repeats: int, make_report: bool,
+    resume: bool, quiet: bool, warmup_steps: int, latency_repeats: int, make_report: bool, dry_run: bool,
 ) -> None:
     """Train every network of SPECS in every framework, one job at a time, and measure each.
 
     One job per (spec, variant, seed, framework), each in its own subprocess with the same thread
     count and device. Every job's result is written to `<out>/jobs/` as soon as it ends, and
     `<out>/results.json` after every job. Exits 1 when a job failed, timed out or ran out of
-    memory (a diverged run is a result, not a failure), 2 on bad input, 130 on Ctrl-C.
+    memory (a diverged run is a result, not a failure), 2 on bad input, 3 when a data set cannot
+    be found or fails its checksum (before any job starts), 130 on Ctrl-C.
     """
     networks, errors = load_all(specs)
     if errors:
@@ -132,12 +134,18 @@ def run(
         data_notes = check_data(networks, options)
     except DataCheckError as exc:
         err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-        raise SystemExit(EXIT_BAD_INPUT) from None
+        raise SystemExit(EXIT_NO_DATA) from None
     out = out or default_out(networks)
     jobs = plan_jobs(networks, options)
     notes = data_notes + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()]
     for note in notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
+    if dry_run:
+        for job in jobs:
+            kept = resume and stored_result(job, out) is not None
+            console.print(f"job {job.key}" + (" (kept from an earlier run)" if kept else ""), highlight=False)
+        console.print(f"{len(jobs)} job(s); results would go to {out}.", highlight=False)
+        return
     results = RunResults(
         command=shlex.join(["harness", *sys.argv[1:]]), specs=list(dict.fromkeys(n.path for n in networks)),
         networks=network_objects(networks), notes=notes, settings=options_record(options, timeout),

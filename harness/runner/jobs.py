@@ -7,6 +7,7 @@ disk was measured with the same settings.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +28,7 @@ class TrainConfig(BaseModel):
     framework: str
     spec: str
     variant: str | None = None
+    spec_digest: str = Field(default="", description="sha256 of the network's validated spec (variant merged).")
     seed: int
     epochs: PositiveInt
     batch_size: PositiveInt
@@ -89,6 +91,11 @@ class RunOptions:
     latency_repeats: int = 30
 
 
+def spec_digest(network: Network) -> str:
+    """A fingerprint of what the network's spec says (not how the file is written)."""
+    return hashlib.sha256(network.spec.model_dump_json().encode()).hexdigest()
+
+
 def plan_jobs(networks: list[Network], options: RunOptions) -> list[Job]:
     """Every job, ordered by network (as given), then seed, then framework (as given)."""
     jobs: list[Job] = []
@@ -97,7 +104,7 @@ def plan_jobs(networks: list[Network], options: RunOptions) -> list[Job]:
         for seed in options.seeds if options.seeds is not None else [train.seed]:
             for framework in options.frameworks:
                 config = TrainConfig(
-                    framework=framework, spec=network.path, variant=network.variant, seed=seed,
+                    framework=framework, spec=network.path, variant=network.variant, spec_digest=spec_digest(network), seed=seed,
                     epochs=options.epochs or train.epochs, batch_size=options.batch_size or train.batch_size,
                     dataset=options.dataset, data_dir=options.data_dir,
                     limit_train=options.limit_train, limit_test=options.limit_test,

@@ -11,7 +11,6 @@ job runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,9 +36,6 @@ class Progress(Protocol):
     def job_started(self, job: Job) -> None: ...
     def job_event(self, job: Job, event: dict[str, Any]) -> None: ...
     def job_finished(self, job: Job, result: JobResult, reused: bool) -> None: ...
-
-
-ChildRunner = Callable[..., ChildOutcome]
 
 
 def stored_result(job: Job, out: Path) -> JobResult | None:
@@ -104,7 +100,6 @@ class Orchestrator:
     versions: dict[str, str | None] = field(default_factory=dict)
     timeout: float | None = None
     resume: bool = False
-    run_child: ChildRunner = run_child
     finished: list[JobResult] = field(default_factory=list)
 
     def base(self, job: Job, status: str, started_at: str, reason: str) -> JobResult:
@@ -142,7 +137,7 @@ class Orchestrator:
             self.progress.job_event(job, event)
 
         try:
-            outcome = self.run_child(job.config.request(), threads=job.config.threads, timeout=self.timeout, on_event=on_event)
+            outcome = run_child(job.config.request(), threads=job.config.threads, timeout=self.timeout, on_event=on_event)
         except KeyboardInterrupt:
             interrupted = self.base(job, "interrupted", started_at, "interrupted by the user (Ctrl-C); the epochs it finished are kept")
             interrupted.history = _history_from_events(events)

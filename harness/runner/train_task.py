@@ -228,15 +228,14 @@ def job_environment(framework: Framework, config: TrainConfig, settings: dict[st
     env = measure.environment(framework.name, type(framework).version(), config.device, config.threads)
     env.thread_pools = {"framework": framework.thread_settings(), **effective_threads()}
     runtime = {
-        f"{group}.{name}": entry.get("value")
-        for group in DETERMINISM_GROUPS for name, entry in settings.get(group, {}).items()
+        name: entry.get("value") for group in DETERMINISM_GROUPS for name, entry in settings.get(group, {}).items()
     }
     env.determinism = {
         "seed": config.seed,
         "data_order": "chosen by the harness from (seed, epoch); the same for every framework",
         "init": config.init,
         "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED"),
-        "framework_runtime": runtime,
+        "framework": runtime,
     }
     return env.model_dump(mode="json")
 
