@@ -187,3 +187,20 @@ def test_a_variant_key_makes_a_file_name_without_a_colon(tmp_path: Path) -> None
     written = write_report(write_run(run, tmp_path))
     assert tmp_path / "curves-lenet-pool.svg" in written
     assert "![lenet:pool: loss and accuracy per epoch](curves-lenet-pool.svg)" in (tmp_path / "report.md").read_text()
+
+
+def test_first_steps_from_shared_weights_show_the_gap_between_frameworks(tmp_path: Path) -> None:
+    run = sample_run()
+    losses = {"keras": 2.3025851, "paddle": 2.3025849, "torch": 2.3025855}
+    for job in run.jobs:
+        job.first_step_losses = [losses[job.framework], 2.1]
+        job.config = {"init": "shared"}
+    write_report(write_run(run, tmp_path))
+    section = (tmp_path / "report.md").read_text(encoding="utf-8").split("### First training steps", 1)[1]
+    row = next(line for line in section.splitlines() if line.startswith("| lenet "))
+    assert "shared" in row and "keras 2.302585" in row and "torch 2.302586" in row
+    assert "6.00e-07" in row
+
+
+def test_no_first_steps_table_without_first_step_losses(markdown: str) -> None:
+    assert "First training steps" not in markdown

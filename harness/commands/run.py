@@ -8,8 +8,7 @@ from pathlib import Path
 
 import rich_click as click
 
-from harness.commands.common import console, err_console, load_all, print_errors
-from harness.plugins import PluginError, discover, select_frameworks
+from harness.commands.common import choose_frameworks, console, err_console, load_all, print_errors
 from harness.results import RunResults, write_model
 from harness.runner.jobs import RESULTS_FILE, RunOptions, plan_jobs
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
@@ -94,13 +93,17 @@ def write_report(results_path: Path) -> str:
               help="First training steps left out of the step-time statistics.")
 @click.option("--latency-repeats", type=click.IntRange(min=1), default=30, show_default=True,
               help="Most timed inference calls per batch size.")
+@click.option("--parity/--no-parity", "check_parity", default=True, show_default=True,
+              help="After training, check that the same weights give the same outputs in every framework "
+                   "(`harness parity`); the result goes into the report.")
 @click.option("--report/--no-report", "make_report", default=True, show_default=True, help="Write the report at the end.")
 @click.option("--dry-run", is_flag=True, help="Check the specs, frameworks and data, list the jobs, and train nothing.")
 def run(
     specs: tuple[str, ...], framework_names: str, variants: tuple[str, ...], epochs: int | None, seed: int | None,
     seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
     limit_test: int | None, init: str | None, device: str, threads: int | None, timeout: float | None, out: Path | None,
-    resume: bool, quiet: bool, warmup_steps: int, latency_repeats: int, make_report: bool, dry_run: bool,
+    resume: bool, quiet: bool, warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
+    dry_run: bool,
 ) -> None:
     """Train every network of SPECS in every framework, one job at a time, and measure each.
 
@@ -115,16 +118,7 @@ def run(
         print_errors(errors)
         raise SystemExit(EXIT_BAD_INPUT)
     networks = only_variants(networks, variants)
-    discovery = discover()
-    try:
-        selection = select_frameworks(framework_names, discovery)
-    except PluginError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise SystemExit(EXIT_BAD_INPUT) from None
-    if not selection.names:
-        err_console.print("error: no framework can run here: " + "; ".join(f"{k}: {v}" for k, v in selection.skipped.items()),
-                          markup=False, highlight=False, soft_wrap=True)
-        raise SystemExit(EXIT_BAD_INPUT)
+    discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
     options = RunOptions(
         frameworks=selection.names, seeds=parse_seeds(seed, seeds), epochs=epochs, batch_size=batch_size,
         dataset=dataset, data_dir=data_dir, limit_train=limit_train, limit_test=limit_test, init=init,  # type: ignore[arg-type]
@@ -159,7 +153,22 @@ def run(
     except KeyboardInterrupt:
         err_console.print(f"Interrupted: finished jobs are kept in {out / RESULTS_FILE}.")
         raise SystemExit(EXIT_INTERRUPTED) from None
+    if check_parity and len(selection.names) > 1:
+        add_parity(results, networks, options)
     finish(results, out, quiet, make_report)
+
+
+def add_parity(results: RunResults, networks: list[Network], options: RunOptions) -> None:
+    """Run the parity check of every network in the run's frameworks and record it."""
+    from harness.parity_run import check_network, real_or_synthetic
+
+    for network in networks:
+        with err_console.status(f"parity: {network.key}"):
+            parity = check_network(network, options.frameworks, threads=options.threads, device=options.device,
+                                   seed=(options.seeds or [network.spec.train.seed])[0],
+                                   images=real_or_synthetic(options.data_dir))
+        results.parity += [pair.as_dict() for pair in parity.pairs]
+        results.notes += [f"parity: {network.key} could not run in {name}: {reason}" for name, reason in parity.failures.items()]
 
 
 def options_record(options: RunOptions, timeout: float | None) -> dict[str, object]:

@@ -338,6 +338,32 @@ def _parity_cell(column: str, value: Any) -> str:
     return fmt.plain(value)
 
 
+def first_steps_table(view: RunView) -> Table | None:
+    """First-step and first-epoch training loss per framework, and the largest gap between frameworks.
+
+    From shared neutral weights (``init: shared``) and the harness's common batch order the first
+    steps should agree closely; with each framework's own initialisers they need not.
+    """
+    rows = []
+    for network in view.networks:
+        for seed in view.seeds:
+            jobs = [job for job in view.jobs if job.network == network and job.seed == seed and job.first_step_losses]
+            if len(jobs) < 2:
+                continue
+            first = {job.framework: job.first_step_losses[0] for job in jobs}
+            epoch = {job.framework: job.history[0].train_loss for job in jobs if job.history}
+            inits = _distinct([job.config.get("init") for job in jobs])
+            gap = max(first.values()) - min(first.values())
+            epoch_gap = max(epoch.values()) - min(epoch.values()) if len(epoch) > 1 else None
+            rows.append([network, str(seed), inits,
+                         ", ".join(f"{name} {value:.6f}" for name, value in sorted(first.items())),
+                         f"{gap:.2e}", fmt.plain(None if epoch_gap is None else f"{epoch_gap:.3g}")])
+    if not rows:
+        return None
+    columns = ["network", "seed", "init", "first-step loss", "largest first-step gap", "largest first-epoch gap"]
+    return Table(_texts(rows, columns), ("left", "left", "left", "left", "right", "right"), id="first-steps")
+
+
 # ----------------------------------------------------------------------------- results
 
 Better = Literal["higher", "lower"]

@@ -58,6 +58,12 @@ def _parameters_section(view: RunView) -> Section:
     parity = model.parity_table(view.run.parity)
     blocks += [Heading("Parity: the same weights and images through every framework")]
     blocks.append(parity if parity is not None else Text("No parity checks are recorded in this run."))
+    first_steps = model.first_steps_table(view)
+    if first_steps is not None:
+        blocks += [Heading("First training steps"), Text(
+            "Training loss of each framework's first step and first epoch on the same batches. From shared "
+            "neutral weights (init shared) the first steps should agree to about 1e-4; with each framework's "
+            "own initialisers (init framework) they need not."), first_steps]
     return Section("Parameter agreement", "parameters", tuple(blocks))
 
 
