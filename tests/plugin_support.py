@@ -93,6 +93,24 @@ def environment(*sites: Path) -> dict[str, str]:
     return env
 
 
+def use_only_sites(monkeypatch: pytest.MonkeyPatch, *sites: Path) -> None:
+    """Make the plugins installed in ``sites`` the only ``harness`` plugins, in this process and in
+    its workers (``sites`` first on their PYTHONPATH)."""
+    use_only(monkeypatch, site_entry_points(*sites), *sites)
+    monkeypatch.setenv("PYTHONPATH", environment(*sites)["PYTHONPATH"])
+
+
+needs_torch_plugin = pytest.mark.skipif(not installed_entry_points("torch"), reason="the torch plugin (harness-torch) is not installed")
+
+
+def simulate_missing_torch(monkeypatch: pytest.MonkeyPatch, numpyref_site: Path) -> None:
+    """Simulated uninstall of torch itself: torch's plugin and numpyref are the only plugins, and
+    ``import torch`` fails in this process (workers find numpyref in ``numpyref_site``)."""
+    use_only(monkeypatch, installed_entry_points("torch") + site_entry_points(numpyref_site), numpyref_site)
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.setenv("PYTHONPATH", environment(numpyref_site)["PYTHONPATH"])
+
+
 def run_harness(args: list[str], env: dict[str, str], cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """``harness ARGS`` in a subprocess."""
     return subprocess.run([sys.executable, "-c", HARNESS_COMMAND, *args], env=env, cwd=cwd,

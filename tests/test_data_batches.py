@@ -63,7 +63,7 @@ def test_size_buckets_hold_one_size_per_batch() -> None:
         for number in (0, 1):
             for bucket, indices in plan_batches(split.bucket_of, 5, 0, number, True):
                 images, labels = split.images(bucket, indices), split.labels[indices]
-                assert images.shape == (len(indices), *sizes[bucket], 1)
+                assert images.shape == (len(indices), *sizes[bucket], 1) and labels.shape == (len(indices),)
                 assert (split.bucket_of[indices] == bucket).all()
                 seen.append(indices)
         assert sorted(np.concatenate(seen).tolist()) == sorted(list(range(len(split))) * 2)

@@ -17,11 +17,11 @@ from plugin_support import (
     ROOT,
     environment,
     forget_modules,  # noqa: F401 - a fixture
-    installed_entry_points,
+    needs_torch_plugin,
     numpyref_site,  # noqa: F401 - a fixture
     run_harness,
-    site_entry_points,
-    use_only,
+    simulate_missing_torch,
+    use_only_sites,
     write_plugin,
 )
 
@@ -81,8 +81,7 @@ def third_party(tmp_path: Path, numpyref_site: Path, monkeypatch: pytest.MonkeyP
     """numpyref and the fakes as the only plugins, in this process and in its workers."""
     write_plugin(tmp_path, "harness-fakes", {"fakes": "params_fakes"}, {"params_fakes": FAKES})
     forget_modules.append("params_fakes")
-    use_only(monkeypatch, site_entry_points(tmp_path, numpyref_site), tmp_path, numpyref_site)
-    monkeypatch.setenv("PYTHONPATH", environment(tmp_path, numpyref_site)["PYTHONPATH"])
+    use_only_sites(monkeypatch, tmp_path, numpyref_site)
     return tmp_path
 
 
@@ -172,14 +171,12 @@ def test_an_uninstalled_builtin_is_named_with_its_install_command(third_party: P
     assert "numpyref" in everything.stdout
 
 
-@pytest.mark.skipif(not installed_entry_points("torch"), reason="the torch plugin (harness-torch) is not installed")
+@needs_torch_plugin
 def test_a_missing_framework_is_skipped_by_all_and_an_error_when_named(
     numpyref_site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Simulated uninstall of torch itself: its plugin is installed, ``import torch`` fails."""
-    use_only(monkeypatch, installed_entry_points("torch") + site_entry_points(numpyref_site), numpyref_site)
-    monkeypatch.setitem(sys.modules, "torch", None)
-    monkeypatch.setenv("PYTHONPATH", environment(numpyref_site)["PYTHONPATH"])
+    simulate_missing_torch(monkeypatch, numpyref_site)
     named = invoke(LENET, "--framework", "torch")
     assert named.exit_code == 1
     assert "the framework 'torch' is unavailable" in named.stderr and "pip install" in named.stderr

@@ -28,10 +28,12 @@ from plugin_support import (
     FRAMEWORK_MODULES,
     environment,
     forget_modules,  # noqa: F401 - a fixture
-    installed_entry_points,
+    needs_torch_plugin,
     numpyref_site,  # noqa: F401 - a fixture
+    simulate_missing_torch,
     site_entry_points,
     use_only,
+    use_only_sites,
     write_plugin,
 )
 
@@ -192,8 +194,7 @@ def test_worker_environment_reaches_the_worker(tmp_path: Path, numpyref_site: Pa
                                                forget_modules: list[str]) -> None:
     write_plugin(tmp_path, "env-probe", {"envprobe": "env_probe_plugin"}, {"env_probe_plugin": ENV_PROBE})
     forget_modules.append("env_probe_plugin")
-    use_only(monkeypatch, site_entry_points(tmp_path, numpyref_site), tmp_path, numpyref_site)
-    monkeypatch.setenv("PYTHONPATH", environment(tmp_path, numpyref_site)["PYTHONPATH"])
+    use_only_sites(monkeypatch, tmp_path, numpyref_site)
     outcome = run_child({"task": "info", "framework": "envprobe", "threads": 1}, threads=1, timeout=120)
     assert outcome.status == "ok", outcome.error or outcome.output_tail
     assert outcome.result["devices"] == ["envprobe with 1 thread(s)"]
@@ -259,17 +260,12 @@ def test_frameworks_command_lists_broken_plugins_and_probes_the_others(
     assert "libbroken.so" in table.stdout and "pip install -e plugins/torch" in table.stdout
 
 
-needs_torch_plugin = pytest.mark.skipif(not installed_entry_points("torch"), reason="the torch plugin (harness-torch) is not installed")
-
-
 @needs_torch_plugin
 def test_frameworks_command_says_a_missing_framework_is_missing_and_how_to_install_it(
     numpyref_site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Simulated uninstall: torch's plugin is installed, torch itself cannot be found."""
-    use_only(monkeypatch, installed_entry_points("torch") + site_entry_points(numpyref_site), numpyref_site)
-    monkeypatch.setitem(sys.modules, "torch", None)
-    monkeypatch.setenv("PYTHONPATH", environment(numpyref_site)["PYTHONPATH"])
+    simulate_missing_torch(monkeypatch, numpyref_site)
     result = CliRunner().invoke(main, ["frameworks", "--threads", "1", "--json"])
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)}

@@ -6,38 +6,15 @@ import numpy as np
 import pytest
 
 from harness import reference
-from harness.spec.network import expand
-from harness.spec.schema import Spec
+from harness.testing.loops import loop_conv
+from harness.testing.specs import inline_network
 from harness.weights import check_complete, initial_weights
-
-BASE = {
-    "name": "t", "title": "t", "source": "test", "classes": 3,
-    "train": {"optimizer": {"name": "sgd"}}, "dataset": {"name": "synthetic"},
-}
-
-
-def network(backbone: list[dict], input_shape: list, head: dict | None = None):
-    spec = Spec.model_validate({**BASE, "input": input_shape, "backbone": backbone, "head": head or {"type": "global_avg"}})
-    return expand(spec)
-
-
-def loop_conv(x: np.ndarray, kernel: np.ndarray, stride: int, pads: tuple[int, int, int, int]) -> np.ndarray:
-    top, bottom, left, right = pads
-    padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    kh, kw, _, filters = kernel.shape
-    out_h = (padded.shape[1] - kh) // stride + 1
-    out_w = (padded.shape[2] - kw) // stride + 1
-    out = np.zeros((x.shape[0], out_h, out_w, filters))
-    for i in range(out_h):
-        for j in range(out_w):
-            patch = padded[:, i * stride : i * stride + kh, j * stride : j * stride + kw, :]
-            out[:, i, j, :] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2]))
-    return out
 
 
 @pytest.mark.parametrize("size", [7, 8, 9])
 def test_same_padding_stride_two_puts_the_extra_pixel_bottom_right(size: int) -> None:
-    net = network([{"type": "conv", "filters": 2, "kernel": 3, "stride": 2, "padding": "same", "use_bias": False}], [size, size, 1])
+    net = inline_network([{"type": "conv", "filters": 2, "kernel": 3, "stride": 2, "padding": "same", "use_bias": False}],
+                         [size, size, 1])
     weights = initial_weights(net, 1)
     x = np.random.default_rng(0).random((2, size, size, 1))
     total = max((-(-size // 2) - 1) * 2 + 3 - size, 0)
@@ -48,7 +25,7 @@ def test_same_padding_stride_two_puts_the_extra_pixel_bottom_right(size: int) ->
 
 
 def test_pooling_padding_never_counts() -> None:
-    net = network(
+    net = inline_network(
         [{"type": "max_pool", "pool": 2, "padding": "same"}, {"type": "conv", "filters": 1, "kernel": 1},
          {"type": "avg_pool", "pool": 3, "stride": 1, "padding": 1}],
         [3, 3, 1],
@@ -64,7 +41,7 @@ def test_pooling_padding_never_counts() -> None:
 
 
 def test_flatten_is_channels_last_and_depthwise_channels_are_c_times_m_plus_m() -> None:
-    net = network(
+    net = inline_network(
         [{"type": "depthwise_conv", "kernel": 1, "depth_multiplier": 2, "use_bias": False}],
         [2, 2, 2], head={"type": "flatten"},
     )
@@ -78,7 +55,7 @@ def test_flatten_is_channels_last_and_depthwise_channels_are_c_times_m_plus_m() 
 
 
 def test_residual_adds_its_input_and_batch_norm_uses_moving_statistics() -> None:
-    net = network(
+    net = inline_network(
         [{"type": "conv", "filters": 2, "kernel": 1},
          {"type": "residual", "layers": [{"type": "batch_norm", "epsilon": 0.5}]}],
         [2, 2, 1],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NoReturn
 
+import rich_click as click
 from rich.console import Console
 
 from harness.plugins import Discovery, PluginError, Selection, discover, select_frameworks
@@ -39,6 +40,27 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``error: message`` as one paragraph on stderr and exit with ``code``."""
     err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
     raise SystemExit(code)
+
+
+framework_option = click.option(
+    "--framework", "framework_names", default="all", show_default=True,
+    help="`all` (every installed framework) or names separated by commas, e.g. `keras,torch`.",
+)
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), help="Threads per framework worker, the same for every framework (default: all cores).",
+)
+device_option = click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+                             help="Device the models run on.")
+
+
+def networks_and_frameworks(specs: Iterable[str], framework_names: str) -> tuple[list[Network], list[SpecError], Selection]:
+    """Load SPECS (printing their errors; exit 1 when none loads) and resolve ``--framework``."""
+    networks, errors = load_all(specs)
+    print_errors(errors)
+    if not networks:
+        raise SystemExit(1)
+    _, selection = choose_frameworks(framework_names)
+    return networks, errors, selection
 
 
 def choose_frameworks(requested: str, code: int = 1) -> tuple[Discovery, Selection]:

@@ -20,7 +20,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from harness.agreement import LayerMismatch, layer_mismatches
-from harness.commands.common import choose_frameworks, console, err_console, load_all, print_errors
+from harness.commands.common import (
+    console,
+    device_option,
+    err_console,
+    framework_option,
+    networks_and_frameworks,
+    threads_option,
+)
 from harness.oracle import Analysis, ExpectCheck, analyse, check_expect
 from harness.runner.child import run_child
 from harness.runner.threads import default_threads
@@ -224,10 +231,9 @@ def as_json(result: NetworkParams, settings: dict[str, Any], thread_settings: di
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--framework", "framework_names", default="all", show_default=True,
-              help="`all` (every installed framework) or names separated by commas, e.g. `keras,torch`.")
-@click.option("--threads", type=click.IntRange(min=1), help="Threads per framework worker (default: all cores).")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="Device the models are built on.")
+@framework_option
+@threads_option
+@device_option
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds each framework's worker may take for all networks.")
 @click.option("--json", "as_json_output", is_flag=True, help="Print one JSON object per spec/variant on stdout.")
 def params(specs: tuple[str, ...], framework_names: str, threads: int | None, device: str, timeout: float | None,
@@ -237,11 +243,7 @@ def params(specs: tuple[str, ...], framework_names: str, threads: int | None, de
     Each framework builds in its own subprocess. Exits 1 if any spec is invalid, any framework
     fails to build a network, or any count disagrees (then the first differing layer is named).
     """
-    networks, errors = load_all(specs)
-    print_errors(errors)
-    if not networks:
-        raise SystemExit(1)
-    _, selection = choose_frameworks(framework_names)
+    networks, errors, selection = networks_and_frameworks(specs, framework_names)
     threads = threads or default_threads()
     settings = {"threads": threads, "device": device, "frameworks": selection.names}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True) as progress:

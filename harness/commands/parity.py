@@ -9,7 +9,14 @@ from typing import Any
 import rich_click as click
 from rich.table import Table
 
-from harness.commands.common import choose_frameworks, console, err_console, load_all, print_errors
+from harness.commands.common import (
+    console,
+    device_option,
+    err_console,
+    framework_option,
+    networks_and_frameworks,
+    threads_option,
+)
 from harness.parity import DEFAULT_TOLERANCE, PairResult
 from harness.parity_run import NetworkParity, check_network, real_or_synthetic
 from harness.results import RunResults, read_run, write_json_atomic, write_model
@@ -70,15 +77,14 @@ def record(out: Path, results: list[NetworkParity]) -> None:
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--framework", "framework_names", default="all", show_default=True,
-              help="`all` (every installed framework) or names separated by commas.")
+@framework_option
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TOLERANCE, show_default=True,
               help="Largest absolute difference of the logits that passes (float32).")
 @click.option("--per-layer", is_flag=True, help="Show every layer's difference, not only the first divergent layer.")
 @click.option("--batch", type=click.IntRange(min=1), default=4, show_default=True, help="Images in the fixed batch.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the neutral weights.")
-@click.option("--threads", type=click.IntRange(min=1), help="Threads per framework worker (default: all cores).")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@threads_option
+@device_option
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds each framework's worker may take per network.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where the spec's data set lies (else the usual places).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -93,11 +99,7 @@ def parity(specs: tuple[str, ...], framework_names: str, tolerance: float, per_l
     size-agnostic network is checked at two input sizes. Exits 1 when any pair differs by more
     than the tolerance, any layer diverges (it is named), or the weight round trip is not exact.
     """
-    networks, errors = load_all(specs)
-    print_errors(errors)
-    if not networks:
-        raise SystemExit(1)
-    _, selection = choose_frameworks(framework_names)
+    networks, errors, selection = networks_and_frameworks(specs, framework_names)
     threads = threads or default_threads()
     results = []
     for network in networks:

@@ -25,6 +25,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     NonNegativeInt,
@@ -213,22 +214,24 @@ class HiddenConv(Strict):
     dropout: Rate = Field(default=0.0, description="Dropout applied after this layer.")
 
 
-def _hidden_dense(value: object) -> object:
-    return {"units": value} if isinstance(value, int) and not isinstance(value, bool) else value
+def _int_shorthand(key: str) -> BeforeValidator:
+    """Lets a ``hidden`` list write a layer as a bare integer ``n``, short for ``{key: n}``."""
+
+    def expand(value: object) -> object:
+        if not isinstance(value, list):
+            return value
+        return [{key: item} if isinstance(item, int) and not isinstance(item, bool) else item for item in value]
+
+    return BeforeValidator(expand)
 
 
-def _hidden_conv(value: object) -> object:
-    return {"filters": value} if isinstance(value, int) and not isinstance(value, bool) else value
+HiddenDenseLayers = Annotated[list[HiddenDense], _int_shorthand("units")]
+HiddenConvLayers = Annotated[list[HiddenConv], _int_shorthand("filters")]
 
 
 class DenseHeadBase(Strict):
     dropout: Rate = Field(default=0.0, description="Dropout before the first dense layer.")
-    hidden: list[HiddenDense] = Field(default_factory=list, description="Hidden dense layers.")
-
-    @field_validator("hidden", mode="before")
-    @classmethod
-    def _units_shorthand(cls, value: object) -> object:
-        return [_hidden_dense(v) for v in value] if isinstance(value, list) else value
+    hidden: HiddenDenseLayers = Field(default_factory=list, description="Hidden dense layers.")
 
 
 class FlattenHead(DenseHeadBase):
@@ -257,12 +260,7 @@ class ConvHead(Strict):
     filters: PositiveInt
     activation: ActivationName = "relu"
     dropout: Rate = Field(default=0.0, description="Dropout after the full-map conv.")
-    hidden: list[HiddenConv] = Field(default_factory=list, description="Hidden 1x1 convs.")
-
-    @field_validator("hidden", mode="before")
-    @classmethod
-    def _filters_shorthand(cls, value: object) -> object:
-        return [_hidden_conv(v) for v in value] if isinstance(value, list) else value
+    hidden: HiddenConvLayers = Field(default_factory=list, description="Hidden 1x1 convs.")
 
 
 class FcnHead(Strict):
@@ -270,13 +268,8 @@ class FcnHead(Strict):
     global pooling of the per-pixel logits. Works on any input size."""
 
     type: Literal["fcn"]
-    hidden: list[HiddenConv] = Field(default_factory=list, description="Hidden 1x1 convs.")
+    hidden: HiddenConvLayers = Field(default_factory=list, description="Hidden 1x1 convs.")
     pool: Literal["avg", "max"] = "avg"
-
-    @field_validator("hidden", mode="before")
-    @classmethod
-    def _filters_shorthand(cls, value: object) -> object:
-        return [_hidden_conv(v) for v in value] if isinstance(value, list) else value
 
 
 class NoHead(Strict):

@@ -14,6 +14,7 @@ from typing import Any
 from harness.spec import Network
 from harness.spec import schema
 from harness.spec.network import expand
+from harness.testing.specs import inline_spec
 
 CLASSES = 3
 
@@ -117,16 +118,9 @@ _SPECS: dict[str, dict[str, Any]] = {
 
 
 def _spec(name: str, body: dict[str, Any], optimizer: dict[str, Any]) -> schema.Spec:
-    data = {
-        "name": name,
-        "title": f"conformance network {name}",
-        "source": "harness.testing.networks",
-        "classes": CLASSES,
-        "train": {"optimizer": optimizer, "batch_size": 8, "epochs": 1, "seed": 0},
-        "dataset": {"name": "synthetic"},
-        **body,
-    }
-    return schema.Spec.model_validate(data)
+    train = {"optimizer": optimizer, "batch_size": 8, "epochs": 1, "seed": 0}
+    return inline_spec(name=name, title=f"conformance network {name}", source="harness.testing.networks",
+                       classes=CLASSES, train=train, **body)
 
 
 def conformance_networks() -> list[Network]:

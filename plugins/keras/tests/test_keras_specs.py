@@ -12,47 +12,22 @@ import pytest
 from harness import reference
 from harness.oracle import analyse
 from harness.parity import DEFAULT_TOLERANCE, diff
-from harness.spec import Network, load_network, load_networks
-from harness.spec.errors import SpecErrors
+from harness.testing.specs import input_sizes, random_batch, shipped_spec_cases
 from harness.weights import initial_weights
 from harness_keras.builder import KerasNetwork
 from harness_keras.framework import KerasFramework
 from harness_keras.runtime import keras
 
-SPEC_FILES = sorted((Path(__file__).resolve().parents[3] / "specs").glob("*.yaml"))
-AGNOSTIC_SIZES = ((28, 28), (37, 23))
-"""Input sizes a size-agnostic network is run at (one square, one odd and non-square)."""
+SPEC_DIR = Path(__file__).resolve().parents[3] / "specs"
 BATCH = 2
 
 
-def _cases() -> list[object]:
-    cases: list[object] = []
-    for path in SPEC_FILES:
-        try:
-            networks = load_networks(path)
-        except SpecErrors:  # reported by the test itself, with the spec's own message
-            cases.append(pytest.param((path, None), id=f"{path.stem}:unloadable"))
-            continue
-        cases.extend(pytest.param((path, network.variant), id=network.key) for network in networks)
-    return cases
-
-
-@pytest.fixture(scope="module", params=_cases())
+@pytest.fixture(scope="module", params=shipped_spec_cases(SPEC_DIR))
 def built(request: pytest.FixtureRequest, framework: KerasFramework) -> Iterator[KerasNetwork]:
     """One spec network, built once for all the tests of this module."""
-    path, variant = request.param
-    built = framework.build(load_network(Path(path), variant))
+    built = framework.build(request.param.load())
     yield built
     keras.backend.clear_session()
-
-
-def _sizes(network: Network) -> list[tuple[int, int] | None]:
-    return list(AGNOSTIC_SIZES) if network.spec.size_agnostic else [None]
-
-
-def _images(network: Network, size: tuple[int, int] | None, seed: int = 0) -> np.ndarray:
-    height, width, channels = network.input_shape if size is None else (*size, network.input_shape[2])
-    return np.random.default_rng(seed).random((BATCH, height, width, channels), dtype=np.float32)
 
 
 def test_parameters_per_layer_equal_the_oracle(framework: KerasFramework, built: KerasNetwork) -> None:
@@ -88,8 +63,8 @@ def test_outputs_have_the_oracles_shapes_and_the_references_values(framework: Ke
     network = built.network
     weights = initial_weights(network, seed=3)
     framework.load_weights(built, weights)
-    for size in _sizes(network):
-        images = _images(network, size)
+    for size in input_sizes(network):
+        images = random_batch(network, BATCH, size)
         outputs = framework.layer_outputs(built, images)
         expected = reference.layer_outputs(network, weights, images)
         assert list(outputs) == list(expected)
@@ -116,8 +91,8 @@ def test_one_training_step_gives_a_finite_loss(framework: KerasFramework, built:
     network = built.network
     trainer = framework.prepare_training(built, network.spec.train)
     labels = np.arange(BATCH, dtype=np.int64) % network.spec.classes
-    for size in _sizes(network):
-        result = framework.train_step(trainer, _images(network, size, seed=1), labels)
+    for size in input_sizes(network):
+        result = framework.train_step(trainer, random_batch(network, BATCH, size, seed=1), labels)
         assert math.isfinite(result.loss) and result.loss > 0
         assert isinstance(result.correct, int) and 0 <= result.correct <= BATCH
 

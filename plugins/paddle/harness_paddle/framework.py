@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount, StepResult
-from harness.spec import Network
+from harness.spec import Network, Node
 from harness.spec.schema import Train
 
 if TYPE_CHECKING:
+    from harness_paddle.conventions import FeatureMap
     from harness_paddle.model import PaddleNetwork
 
 THREAD_ENVIRONMENT = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -33,6 +34,18 @@ class PaddleTrainer:
     model: PaddleNetwork
     optimizer: Any
     loss: Any
+
+
+def _weighted_layers(model: PaddleNetwork) -> Iterator[tuple[Node, dict[str, str], Any, FeatureMap | None]]:
+    """Every layer that holds weights, in execution order: its node, its neutral tensor names mapped to
+    the Paddle layer's attributes, that Paddle layer, and the feature map whose channels-first
+    flattening it reads (None when it reads no flattened vector)."""
+    from harness_paddle.conventions import PARAMETER_NAMES
+
+    for node in model.network.walk():
+        names = PARAMETER_NAMES.get(node.type)
+        if names is not None:
+            yield node, names, model.unit(node.name).core, model.order.inputs.get(node.name)
 
 
 class PaddleFramework(Framework):
@@ -113,14 +126,9 @@ class PaddleFramework(Framework):
             return model(to_channels_first(images)).numpy()
 
     def load_weights(self, model: PaddleNetwork, weights: NeutralWeights) -> None:
-        from harness_paddle.conventions import PARAMETER_NAMES, to_paddle_layout
+        from harness_paddle.conventions import to_paddle_layout
 
-        for node in model.network.walk():
-            names = PARAMETER_NAMES.get(node.type)
-            if names is None:
-                continue
-            core = model.unit(node.name).core
-            flattened = model.order.inputs.get(node.name)
+        for node, names, core, flattened in _weighted_layers(model):
             for tensor, array in weights[node.name].items():
                 parameter = getattr(core, names[tensor])
                 value = to_paddle_layout(node.layer, tensor, np.asarray(array, dtype=np.float32), flattened)
@@ -130,15 +138,10 @@ class PaddleFramework(Framework):
                 parameter.set_value(value)
 
     def export_weights(self, model: PaddleNetwork) -> NeutralWeights:
-        from harness_paddle.conventions import PARAMETER_NAMES, to_neutral_layout
+        from harness_paddle.conventions import to_neutral_layout
 
         weights: NeutralWeights = {}
-        for node in model.network.walk():
-            names = PARAMETER_NAMES.get(node.type)
-            if names is None:
-                continue
-            core = model.unit(node.name).core
-            flattened = model.order.inputs.get(node.name)
+        for node, names, core, flattened in _weighted_layers(model):
             weights[node.name] = {
                 tensor: to_neutral_layout(node.layer, tensor, getattr(core, attribute).numpy(), flattened)
                 for tensor, attribute in names.items()

@@ -1,26 +1,17 @@
 """Fixtures for the Paddle plugin's tests: one framework instance per test session (Paddle's
-device and thread settings are process-wide) and small networks written inline."""
+device and thread settings are process-wide)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import pytest
 
 pytest.importorskip("harness_paddle.runtime", reason="PaddlePaddle is not installed (pip install -e plugins/paddle)")
 
-from harness.spec import Network  # noqa: E402
 from harness_paddle.framework import PaddleFramework  # noqa: E402
-from paddle_helpers import SEED, THREADS, inline_network  # noqa: E402
+from paddle_helpers import SEED, THREADS  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def framework() -> PaddleFramework:
     """The one Paddle framework of this test process: CPU, one thread, seed 0."""
     return PaddleFramework(device="cpu", threads=THREADS, seed=SEED)
-
-
-@pytest.fixture
-def make_network() -> Callable[..., Network]:
-    """:func:`paddle_helpers.inline_network`, as a fixture."""
-    return inline_network

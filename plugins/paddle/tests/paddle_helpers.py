@@ -1,5 +1,5 @@
 """Helpers shared by the Paddle plugin's tests (a module name of its own, so that it never
-collides with another plugin's test helpers): inline networks and the comparison with the
+collides with another plugin's test helpers): random inputs and the comparison with the
 harness's numpy reference."""
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import numpy as np
 
 from harness import reference
 from harness.spec import Network
-from harness.spec.network import expand
-from harness.spec.schema import Spec
 from harness.weights import initial_weights
 from harness_paddle.framework import PaddleFramework
 
@@ -19,18 +17,6 @@ THREADS = 1
 SEED = 0
 TOLERANCE = 1e-4
 """float32 against the float64 reference, relative to the layer's largest output (at least 1)."""
-
-BASE_SPEC: dict[str, Any] = {
-    "name": "t", "title": "t", "source": "test", "classes": 3,
-    "train": {"optimizer": {"name": "sgd", "lr": 0.01}}, "dataset": {"name": "synthetic"},
-}
-
-
-def inline_network(backbone: list[dict[str, Any]], input_shape: list[int | None], head: dict[str, Any] | None = None,
-                   **overrides: Any) -> Network:
-    """A network from an inline backbone and head (global average head by default)."""
-    data = {**BASE_SPEC, "input": input_shape, "backbone": backbone, "head": head or {"type": "global_avg"}, **overrides}
-    return expand(Spec.model_validate(data))
 
 
 def random_images(network: Network, batch: int, size: tuple[int, int] | None = None, seed: int = 0) -> np.ndarray:

@@ -10,11 +10,12 @@ from typing import Any
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
-from paddle_helpers import SEED, first_divergent_layer, inline_network, parity_with_reference, random_images
+from paddle_helpers import SEED, first_divergent_layer, parity_with_reference, random_images
 
 from harness import reference
 from harness.oracle import analyse
 from harness.spec import Network
+from harness.testing.specs import inline_network, input_sizes
 from harness.weights import initial_weights
 from harness_paddle import conventions
 from harness_paddle.framework import PaddleFramework
@@ -106,10 +107,6 @@ def case_network(name: str, **overrides: Any) -> Network:
     return inline_network(case.pop("backbone"), case.pop("input_shape"), case.pop("head"), **case, **overrides)
 
 
-def _sizes(network: Network) -> list[tuple[int, int] | None]:
-    return list(AGNOSTIC_SIZES) if network.spec.size_agnostic else [None]
-
-
 @pytest.mark.parametrize("name", CASES)
 def test_counts_shapes_and_outputs_agree_with_the_oracle_and_reference(framework: PaddleFramework, name: str) -> None:
     network = case_network(name)
@@ -119,7 +116,7 @@ def test_counts_shapes_and_outputs_agree_with_the_oracle_and_reference(framework
     assert {n: (c.trainable, c.non_trainable) for n, c in counts.items()} == {
         layer.name: (layer.trainable, layer.non_trainable) for layer in oracle.layers
     }
-    for size in _sizes(network):
+    for size in input_sizes(network, AGNOSTIC_SIZES):
         images = random_images(network, 3, size)
         shapes = {n: a.shape for n, a in framework.layer_outputs(model, images).items()}
         assert shapes == {layer.name: (3, *layer.output_shape) for layer in analyse(network, size).layers}

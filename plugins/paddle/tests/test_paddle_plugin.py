@@ -9,9 +9,9 @@ import subprocess
 import sys
 
 import pytest
-from paddle_helpers import inline_network
 
 from harness.plugins import frameworks
+from harness.testing.specs import inline_network
 from harness_paddle.framework import PaddleFramework
 
 

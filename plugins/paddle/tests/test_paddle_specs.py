@@ -10,41 +10,22 @@ import pytest
 from paddle_helpers import SEED, parity_with_reference, random_images
 
 from harness.oracle import analyse
-from harness.spec import Network, load_network, load_networks
-from harness.spec.errors import SpecErrors
+from harness.spec import Network
+from harness.testing.specs import input_sizes, shipped_spec_cases, shipped_spec_files
 from harness.weights import initial_weights
 from harness_paddle.framework import PaddleFramework
 from harness_paddle.model import PaddleNetwork
 
-SPEC_FILES = sorted((Path(__file__).resolve().parents[3] / "specs").glob("*.yaml"))
-AGNOSTIC_SIZES = ((28, 28), (37, 23))
-"""Input sizes a size-agnostic network is run at (one square, one odd and non-square)."""
+SPEC_DIR = Path(__file__).resolve().parents[3] / "specs"
 BATCH = 2
 HEAVY_PIXELS = 100 * 100
 """Above this many input pixels (MobileNetV2's 224x224) a batch holds one image."""
 
 
-def _cases() -> list[object]:
-    cases: list[object] = []
-    for path in SPEC_FILES:
-        try:
-            networks = load_networks(path)
-        except SpecErrors:  # reported by the test itself, with the spec's own message
-            cases.append(pytest.param((path, None), id=f"{path.stem}:unloadable"))
-            continue
-        cases.extend(pytest.param((path, network.variant), id=network.key) for network in networks)
-    return cases
-
-
-@pytest.fixture(scope="module", params=_cases())
+@pytest.fixture(scope="module", params=shipped_spec_cases(SPEC_DIR))
 def model(request: pytest.FixtureRequest, framework: PaddleFramework) -> PaddleNetwork:
     """One spec network, built once for all the tests of this module."""
-    path, variant = request.param
-    return framework.build(load_network(Path(path), variant))
-
-
-def _sizes(network: Network) -> list[tuple[int, int] | None]:
-    return list(AGNOSTIC_SIZES) if network.spec.size_agnostic else [None]
+    return framework.build(request.param.load())
 
 
 def _batch(network: Network, size: tuple[int, int] | None) -> int:
@@ -53,7 +34,7 @@ def _batch(network: Network, size: tuple[int, int] | None) -> int:
 
 
 def test_there_are_specs_to_test() -> None:
-    assert SPEC_FILES, "no specs/*.yaml found"
+    assert shipped_spec_files(SPEC_DIR), "no specs/*.yaml found"
 
 
 def test_parameters_per_layer_equal_the_oracle_and_the_published_figures(framework: PaddleFramework, model: PaddleNetwork) -> None:
@@ -76,7 +57,7 @@ def test_parameters_per_layer_equal_the_oracle_and_the_published_figures(framewo
 
 def test_layer_outputs_match_the_reference_in_shape_and_value(framework: PaddleFramework, model: PaddleNetwork) -> None:
     network = model.network
-    for size in _sizes(network):
+    for size in input_sizes(network):
         images = random_images(network, _batch(network, size), size)
         outputs = framework.layer_outputs(model, images)
         shapes = {name: array.shape for name, array in outputs.items()}
@@ -98,7 +79,7 @@ def test_weights_round_trip_exactly(framework: PaddleFramework, model: PaddleNet
 
 def test_one_training_step_gives_a_finite_loss(framework: PaddleFramework, model: PaddleNetwork) -> None:
     network = model.network
-    size = _sizes(network)[0]
+    size = input_sizes(network)[0]
     images = random_images(network, _batch(network, size), size)
     labels = np.arange(len(images), dtype=np.int64) % network.spec.classes
     trainer = framework.prepare_training(model, network.spec.train)

@@ -12,26 +12,12 @@ import torch
 from harness import reference
 from harness.parity import compare
 from harness.spec import Network
+from harness.testing.loops import loop_conv
 from harness.weights import initial_weights
 from harness_torch import conventions
 from harness_torch.framework import TorchFramework
 
 MakeNetwork = Callable[..., Network]
-
-
-def loop_conv(x: np.ndarray, kernel: np.ndarray, stride: int, pads: tuple[int, int, int, int]) -> np.ndarray:
-    """A channels-last convolution written as loops over output pixels."""
-    top, bottom, left, right = pads
-    padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    kh, kw, _, filters = kernel.shape
-    out_h = (padded.shape[1] - kh) // stride + 1
-    out_w = (padded.shape[2] - kw) // stride + 1
-    out = np.zeros((x.shape[0], out_h, out_w, filters))
-    for i in range(out_h):
-        for j in range(out_w):
-            patch = padded[:, i * stride: i * stride + kh, j * stride: j * stride + kw, :]
-            out[:, i, j, :] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2]))
-    return out
 
 
 def outputs_with_weights(framework: TorchFramework, network: Network, images: np.ndarray, seed: int = 0):

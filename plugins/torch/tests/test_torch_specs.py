@@ -11,50 +11,25 @@ import pytest
 
 from harness import reference
 from harness.oracle import Analysis, analyse, check_expect
-from harness.spec import Network, load_network, load_networks
-from harness.spec.errors import SpecErrors
+from harness.testing.specs import input_sizes, random_batch, shipped_spec_cases, shipped_spec_files
 from harness.weights import check_complete, initial_weights
 from harness_torch.framework import TorchFramework
 from harness_torch.modules import NeutralNet
 
-SPEC_FILES = sorted((Path(__file__).resolve().parents[3] / "specs").glob("*.yaml"))
-AGNOSTIC_SIZES = ((28, 28), (37, 23))
-"""Input sizes a size-agnostic network is run at (one square, one odd and non-square)."""
+SPEC_DIR = Path(__file__).resolve().parents[3] / "specs"
 BATCH = 2
 TOLERANCE = 1e-4
 """float32 against the float64 reference, relative to the layer's largest output (at least 1)."""
 
 
-def _cases() -> list[object]:
-    cases: list[object] = []
-    for path in SPEC_FILES:
-        try:
-            networks = load_networks(path)
-        except SpecErrors:  # reported by the test itself, with the spec's own message
-            cases.append(pytest.param((path, None), id=f"{path.stem}:unloadable"))
-            continue
-        cases.extend(pytest.param((path, network.variant), id=network.key) for network in networks)
-    return cases
-
-
-@pytest.fixture(scope="module", params=_cases())
+@pytest.fixture(scope="module", params=shipped_spec_cases(SPEC_DIR))
 def model(request: pytest.FixtureRequest, framework: TorchFramework) -> NeutralNet:
     """One spec network, built once for all the tests of this module."""
-    path, variant = request.param
-    return framework.build(load_network(Path(path), variant))
-
-
-def _sizes(network: Network) -> list[tuple[int, int] | None]:
-    return list(AGNOSTIC_SIZES) if network.spec.size_agnostic else [None]
-
-
-def _images(network: Network, size: tuple[int, int] | None, seed: int = 0) -> np.ndarray:
-    height, width, channels = network.input_shape if size is None else (*size, network.input_shape[2])
-    return np.random.default_rng(seed).random((BATCH, height, width, channels), dtype=np.float32)
+    return framework.build(request.param.load())
 
 
 def test_there_are_specs_to_test() -> None:
-    assert SPEC_FILES, "no specs/*.yaml found"
+    assert shipped_spec_files(SPEC_DIR), "no specs/*.yaml found"
 
 
 def test_parameters_per_layer_equal_the_oracle_and_the_published_figures(framework: TorchFramework, model: NeutralNet) -> None:
@@ -76,9 +51,9 @@ def test_layer_outputs_have_the_oracle_shapes_and_the_reference_values(framework
     network = model.network
     weights = initial_weights(network, seed=1)
     framework.load_weights(model, weights)
-    for size in _sizes(network):
+    for size in input_sizes(network):
         oracle = analyse(network, size)
-        images = _images(network, size)
+        images = random_batch(network, BATCH, size)
         outputs = framework.layer_outputs(model, images)
         assert list(outputs) == [layer.name for layer in oracle.layers]
         for layer in oracle.layers:
@@ -105,7 +80,7 @@ def test_neutral_weights_round_trip_exactly(framework: TorchFramework, model: Ne
 
 def test_one_training_step_gives_a_finite_loss(framework: TorchFramework, model: NeutralNet) -> None:
     network = model.network
-    images = _images(network, _sizes(network)[0], seed=3)
+    images = random_batch(network, BATCH, input_sizes(network)[0], seed=3)
     labels = np.arange(BATCH, dtype=np.int64) % network.spec.classes
     before = framework.export_weights(model)
     result = framework.train_step(framework.prepare_training(model, network.spec.train), images, labels)
