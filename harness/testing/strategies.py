@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from harness.spec import Network
 from harness.spec.network import NetworkError, expand
-from harness.spec.schema import Spec
+from harness.testing.specs import inline_spec
 
 ACTIVATIONS = ("relu", "relu6", "sigmoid", "tanh", "softmax", "linear")
 HEADS = ("flatten", "global_avg", "global_max", "conv", "fcn")
@@ -98,14 +98,13 @@ def head(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def networks(draw: st.DrawFn) -> Network:
     """A random valid network (impossible candidates are rejected with ``assume``)."""
-    spec = {
-        "name": "random", "title": "random", "source": "hypothesis", "classes": draw(st.integers(2, 5)),
+    fields = {
+        "classes": draw(st.integers(2, 5)),
         "input": [draw(st.integers(5, 13)), draw(st.integers(5, 13)), draw(st.integers(1, 3))],
         "backbone": draw(backbone()), "head": draw(head()),
-        "train": {"optimizer": {"name": "sgd"}}, "dataset": {"name": "synthetic"},
     }
     try:
-        return expand(Spec.model_validate(spec))
+        return expand(inline_spec(**fields))
     except NetworkError:
         assume(False)
         raise

@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu")
 
 
+def _installed(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 class KerasFramework(Framework):
     """Keras 3 on the TensorFlow backend, channels-last, with traced training and inference."""
 
@@ -35,13 +42,12 @@ class KerasFramework(Framework):
 
     @classmethod
     def version(cls) -> str | None:
-        """TensorFlow's version, from whichever of its distributions is installed (no import)."""
-        for distribution in TENSORFLOW_DISTRIBUTIONS:
-            try:
-                return importlib.metadata.version(distribution)
-            except importlib.metadata.PackageNotFoundError:
-                continue
-        return None
+        """Keras' version with TensorFlow's, e.g. ``3.15.1 (TensorFlow 2.21.0)`` (no import)."""
+        tensorflow = next((v for v in map(_installed, TENSORFLOW_DISTRIBUTIONS) if v), None)
+        if tensorflow is None:
+            return None
+        keras = _installed("keras")
+        return f"{keras} (TensorFlow {tensorflow})" if keras else f"TensorFlow {tensorflow}"
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -45,9 +45,9 @@ def test_discovery_does_not_import_tensorflow() -> None:
 
 
 def test_version_and_availability_come_from_package_metadata() -> None:
-    from harness_keras.runtime import tf
+    from harness_keras.runtime import keras, tf
 
-    assert KerasFramework.version() == tf.__version__
+    assert KerasFramework.version() == f"{keras.__version__} (TensorFlow {tf.__version__})"
     assert KerasFramework.unavailable_reason() is None
 
 
