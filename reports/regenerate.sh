@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 only="${1:-}"
-common=(--framework all --dataset fashion-mnist --threads 2 --quiet)
+common=(--framework all --dataset fashion-mnist --quiet)
 
 run() {  # run NAME ARGS...: one report folder
   local name="$1"; shift
@@ -17,12 +17,12 @@ run() {  # run NAME ARGS...: one report folder
 }
 
 # E3a vs E3b at full length (60,000 images, 10 epochs).
-run lenet_vs_stride2 specs/lenet.yaml specs/lenet_stride2.yaml
+run lenet_vs_stride2 specs/lenet.yaml specs/lenet_stride2.yaml --threads 2
 # E2a/b/c: dense vs fully convolutional vs size-agnostic heads.
-run mnist_heads specs/mnist_heads.yaml --limit-train 10000 --epochs 3
+run mnist_heads specs/mnist_heads.yaml --limit-train 10000 --epochs 3 --threads 2
 # E5a-f: dropout and dense layers removed, conv-as-FC.
-run mnist_dropout_heads specs/mnist_dropout_heads.yaml --limit-train 5000 --limit-test 2000 --epochs 2
+run mnist_dropout_heads specs/mnist_dropout_heads.yaml --limit-train 2000 --limit-test 1000 --epochs 2 --timeout 400 --threads 1
 # E4: Flatten vs GAP on a toy CNN at 224x224x3.
-run toy_cnn_224 specs/toy_cnn_224.yaml --limit-train 128 --limit-test 64 --epochs 1 --batch-size 16
+run toy_cnn_224 specs/toy_cnn_224.yaml --limit-train 64 --limit-test 32 --epochs 1 --batch-size 16 --timeout 400 --threads 1
 # E1: MobileNetV2 backbone with a GAP or a Flatten head at 224x224x3.
-run mobilenetv2_heads specs/mobilenetv2_heads.yaml --limit-train 256 --limit-test 128 --epochs 1 --batch-size 16
+run mobilenetv2_heads specs/mobilenetv2_heads.yaml --limit-train 128 --limit-test 64 --epochs 1 --batch-size 16 --timeout 400 --threads 1
