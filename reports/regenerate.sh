@@ -23,6 +23,6 @@ run mnist_heads specs/mnist_heads.yaml --limit-train 10000 --epochs 3 --threads 
 # E5a-f: dropout and dense layers removed, conv-as-FC.
 run mnist_dropout_heads specs/mnist_dropout_heads.yaml --limit-train 2000 --limit-test 1000 --epochs 2 --timeout 400 --threads 1
 # E4: Flatten vs GAP on a toy CNN at 224x224x3.
-run toy_cnn_224 specs/toy_cnn_224.yaml --limit-train 64 --limit-test 32 --epochs 1 --batch-size 16 --timeout 400 --threads 1
+run toy_cnn_224 specs/toy_cnn_224.yaml --limit-train 128 --limit-test 64 --epochs 1 --batch-size 16 --warmup-steps 2 --timeout 400 --threads 1
 # E1: MobileNetV2 backbone with a GAP or a Flatten head at 224x224x3.
 run mobilenetv2_heads specs/mobilenetv2_heads.yaml --limit-train 128 --limit-test 64 --epochs 1 --batch-size 16 --timeout 400 --threads 1
