@@ -18,7 +18,8 @@ from harness.spec import Network, Node
 from harness.spec import schema
 
 
-def _activate(x: np.ndarray, function: str) -> np.ndarray:
+def activate(x: np.ndarray, function: str) -> np.ndarray:
+    """One neutral activation function (softmax over the last axis, the channels)."""
     if function == "relu":
         return np.maximum(x, 0.0)
     if function == "relu6":
@@ -59,7 +60,7 @@ def _window_layer(layer: schema.Layer, x: np.ndarray, params: dict[str, np.ndarr
             out = out.reshape(out.shape[:3] + (-1,))
         if "bias" in params:
             out = out + params["bias"]
-        return _activate(out, layer.activation)
+        return activate(out, layer.activation)
     kernel = schema.pair(layer.pool)
     stride = schema.pair(layer.stride if layer.stride is not None else layer.pool)
     pads = _pads(layer, x, kernel, stride)
@@ -78,12 +79,12 @@ def apply_layer(node: Node, x: np.ndarray, weights: NeutralWeights) -> np.ndarra
         return _window_layer(layer, x, params)
     if kind == "dense":
         out = x @ params["kernel"].astype(np.float64)
-        return _activate(out + params["bias"] if "bias" in params else out, layer.activation)
+        return activate(out + params["bias"] if "bias" in params else out, layer.activation)
     if kind == "batch_norm":
         scale = params["gamma"] / np.sqrt(params["moving_variance"].astype(np.float64) + layer.epsilon)
         return (x - params["moving_mean"]) * scale + params["beta"]
     if kind == "activation":
-        return _activate(x, layer.function)
+        return activate(x, layer.function)
     if kind == "flatten":
         return x.reshape(x.shape[0], -1)
     if kind in ("global_avg_pool", "global_max_pool"):
