@@ -134,7 +134,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     """Time both paths in this process for one framework."""
     from harness.data import load_data
     from harness.plugins import framework_class
-    from harness.runner.jobs import TrainConfig
+    from harness.runner.protocol import TrainConfig
     from harness.runner.train_task import Loop
     from harness.spec import load_network
 

@@ -56,6 +56,18 @@ class Setting:
     note: str = ""
 
 
+SHARED_INIT = "neutral weights (harness.weights)"
+"""The value of every ``<tensor>_initializer`` setting when ``train.init`` is ``shared``."""
+
+
+def initializer_setting(init: str, framework_default: str, note: str) -> Setting:
+    """The ``<tensor>_initializer`` setting of a layer: the neutral weights with ``init: shared``,
+    else the framework's own default (``note`` says whose)."""
+    if init == "shared":
+        return Setting(SHARED_INIT, neutral="shared", note="loaded before training, the same in every framework")
+    return Setting(framework_default, neutral="framework", default=True, note=note)
+
+
 @dataclass
 class EffectiveSettings:
     """Every hyperparameter a plugin resolved, grouped (``optimizer``, ``loss``, a layer name...)."""
@@ -155,6 +167,10 @@ class Framework(ABC):
         has ``momentum`` and ``epsilon`` settings whose ``neutral`` is the spec's value, and that
         every hyperparameter of ``network.spec.train.optimizer`` appears as the ``neutral`` value
         of a non-default setting in ``optimizer``.
+
+        Every tensor a layer initialises has a ``<tensor>_initializer`` setting
+        (:func:`initializer_setting`): with ``network.spec.train.init == "shared"`` it names the
+        neutral weights, else the framework's default. The kit checks both.
         """
 
     @abstractmethod

@@ -151,3 +151,36 @@ def check_expect(analysis: Analysis, expect: schema.Expect | None) -> list[Expec
                 if value is not None
             )
     return checks
+
+
+def macs_by_size(network: Network) -> dict[str, int | None]:
+    """A size-agnostic network's MACs at each image size its data set gives (``HxW`` keys)."""
+    sizes = network.spec.dataset.sizes if network.spec.size_agnostic else None
+    return {f"{h}x{w}": analyse(network, (h, w)).macs for h, w in sizes or ()}
+
+
+def as_json(network: Network, analysis: Analysis, checks: list[ExpectCheck]) -> dict:
+    """The machine-readable form of one network's check."""
+    return {
+        "name": network.spec.name,
+        "variant": network.variant,
+        "file": network.path,
+        "input": list(analysis.input_shape),
+        "layers": [
+            {
+                "name": layer.name, "type": layer.type, "output_shape": list(layer.output_shape),
+                "trainable": layer.trainable, "non_trainable": layer.non_trainable,
+                "total": layer.total, "macs": layer.macs, "depth": layer.depth,
+            }
+            for layer in analysis.layers
+        ],
+        "params": analysis.params(),
+        "backbone_params": analysis.backbone_params(),
+        "macs": analysis.macs,
+        "macs_by_size": macs_by_size(network),
+        "expect": [
+            {"scope": c.scope, "field": c.field, "expected": c.expected, "actual": c.actual, "ok": c.ok}
+            for c in checks
+        ],
+        "expect_ok": all(c.ok for c in checks),
+    }

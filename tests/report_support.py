@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.commands.check import as_json
+from harness.oracle import as_json
 from harness.oracle import analyse, check_expect
 from harness.results import DataInfo, Environment, Epoch, JobResult, RunResults, Timing, write_model
 from harness.spec import load_networks

@@ -23,7 +23,8 @@ from harness.cli import main
 from harness.framework import Framework
 from harness.hookspecs import hookimpl
 from harness.plugins import PluginError, discover, new_manager, register_plugin, worker_environment
-from harness.runner.child import run_child
+from harness.runner.child import LocalExecutor
+from harness.runner.protocol import InfoRequest
 from plugin_support import (
     FRAMEWORK_MODULES,
     environment,
@@ -195,9 +196,9 @@ def test_worker_environment_reaches_the_worker(tmp_path: Path, numpyref_site: Pa
     write_plugin(tmp_path, "env-probe", {"envprobe": "env_probe_plugin"}, {"env_probe_plugin": ENV_PROBE})
     forget_modules.append("env_probe_plugin")
     use_only_sites(monkeypatch, tmp_path, numpyref_site)
-    outcome = run_child({"task": "info", "framework": "envprobe", "threads": 1}, threads=1, timeout=120)
+    outcome = LocalExecutor(discover()).run(InfoRequest(framework="envprobe", threads=1), timeout=120)
     assert outcome.status == "ok", outcome.error or outcome.output_tail
-    assert outcome.result["devices"] == ["envprobe with 1 thread(s)"]
+    assert outcome.result.devices == ["envprobe with 1 thread(s)"]
 
 
 # ------------------------------------------------------------------------------ entry points and broken plugins

@@ -8,7 +8,6 @@ subprocesses see too (through PYTHONPATH).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -27,46 +26,7 @@ from harness.runner.jobs import RunOptions, plan_jobs
 from harness.runner.measure import summarize
 from harness.spec import load_network
 from harness.runner.train_task import softmax_cross_entropy
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-TINY_SPEC = """\
-name: tiny
-title: Tiny
-source: test
-classes: 3
-input: [8, 8, 1]
-backbone:
-  - {{type: conv, filters: 2, kernel: 3, activation: relu}}
-head: {{type: flatten}}
-train:
-  optimizer: {{name: sgd, lr: {lr}}}
-  batch_size: 32
-  epochs: 2
-dataset: {{name: synthetic, train_size: 64, test_size: 32}}
-"""
-
-
-@pytest.fixture
-def fake_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Install the fake plugin through an entry point, for this process and its workers."""
-    site = tmp_path / "site"
-    dist = site / "harness_run_fake-0.1.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: harness-run-fake\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[harness]\nrun_fake = run_fake_plugin\n")
-    paths = [str(site), str(FIXTURES)]
-    for path in reversed(paths):
-        monkeypatch.syspath_prepend(path)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")]))
-    yield
-    sys.modules.pop("run_fake_plugin", None)
-
-
-def write_spec(folder: Path, lr: float = 0.1, name: str = "tiny.yaml") -> Path:
-    path = folder / name
-    path.write_text(TINY_SPEC.format(lr=lr))
-    return path
+from run_support import write_spec
 
 
 def harness_run(*args: str) -> tuple[int, str]:

@@ -8,7 +8,7 @@ import rich_click as click
 from rich.table import Table
 
 from harness.commands.common import console, load_all, print_errors
-from harness.oracle import Analysis, ExpectCheck, analyse, check_expect
+from harness.oracle import Analysis, ExpectCheck, analyse, as_json, check_expect, macs_by_size
 from harness.shapes import describe_shape
 from harness.spec import Network, SpecError
 from harness.spec.loader import locate
@@ -63,39 +63,6 @@ def mismatch_error(network: Network, check: ExpectCheck) -> SpecError:
         "correct the figure in 'expect' if it was copied wrongly, or the layers if they differ from the "
         "published network (`harness check` lists every layer's count).",
     )
-
-
-def macs_by_size(network: Network) -> dict[str, int | None]:
-    """A size-agnostic network's MACs at each image size its data set gives (``HxW`` keys)."""
-    sizes = network.spec.dataset.sizes if network.spec.size_agnostic else None
-    return {f"{h}x{w}": analyse(network, (h, w)).macs for h, w in sizes or ()}
-
-
-def as_json(network: Network, analysis: Analysis, checks: list[ExpectCheck]) -> dict:
-    """The machine-readable form of one network's check."""
-    return {
-        "name": network.spec.name,
-        "variant": network.variant,
-        "file": network.path,
-        "input": list(analysis.input_shape),
-        "layers": [
-            {
-                "name": layer.name, "type": layer.type, "output_shape": list(layer.output_shape),
-                "trainable": layer.trainable, "non_trainable": layer.non_trainable,
-                "total": layer.total, "macs": layer.macs, "depth": layer.depth,
-            }
-            for layer in analysis.layers
-        ],
-        "params": analysis.params(),
-        "backbone_params": analysis.backbone_params(),
-        "macs": analysis.macs,
-        "macs_by_size": macs_by_size(network),
-        "expect": [
-            {"scope": c.scope, "field": c.field, "expected": c.expected, "actual": c.actual, "ok": c.ok}
-            for c in checks
-        ],
-        "expect_ok": all(c.ok for c in checks),
-    }
 
 
 @click.command()

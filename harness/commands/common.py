@@ -53,14 +53,17 @@ device_option = click.option("--device", type=click.Choice(["cpu", "cuda"]), def
                              help="Device the models run on.")
 
 
-def networks_and_frameworks(specs: Iterable[str], framework_names: str) -> tuple[list[Network], list[SpecError], Selection]:
-    """Load SPECS (printing their errors; exit 1 when none loads) and resolve ``--framework``."""
+def networks_and_frameworks(
+    specs: Iterable[str], framework_names: str,
+) -> tuple[list[Network], list[SpecError], Discovery, Selection]:
+    """Load SPECS (printing their errors; exit 1 when none loads) and resolve ``--framework``
+    (with the one plugin discovery the command passes along)."""
     networks, errors = load_all(specs)
     print_errors(errors)
     if not networks:
         raise SystemExit(1)
-    _, selection = choose_frameworks(framework_names)
-    return networks, errors, selection
+    discovery, selection = choose_frameworks(framework_names)
+    return networks, errors, discovery, selection
 
 
 def choose_frameworks(requested: str, code: int = 1) -> tuple[Discovery, Selection]:

@@ -17,7 +17,8 @@ from rich.table import Table
 
 from harness.commands.common import console, err_console
 from harness.plugins import Discovery, PluginError, Registered, discover
-from harness.runner.child import run_child
+from harness.runner.child import LocalExecutor
+from harness.runner.info import probe
 from harness.runner.threads import default_threads
 
 AVAILABLE, UNAVAILABLE, BROKEN, NOT_INSTALLED, FAILED = "available", "unavailable", "broken", "not installed", "failed"
@@ -51,15 +52,14 @@ def _registered_row(name: str, registered: Registered) -> FrameworkInfo:
     )
 
 
-def _probe(row: FrameworkInfo, threads: int, timeout: float | None) -> None:
+def _probe(row: FrameworkInfo, executor: LocalExecutor, threads: int, timeout: float | None) -> None:
     """Fill devices and thread settings from an ``info`` worker; a failing worker marks the row."""
-    outcome = run_child({"task": "info", "framework": row.name, "threads": threads}, threads=threads, timeout=timeout)
-    if outcome.status != "ok":
-        row.status = FAILED
-        row.reason = f"its worker failed ({outcome.status}): {outcome.error or outcome.output_tail.strip()[-300:]}"
+    answer = probe(executor, row.name, threads, timeout)
+    if isinstance(answer, str):
+        row.status, row.reason = FAILED, answer
         return
-    row.devices = list(outcome.result["devices"])
-    row.thread_settings = dict(outcome.result["thread_settings"])
+    row.devices = list(answer.devices)
+    row.thread_settings = dict(answer.thread_settings)
 
 
 def framework_rows(discovery: Discovery, threads: int, timeout: float | None = None) -> list[FrameworkInfo]:
@@ -68,7 +68,8 @@ def framework_rows(discovery: Discovery, threads: int, timeout: float | None = N
     available = [row for row in rows if row.status == AVAILABLE]
     if available:
         with ThreadPoolExecutor(max_workers=len(available)) as pool:
-            list(pool.map(lambda row: _probe(row, threads, timeout), available))
+            executor = LocalExecutor(discovery)
+            list(pool.map(lambda row: _probe(row, executor, threads, timeout), available))
     for plugin in discovery.broken:
         rows.append(FrameworkInfo(name=plugin.name, status=BROKEN, plugin=plugin.where, distribution=plugin.distribution,
                                   reason=plugin.error, install=plugin.fix))

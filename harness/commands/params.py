@@ -10,16 +10,12 @@ layer whose count differs.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import rich_click as click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from harness.agreement import LayerMismatch, layer_mismatches
 from harness.commands.common import (
     console,
     device_option,
@@ -28,122 +24,16 @@ from harness.commands.common import (
     networks_and_frameworks,
     threads_option,
 )
-from harness.oracle import Analysis, ExpectCheck, analyse, check_expect
-from harness.runner.child import run_child
+from harness.runner.child import LocalExecutor
+from harness.runner.params import SCOPES, NetworkParams, compare, count_in_workers, framework_counts, oracle_counts, published
 from harness.runner.threads import default_threads
-from harness.spec import Network
 
 FIELDS = ("trainable", "non_trainable", "total")
 OK_MARK, BAD_MARK = "[green]✓[/]", "[red]✗[/]"
 
 
-@dataclass
-class FrameworkCount:
-    """One framework's counts for one network, compared with the oracle."""
-
-    status: str
-    error: str | None = None
-    params: dict[str, int] = field(default_factory=dict)
-    layers: dict[str, dict[str, int]] = field(default_factory=dict)
-    mismatches: list[LayerMismatch] = field(default_factory=list)
-    effective_settings: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def agrees(self) -> bool:
-        return self.status == "ok" and not self.mismatches
-
-
-@dataclass
-class NetworkParams:
-    """The oracle, ``expect`` and every framework's counts for one network."""
-
-    network: Network
-    analysis: Analysis
-    expect: list[ExpectCheck]
-    counts: dict[str, FrameworkCount]
-
-    @property
-    def ok(self) -> bool:
-        return all(check.ok for check in self.expect) and all(count.agrees for count in self.counts.values())
-
-
-def _request_entry(network: Network) -> dict[str, Any]:
-    return {"spec": str(Path(network.path).resolve()), "variant": network.variant}
-
-
-def count_in_workers(
-    networks: list[Network], names: list[str], *, threads: int, device: str, timeout: float | None, progress: Progress | None = None,
-) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
-    """Each framework's ``params`` results (one per network, in order) and its thread settings.
-
-    A worker that dies gives every network of that framework a ``failed`` entry with the reason.
-    """
-    def one(name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        task = progress.add_task(name, total=len(networks)) if progress else None
-        request = {"task": "params", "framework": name, "threads": threads, "device": device,
-                   "networks": [_request_entry(network) for network in networks]}
-
-        def on_event(event: dict[str, Any]) -> None:
-            if progress is not None and task is not None and event.get("event") == "params":
-                progress.advance(task)
-
-        outcome = run_child(request, threads=threads, timeout=timeout, on_event=on_event)
-        if outcome.status != "ok":
-            reason = f"worker {outcome.status}: {outcome.error or outcome.output_tail.strip()[-400:]}"
-            return [{"status": "failed", "error": reason} for _ in networks], {}
-        return outcome.result["networks"], outcome.result.get("thread_settings", {})
-
-    with ThreadPoolExecutor(max_workers=max(len(names), 1)) as pool:
-        outcomes = dict(zip(names, pool.map(one, names), strict=True))
-    return {name: results for name, (results, _) in outcomes.items()}, {name: s for name, (_, s) in outcomes.items()}
-
-
-def compare(network: Network, results: dict[str, dict[str, Any]]) -> NetworkParams:
-    """The oracle's, the published and every framework's counts of ``network``, compared."""
-    analysis = analyse(network)
-    counts = {}
-    for name, result in results.items():
-        if result["status"] != "ok":
-            counts[name] = FrameworkCount(result["status"], result.get("error"))
-            continue
-        layers = {layer: (c["trainable"], c["non_trainable"]) for layer, c in result["layers"].items()}
-        counts[name] = FrameworkCount(
-            "ok", params=result["params"],
-            layers={layer: {"trainable": t, "non_trainable": n, "total": t + n} for layer, (t, n) in layers.items()},
-            mismatches=layer_mismatches(analysis, layers), effective_settings=result.get("effective_settings", {}),
-        )
-    return NetworkParams(network, analysis, check_expect(analysis, network.spec.expect), counts)
-
-
 def _cell(value: int, reference: int) -> str:
     return f"{value:,} {OK_MARK if value == reference else BAD_MARK}"
-
-
-SCOPES = ("params", "backbone")
-"""What a count covers: the whole network, or the backbone alone (the layers before the head)."""
-
-
-def oracle_counts(analysis: Analysis, scope: str) -> dict[str, int]:
-    """The oracle's split for ``scope``."""
-    return analysis.params() if scope == "params" else analysis.backbone_params()
-
-
-def framework_counts(analysis: Analysis, count: FrameworkCount, scope: str) -> dict[str, int]:
-    """A framework's split for ``scope``, summed from its per-layer counts for the backbone."""
-    if scope == "params":
-        return count.params
-    backbone = [layer.name for layer in analysis.layers if layer.part == "backbone"]
-    trainable = sum(count.layers.get(name, {}).get("trainable", 0) for name in backbone)
-    non_trainable = sum(count.layers.get(name, {}).get("non_trainable", 0) for name in backbone)
-    return {"trainable": trainable, "non_trainable": non_trainable, "total": trainable + non_trainable}
-
-
-def published(result: NetworkParams) -> dict[str, dict[str, int]]:
-    """The published figures by scope (only scopes the spec publishes)."""
-    figures: dict[str, dict[str, int]] = {}
-    for check in result.expect:
-        figures.setdefault(check.scope, {})[check.field] = check.expected
-    return figures
 
 
 def params_table(result: NetworkParams) -> Table:
@@ -243,12 +133,14 @@ def params(specs: tuple[str, ...], framework_names: str, threads: int | None, de
     Each framework builds in its own subprocess. Exits 1 if any spec is invalid, any framework
     fails to build a network, or any count disagrees (then the first differing layer is named).
     """
-    networks, errors, selection = networks_and_frameworks(specs, framework_names)
+    networks, errors, discovery, selection = networks_and_frameworks(specs, framework_names)
     threads = threads or default_threads()
     settings = {"threads": threads, "device": device, "frameworks": selection.names}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True) as progress:
+        tasks = {name: progress.add_task(name, total=len(networks)) for name in selection.names}
         per_framework, thread_settings = count_in_workers(
-            networks, selection.names, threads=threads, device=device, timeout=timeout, progress=progress
+            networks, selection.names, LocalExecutor(discovery), threads=threads, device=device, timeout=timeout,
+            advance=lambda name: progress.advance(tasks[name]),
         )
     results = [compare(network, {name: per_framework[name][index] for name in selection.names})
                for index, network in enumerate(networks)]

@@ -18,7 +18,8 @@ from harness.commands.common import (
     threads_option,
 )
 from harness.parity import DEFAULT_TOLERANCE, PairResult
-from harness.parity_run import NetworkParity, check_network, real_or_synthetic
+from harness.runner.child import LocalExecutor
+from harness.runner.parity import NetworkParity, check_network, real_or_synthetic
 from harness.results import RunResults, read_run, write_json_atomic, write_model
 from harness.runner.threads import default_threads
 
@@ -99,12 +100,13 @@ def parity(specs: tuple[str, ...], framework_names: str, tolerance: float, per_l
     size-agnostic network is checked at two input sizes. Exits 1 when any pair differs by more
     than the tolerance, any layer diverges (it is named), or the weight round trip is not exact.
     """
-    networks, errors, selection = networks_and_frameworks(specs, framework_names)
+    networks, errors, discovery, selection = networks_and_frameworks(specs, framework_names)
     threads = threads or default_threads()
+    executor = LocalExecutor(discovery)
     results = []
     for network in networks:
         with err_console.status(f"parity: {network.key} in {', '.join(selection.names)}"):
-            result = check_network(network, selection.names, threads=threads, device=device, batch=batch,
+            result = check_network(network, selection.names, executor, threads=threads, device=device, batch=batch,
                                    seed=seed, tolerance=tolerance, timeout=timeout, images=real_or_synthetic(data_dir))
         results.append(result)
         if as_json_output:

@@ -10,6 +10,7 @@ import rich_click as click
 
 from harness.commands.common import choose_frameworks, console, err_console, load_all, print_errors
 from harness.results import RunResults, write_model
+from harness.runner.child import LocalExecutor
 from harness.runner.jobs import RESULTS_FILE, RunOptions, plan_jobs
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
@@ -89,9 +90,10 @@ def write_report(results_path: Path) -> str:
 @click.option("--resume", is_flag=True, help="Keep the jobs already finished in --out with the same settings.")
 @click.option("--quiet", is_flag=True,
               help="One line per finished job and no summary table (for CI); without a terminal there is no live view either.")
-@click.option("--warmup-steps", type=click.IntRange(min=0), default=5, show_default=True,
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=RunOptions.model_fields["warmup_steps"].default, show_default=True,
               help="First training steps left out of the step-time statistics.")
-@click.option("--latency-repeats", type=click.IntRange(min=1), default=30, show_default=True,
+@click.option("--latency-repeats", type=click.IntRange(min=1), default=RunOptions.model_fields["latency_repeats"].default,
+              show_default=True,
               help="Most timed inference calls per batch size.")
 @click.option("--parity/--no-parity", "check_parity", default=True, show_default=True,
               help="After training, check that the same weights give the same outputs in every framework "
@@ -146,7 +148,8 @@ def run(
     )
     versions = {name: discovery.frameworks[name].framework.version() for name in selection.names}
     view = LiveView(console, jobs) if console.is_terminal and not quiet else QuietView(console)
-    orchestrator = Orchestrator(jobs, out, results, view, versions=versions, timeout=timeout, resume=resume)
+    executor = LocalExecutor(discovery)
+    orchestrator = Orchestrator(jobs, out, results, view, executor, versions=versions, timeout=timeout, resume=resume)
     try:
         with view:
             results = orchestrator.execute()
@@ -154,17 +157,17 @@ def run(
         err_console.print(f"Interrupted: finished jobs are kept in {out / RESULTS_FILE}.")
         raise SystemExit(EXIT_INTERRUPTED) from None
     if check_parity and len(selection.names) > 1:
-        add_parity(results, networks, options)
+        add_parity(results, networks, options, executor)
     finish(results, out, quiet, make_report)
 
 
-def add_parity(results: RunResults, networks: list[Network], options: RunOptions) -> None:
+def add_parity(results: RunResults, networks: list[Network], options: RunOptions, executor: LocalExecutor) -> None:
     """Run the parity check of every network in the run's frameworks and record it."""
-    from harness.parity_run import check_network, real_or_synthetic
+    from harness.runner.parity import check_network, real_or_synthetic
 
     for network in networks:
         with err_console.status(f"parity: {network.key}"):
-            parity = check_network(network, options.frameworks, threads=options.threads, device=options.device,
+            parity = check_network(network, options.frameworks, executor, threads=options.threads, device=options.device,
                                    seed=(options.seeds or [network.spec.train.seed])[0],
                                    images=real_or_synthetic(options.data_dir))
         results.parity += [pair.as_dict() for pair in parity.pairs]
@@ -173,7 +176,7 @@ def add_parity(results: RunResults, networks: list[Network], options: RunOptions
 
 def options_record(options: RunOptions, timeout: float | None) -> dict[str, object]:
     """The run's resolved options, as stored in results.json."""
-    record = {key: value for key, value in vars(options).items() if value is not None}
+    record = options.model_dump(exclude_none=True)
     record["timeout_s"] = timeout
     return record
 

@@ -1,8 +1,11 @@
-"""The parent side of a worker: start it isolated, stream its events, enforce its timeout."""
+"""The parent side of a worker: start it isolated, stream its events, enforce its timeout.
+
+:class:`LocalExecutor` runs typed requests (:mod:`harness.runner.protocol`) in worker
+subprocesses, with the plugin discovery its command made once.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -14,9 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.plugins import discover, worker_environment
+from pydantic import ValidationError
+
+from harness.plugins import Discovery, worker_environment
+from harness.runner.events import parse_event
+from harness.runner.protocol import Message, Reply
 from harness.runner.threads import thread_environment
-from harness.runner.worker import EVENT_PREFIX
 
 EventHandler = Callable[[dict[str, Any]], None]
 
@@ -26,8 +32,9 @@ class ChildOutcome:
     """How a worker ended: its result (if it wrote one), or why there is none."""
 
     status: str
-    result: dict[str, Any] = field(default_factory=dict)
+    result: Any = None
     error: str | None = None
+    traceback: str | None = None
     returncode: int | None = None
     output_tail: str = ""
 
@@ -39,13 +46,6 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         pass
 
 
-def _plugin_environment(request: dict[str, Any], threads: int) -> dict[str, str]:
-    if "framework" not in request:
-        return {}
-    manager = discover().manager
-    return worker_environment(manager, request["framework"], threads, request.get("device", "cpu"))
-
-
 def _classify_death(returncode: int, tail: str) -> tuple[str, str]:
     lowered = tail.lower()
     if returncode == -signal.SIGKILL or "out of memory" in lowered or "memoryerror" in lowered or "bad_alloc" in lowered:
@@ -55,28 +55,35 @@ def _classify_death(returncode: int, tail: str) -> tuple[str, str]:
     return "failed", f"the worker exited with code {returncode} without writing a result"
 
 
+def _read_reply(path: Path, request: Message, returncode: int, output: str) -> ChildOutcome:
+    """The worker's reply, its result validated as the request's result model."""
+    try:
+        reply = Reply.model_validate_json(path.read_text(encoding="utf-8"))
+        if reply.status != "ok":
+            return ChildOutcome(reply.status, error=reply.error, traceback=reply.traceback, returncode=returncode, output_tail=output)
+        result = type(request).result_type.model_validate(reply.result)  # type: ignore[attr-defined]
+    except (ValidationError, ValueError) as exc:
+        return ChildOutcome("failed", error=f"the worker's reply does not match the protocol: {exc}", returncode=returncode,
+                            output_tail=output)
+    return ChildOutcome(getattr(result, "status", "ok"), result, getattr(result, "reason", None), None, returncode, output)
+
+
 def run_child(
-    request: dict[str, Any],
+    request: Message,
+    env: dict[str, str],
     *,
-    threads: int,
     timeout: float | None = None,
     on_event: EventHandler | None = None,
-    extra_env: dict[str, str] | None = None,
 ) -> ChildOutcome:
-    """Run one worker for ``request`` in a new process group; never raises for worker failures.
+    """Run one worker for ``request`` in a new process group, with exactly ``env``; never raises
+    for worker failures.
 
-    The worker's environment holds the thread limits, then the variables plugins ask for through
-    ``harness_worker_environment``, then ``extra_env``. ``timeout`` (seconds) kills the worker's
-    whole process group. KeyboardInterrupt kills the worker and is re-raised after the outcome is
-    recorded by the caller.
+    ``timeout`` (seconds) kills the worker's whole process group. KeyboardInterrupt kills the
+    worker and is re-raised after the outcome is recorded by the caller.
     """
     with tempfile.TemporaryDirectory(prefix="harness-job-") as folder:
-        request_path, result_path = Path(folder, "request.json"), Path(folder, "result.json")
-        request_path.write_text(json.dumps(request))
-        env = thread_environment(threads)
-        env.update(_plugin_environment(request, threads))
-        env.update(extra_env or {})
-        env["PYTHONUNBUFFERED"] = "1"
+        request_path, result_path = Path(folder, "request.json"), Path(folder, "reply.json")
+        request_path.write_text(request.model_dump_json(), encoding="utf-8")
         process = subprocess.Popen(
             [sys.executable, "-m", "harness.runner.worker", str(request_path), str(result_path)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True,
@@ -95,11 +102,11 @@ def run_child(
         try:
             assert process.stdout is not None
             for line in process.stdout:
-                if line.startswith(EVENT_PREFIX):
-                    if on_event:
-                        on_event(json.loads(line[len(EVENT_PREFIX):]))
-                else:
+                event = parse_event(line)
+                if event is None:
                     tail = (tail + [line])[-60:]
+                elif on_event:
+                    on_event(event)
             returncode = process.wait()
         except BaseException:
             _kill_group(process)
@@ -113,7 +120,29 @@ def run_child(
             return ChildOutcome("timeout", error=f"the job ran past its {timeout:g} s timeout and was killed",
                                 returncode=returncode, output_tail=output)
         if result_path.exists():
-            result = json.loads(result_path.read_text())
-            return ChildOutcome(result.get("status", "ok"), result, result.get("error"), returncode, output)
+            return _read_reply(result_path, request, returncode, output)
         status, error = _classify_death(returncode, output)
         return ChildOutcome(status, error=error, returncode=returncode, output_tail=output)
+
+
+@dataclass(frozen=True)
+class LocalExecutor:
+    """Runs requests in worker subprocesses on this machine, with the plugins discovered once.
+
+    A worker's environment holds the thread limits, then the variables plugins ask for through
+    ``harness_worker_environment``, then ``extra_env``.
+    """
+
+    discovery: Discovery
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def environment(self, request: Message) -> dict[str, str]:
+        target = request.target()  # type: ignore[attr-defined]
+        env = thread_environment(target.threads)
+        env.update(worker_environment(self.discovery.manager, target.framework, target.threads, target.device))
+        env.update(self.extra_env)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def run(self, request: Message, *, timeout: float | None = None, on_event: EventHandler | None = None) -> ChildOutcome:
+        return run_child(request, self.environment(request), timeout=timeout, on_event=on_event)

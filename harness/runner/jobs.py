@@ -1,8 +1,8 @@
 """The jobs of a run: one per (spec, variant, seed, framework), in a fixed order.
 
-A :class:`TrainConfig` is everything a worker needs to train one job; it travels to the worker
-as the request and is stored in the job's result, so ``--resume`` can tell whether a result on
-disk was measured with the same settings.
+The command line's options are resolved once, here, into each job's
+:class:`~harness.runner.protocol.TrainConfig`; the job's request carries that config and the
+network with the same settings applied (:func:`~harness.runner.protocol.resolve_train`).
 """
 
 from __future__ import annotations
@@ -10,46 +10,41 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import Field, NonNegativeInt, PositiveInt
 
+from harness.runner.protocol import Device, Init, Message, TrainConfig, TrainRequest, resolve_train
 from harness.spec import Network
 
 JOBS_FOLDER = "jobs"
 RESULTS_FILE = "results.json"
 
+_DEFAULTS = TrainConfig.model_fields
 
-class TrainConfig(BaseModel):
-    """The settings of one training job (the ``train`` task's request, without its task name)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class RunOptions(Message):
+    """The command-line options that shape every job of a run; None keeps each spec's own value.
 
-    framework: str
-    spec: str
-    variant: str | None = None
-    spec_digest: str = Field(default="", description="sha256 of the network's validated spec (variant merged).")
-    seed: int
-    epochs: PositiveInt
-    batch_size: PositiveInt
-    dataset: str | None = Field(default=None, description="A data set standing in for the spec's (--dataset).")
+    The measurement defaults are :class:`TrainConfig`'s, declared there once.
+    """
+
+    frameworks: list[str]
+    seeds: list[NonNegativeInt] | None = None
+    epochs: PositiveInt | None = None
+    batch_size: PositiveInt | None = None
+    dataset: str | None = None
     data_dir: str | None = None
     limit_train: PositiveInt | None = None
     limit_test: PositiveInt | None = None
-    init: Literal["framework", "shared"] = "framework"
-    device: str = "cpu"
-    threads: PositiveInt = 1
-    warmup_steps: int = Field(default=5, ge=0, description="Steps left out of the step-time statistics.")
-    latency_repeats: PositiveInt = Field(default=30, description="Most inference calls timed per batch size.")
-    latency_budget_s: float = Field(default=2.0, gt=0, description="Most seconds spent timing one batch size.")
+    init: Init | None = None
+    device: Device = _DEFAULTS["device"].default
+    threads: PositiveInt = _DEFAULTS["threads"].default
+    warmup_steps: NonNegativeInt = Field(default=_DEFAULTS["warmup_steps"].default)
+    latency_repeats: PositiveInt = Field(default=_DEFAULTS["latency_repeats"].default)
 
-    def request(self) -> dict[str, Any]:
-        """The worker request for this job."""
-        return {"task": "train", **self.model_dump()}
 
-    def comparable(self) -> dict[str, Any]:
-        """The settings that must match for a stored result to stand for this job."""
-        return self.model_dump(exclude={"spec", "data_dir"})
+SHARED_FIELDS = ("dataset", "data_dir", "limit_train", "limit_test", "device", "threads", "warmup_steps", "latency_repeats")
+"""The options every job of a run takes as they are."""
 
 
 @dataclass(frozen=True)
@@ -71,24 +66,9 @@ class Job:
     def result_path(self, out: Path) -> Path:
         return Path(out) / JOBS_FOLDER / self.file_name
 
-
-@dataclass(frozen=True)
-class RunOptions:
-    """The command-line options that shape every job of a run."""
-
-    frameworks: list[str]
-    seeds: list[int] | None = None
-    epochs: int | None = None
-    batch_size: int | None = None
-    dataset: str | None = None
-    data_dir: str | None = None
-    limit_train: int | None = None
-    limit_test: int | None = None
-    init: Literal["framework", "shared"] | None = None
-    device: str = "cpu"
-    threads: int = 1
-    warmup_steps: int = 5
-    latency_repeats: int = 30
+    def request(self) -> TrainRequest:
+        """The worker request: the config, and the network with the config's training settings."""
+        return TrainRequest(config=self.config, network=resolve_train(self.network, self.config))
 
 
 def spec_digest(network: Network) -> str:
@@ -98,18 +78,16 @@ def spec_digest(network: Network) -> str:
 
 def plan_jobs(networks: list[Network], options: RunOptions) -> list[Job]:
     """Every job, ordered by network (as given), then seed, then framework (as given)."""
+    shared = options.model_dump(include=set(SHARED_FIELDS))
     jobs: list[Job] = []
     for network in networks:
         train = network.spec.train
         for seed in options.seeds if options.seeds is not None else [train.seed]:
             for framework in options.frameworks:
                 config = TrainConfig(
-                    framework=framework, spec=network.path, variant=network.variant, spec_digest=spec_digest(network), seed=seed,
-                    epochs=options.epochs or train.epochs, batch_size=options.batch_size or train.batch_size,
-                    dataset=options.dataset, data_dir=options.data_dir,
-                    limit_train=options.limit_train, limit_test=options.limit_test,
-                    init=options.init or train.init, device=options.device, threads=options.threads,
-                    warmup_steps=options.warmup_steps, latency_repeats=options.latency_repeats,
+                    framework=framework, spec=network.path, variant=network.variant, spec_digest=spec_digest(network),
+                    seed=seed, epochs=options.epochs or train.epochs, batch_size=options.batch_size or train.batch_size,
+                    init=options.init or train.init, **shared,
                 )
                 jobs.append(Job(network, config))
     return jobs

@@ -17,11 +17,10 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from harness.commands.check import as_json
-from harness.oracle import analyse, check_expect
+from harness.oracle import analyse, as_json, check_expect
 from harness.results import Epoch, JobResult, RunResults, write_model
 from harness.runner import measure
-from harness.runner.child import ChildOutcome, run_child
+from harness.runner.child import ChildOutcome, LocalExecutor
 from harness.runner.jobs import RESULTS_FILE, Job
 from harness.spec import Network
 
@@ -79,13 +78,12 @@ def base_result(job: Job, status: str, started_at: str, version: str | None) -> 
 def job_result(job: Job, outcome: ChildOutcome, events: list[dict[str, Any]], started_at: str, version: str | None) -> JobResult:
     """The :class:`JobResult` of a finished worker, whatever its outcome."""
     result = base_result(job, outcome.status, started_at, version)
-    worker = outcome.result
-    if worker and outcome.status in REUSABLE:
-        return JobResult.model_validate({**result.model_dump(), **{k: v for k, v in worker.items() if v is not None}})
+    if outcome.result is not None:
+        measured = outcome.result.model_dump(mode="json", exclude_none=True)
+        return JobResult.model_validate({**result.model_dump(), **measured})
     result.reason = outcome.error or "the worker failed without saying why"
     result.history = _history_from_events(events)
-    tail = worker.get("traceback") if worker else None
-    result.log_tail = (tail or outcome.output_tail)[-LOG_TAIL_CHARS:] or None
+    result.log_tail = (outcome.traceback or outcome.output_tail)[-LOG_TAIL_CHARS:] or None
     return result
 
 
@@ -97,6 +95,7 @@ class Orchestrator:
     out: Path
     results: RunResults
     progress: Progress
+    executor: LocalExecutor
     versions: dict[str, str | None] = field(default_factory=dict)
     timeout: float | None = None
     resume: bool = False
@@ -137,7 +136,7 @@ class Orchestrator:
             self.progress.job_event(job, event)
 
         try:
-            outcome = run_child(job.config.request(), threads=job.config.threads, timeout=self.timeout, on_event=on_event)
+            outcome = self.executor.run(job.request(), timeout=self.timeout, on_event=on_event)
         except KeyboardInterrupt:
             interrupted = self.base(job, "interrupted", started_at, "interrupted by the user (Ctrl-C); the epochs it finished are kept")
             interrupted.history = _history_from_events(events)

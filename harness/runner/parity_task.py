@@ -1,24 +1,18 @@
-"""The worker's ``parity`` task: load neutral weights, run a fixed batch, save every layer's output."""
+"""The worker's ``parity`` task: load neutral weights, run fixed batches, save every layer's output."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
 from harness.framework import Framework
-from harness.spec import load_network
+from harness.runner.protocol import ParityRequest, ParityResult
 from harness.weights import check_complete, load_weights
 
 
-def parity_task(framework: Framework, request: dict[str, Any]) -> dict[str, Any]:
-    """Outputs of every layer for each input batch, and the weight round trip's largest error.
-
-    Request keys: ``weights`` (.npz of neutral weights), ``inputs`` (a list of .npy batches),
-    ``outputs`` (a list of .npz paths to write, one per batch).
-    """
-    network = load_network(request["spec"], request.get("variant"))
-    weights = load_weights(request["weights"])
+def parity_task(framework: Framework, request: ParityRequest) -> ParityResult:
+    """Outputs of every layer for each input batch, and the weight round trip's largest error."""
+    network = request.network.network()
+    weights = load_weights(request.weights)
     check_complete(network, weights)
     model = framework.build(network)
     framework.load_weights(model, weights)
@@ -27,8 +21,8 @@ def parity_task(framework: Framework, request: dict[str, Any]) -> dict[str, Any]
         (float(np.abs(exported[layer][name] - array).max()) for layer, tensors in weights.items() for name, array in tensors.items()),
         default=0.0,
     )
-    for inputs, outputs in zip(request["inputs"], request["outputs"], strict=True):
+    for inputs, outputs in zip(request.inputs, request.outputs, strict=True):
         images = np.load(inputs)
         layer_outputs = {name: np.asarray(value) for name, value in framework.layer_outputs(model, images).items()}
         np.savez(outputs, **layer_outputs)
-    return {"round_trip_max_abs": round_trip}
+    return ParityResult(round_trip_max_abs=round_trip)

@@ -21,10 +21,10 @@ from harness.framework import Framework
 from harness.oracle import analyse
 from harness.results import Epoch, Params
 from harness.runner import measure
-from harness.runner.jobs import TrainConfig
+from harness.runner.events import emit
+from harness.runner.protocol import TrainConfig, TrainRequest, TrainResult
 from harness.runner.threads import effective_threads
-from harness.runner.worker import emit
-from harness.spec import Network, load_network
+from harness.spec import Network
 from harness.weights import initial_weights
 
 DETERMINISM_GROUPS = ("runtime", "determinism")
@@ -240,13 +240,17 @@ def job_environment(framework: Framework, config: TrainConfig, settings: dict[st
     return env.model_dump(mode="json")
 
 
-def train_task(framework: Framework, request: dict[str, Any]) -> dict[str, Any]:
-    """Train one job and measure it; a diverged run returns status ``diverged`` with its history."""
+def train_task(framework: Framework, request: TrainRequest) -> TrainResult:
+    """Train one job and measure it; a diverged run returns status ``diverged`` with its history.
+
+    The request's network already holds the job's training settings, so ``prepare_training`` and
+    ``effective_settings`` see the same resolved ``train``.
+    """
     from harness.data import load_data
 
-    config = TrainConfig.model_validate({k: v for k, v in request.items() if k != "task"})
+    config = request.config
     startup = time.time() - psutil.Process().create_time()
-    network = load_network(config.spec, config.variant)
+    network = request.network.network()
     emit("phase", phase="data")
     data_start = time.perf_counter()
     data = load_data(
@@ -260,9 +264,7 @@ def train_task(framework: Framework, request: dict[str, Any]) -> dict[str, Any]:
     model = framework.build(network)
     if config.init == "shared":
         framework.load_weights(model, initial_weights(network, config.seed))
-    train = network.spec.train.model_copy(update={"batch_size": config.batch_size, "epochs": config.epochs,
-                                                  "seed": config.seed, "init": config.init})
-    trainer = framework.prepare_training(model, train)
+    trainer = framework.prepare_training(model, network.spec.train)
     build_seconds = time.perf_counter() - build_start
     settings = framework.effective_settings(model, network).as_dict()
     result: dict[str, Any] = {
@@ -284,4 +286,4 @@ def train_task(framework: Framework, request: dict[str, Any]) -> dict[str, Any]:
         result.update(latency(framework, model, data, config))
     result["environment"] = job_environment(framework, config, settings)
     result["peak_rss_mb"] = measure.peak_rss_mb()
-    return result
+    return TrainResult.model_validate(result)

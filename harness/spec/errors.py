@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+LocPath = tuple[str | int, ...]
+"""Where a value sits in a spec: its keys and list indexes from the top."""
+
 
 class SpecError(Exception):
     """An invalid spec, explained in one paragraph that names the file, the line and the fix."""

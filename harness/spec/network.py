@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from harness import shapes
 from harness.spec import schema
-from harness.spec.source import LocPath
+from harness.spec.errors import LocPath
 
 LOGITS = "logits"
 
@@ -216,3 +216,9 @@ def expand(spec: schema.Spec, variant: str | None = None, path: str = "") -> Net
             "(flatten, global_avg, global_max, conv, fcn) that adds the classifier.",
         )
     return Network(spec, variant, backbone + head, path, full_trace)
+
+
+def with_train(network: Network, **changes: object) -> Network:
+    """``network`` with ``changes`` applied to its ``train`` settings (batch size, epochs, seed, init...)."""
+    spec = network.spec.model_copy(update={"train": network.spec.train.model_copy(update=changes)})
+    return Network(spec=spec, variant=network.variant, nodes=network.nodes, path=network.path, trace=network.trace)

@@ -11,9 +11,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from harness.spec.errors import SpecError
-
-LocPath = tuple[str | int, ...]
+from harness.spec.errors import LocPath, SpecError
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from harness.framework import EffectiveSettings, Framework, NeutralWeights, Para
 from harness.oracle import analyse
 from harness.parity import DEFAULT_TOLERANCE, diff
 from harness.spec import Network
+from harness.spec.network import with_train
 from harness.testing.networks import AGNOSTIC_SIZES, OPTIMIZERS, conformance_networks, training_network
 from harness.testing.plugin import KIT_THREADS, device_option, framework_option
 from harness.testing.strategies import networks as random_networks
@@ -235,6 +236,35 @@ def test_effective_settings_batch_norm(framework: Framework, build: Callable[[Ne
             assert _same(setting.neutral, getattr(node.layer, name)), (
                 f"'{node.name}' {name}: neutral value {setting.neutral!r}, the spec says {getattr(node.layer, name)!r}"
             )
+
+
+INITIALISED_LAYERS = ("conv", "depthwise_conv", "dense", "batch_norm")
+
+
+@pytest.mark.parametrize("init", ["framework", "shared"])
+@pytest.mark.parametrize("network", NETWORKS, ids=_key)
+def test_effective_settings_initialisation(framework: Framework, build: Callable[[Network], Any], network: Network,
+                                           init: str) -> None:
+    """Every layer with weights reports how they were initialised, truthfully for ``train.init``:
+    the neutral weights with ``shared``, the framework's default otherwise."""
+    network = with_train(network, init=init)
+    settings = framework.effective_settings(build(network), network)
+    for node in network.walk():
+        if node.type not in INITIALISED_LAYERS:
+            continue
+        group = settings.groups.get(node.name, {})
+        initialisers = {name: setting for name, setting in group.items() if name.endswith("_initializer")}
+        assert initialisers, f"effective settings of '{node.name}' name no '<tensor>_initializer' setting"
+        for name, setting in initialisers.items():
+            if init == "shared":
+                assert setting.neutral == "shared" and not setting.default, (
+                    f"'{node.name}' {name} reports {setting.value!r} (default={setting.default}) although train.init is "
+                    "shared: the weights come from harness.weights (see harness.framework.initializer_setting)"
+                )
+            else:
+                assert setting.neutral == "framework" and setting.default, (
+                    f"'{node.name}' {name} reports {setting.value!r} as if shared weights were loaded, with train.init: framework"
+                )
 
 
 @settings(max_examples=25, deadline=None, derandomize=True, database=None,

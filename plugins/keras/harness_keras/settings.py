@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.framework import EffectiveSettings, Setting
+from harness.framework import EffectiveSettings, Setting, initializer_setting
 from harness.shapes import resolve_padding
 from harness.spec import Network
 from harness.spec import schema
@@ -28,7 +28,7 @@ from harness_keras.layers import ConstantPadding2D, PaddingExcludedAveragePoolin
 from harness_keras.runtime import keras, tf
 from tensorflow.python.framework import config as tf_config  # the only read-back of op determinism
 
-DEFAULT_NOTE = "Keras default (the spec names no initialiser; train.init: shared replaces it)"
+DEFAULT_NOTE = "Keras' default; the spec names none"
 
 
 def _float32(value: Any) -> Any:
@@ -81,7 +81,7 @@ def _window_settings(settings: EffectiveSettings, traced: Traced, layers: tuple[
     settings.add(name, "stride", Setting(list(stride), neutral=list(schema.pair(neutral_stride))))
 
 
-def _layer_settings(settings: EffectiveSettings, traced: Traced, layers: tuple[keras.layers.Layer, ...]) -> None:
+def _layer_settings(settings: EffectiveSettings, traced: Traced, layers: tuple[keras.layers.Layer, ...], init: str) -> None:
     name, layer, main = traced.node.name, traced.node.layer, layers[-1]
     config = main.get_config()
     if layer.type in ("conv", "depthwise_conv", "max_pool", "avg_pool"):
@@ -100,7 +100,7 @@ def _layer_settings(settings: EffectiveSettings, traced: Traced, layers: tuple[k
     if layer.type == "activation":
         settings.add(name, "function", Setting(config["activation"], neutral=layer.function))
     for initializer in DEFAULT_INITIALIZERS.get(layer.type, ()):
-        settings.add(name, initializer, Setting(_initializer_name(config[initializer]), default=True, note=DEFAULT_NOTE))
+        settings.add(name, initializer, initializer_setting(init, _initializer_name(config[initializer]), DEFAULT_NOTE))
 
 
 def _optimizer_settings(settings: EffectiveSettings, optimizer_spec: schema.Optimizer, optimizer: keras.optimizers.Optimizer) -> None:
@@ -143,7 +143,7 @@ def effective_settings(built: KerasNetwork, network: Network, seed: int) -> Effe
     settings = EffectiveSettings()
     for traced in network.trace:
         if not traced.node.children:
-            _layer_settings(settings, traced, built.groups[traced.node.name])
+            _layer_settings(settings, traced, built.groups[traced.node.name], network.spec.train.init)
     optimizer = getattr(built.model, "optimizer", None)
     if optimizer is None:  # not compiled yet: the optimizer prepare_training would create
         optimizer = make_optimizer(network.spec.train.optimizer)

@@ -3,7 +3,7 @@ the model and the optimizer, so the report cannot drift from what runs."""
 
 from __future__ import annotations
 
-from harness.framework import EffectiveSettings, Setting
+from harness.framework import EffectiveSettings, Setting, initializer_setting
 from harness.spec import Network
 from harness.spec import schema
 from harness.spec.network import Traced
@@ -36,12 +36,8 @@ def _padding(traced: Traced) -> Setting:
 
 def _initializers(traced: Traced, train: schema.Train) -> dict[str, Setting]:
     defaults = default_initializers(traced.node.layer, traced.input_shape)
-    if train.init == "shared":
-        return {f"{tensor}_initializer": Setting("neutral weights (harness.weights)", neutral="shared") for tensor in defaults}
-    return {
-        f"{tensor}_initializer": Setting(value, neutral="framework", default=True, note="Paddle's default; the spec names none")
-        for tensor, value in defaults.items()
-    }
+    return {f"{tensor}_initializer": initializer_setting(train.init, value, "Paddle's default; the spec names none")
+            for tensor, value in defaults.items()}
 
 
 def _layer(traced: Traced, order: FlattenOrder, train: schema.Train) -> dict[str, Setting]:

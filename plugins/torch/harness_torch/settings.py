@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness.framework import EffectiveSettings, Setting
+from harness.framework import EffectiveSettings, Setting, initializer_setting
 from harness.shapes import resolve_padding
 from harness.spec import Network
 from harness.spec import schema
@@ -19,7 +19,7 @@ from harness.spec.network import Traced
 from harness_torch import conventions, runtime
 from harness_torch.modules import NeutralNet, WindowConv, WindowPool
 
-DEFAULT_NOTE = "PyTorch default (the spec names no initialiser; train.init: shared replaces it)"
+DEFAULT_NOTE = "PyTorch's default; the spec names none"
 DEFAULT_INITIALIZERS: dict[str, dict[str, str]] = {
     "conv": {"kernel_initializer": "kaiming_uniform_(a=sqrt(5))", "bias_initializer": "uniform(+-1/sqrt(fan_in))"},
     "depthwise_conv": {"kernel_initializer": "kaiming_uniform_(a=sqrt(5))",
@@ -75,7 +75,7 @@ def _window_settings(settings: EffectiveSettings, traced: Traced, module: Window
 
 
 def _layer_settings(settings: EffectiveSettings, traced: Traced, module: nn.Module,
-                    order: conventions.FeatureOrder) -> None:
+                    order: conventions.FeatureOrder, init: str) -> None:
     name, layer = traced.node.name, traced.node.layer
     kind = layer.type
     if isinstance(module, (WindowConv, WindowPool)):
@@ -108,7 +108,7 @@ def _layer_settings(settings: EffectiveSettings, traced: Traced, module: nn.Modu
                                             note="flattens natively; the output is reported in (H, W, C) order"))
     for initializer, value in DEFAULT_INITIALIZERS.get(kind, {}).items():
         if initializer != "bias_initializer" or layer.use_bias:
-            settings.add(name, initializer, Setting(value, default=True, note=DEFAULT_NOTE))
+            settings.add(name, initializer, initializer_setting(init, value, DEFAULT_NOTE))
 
 
 def _neutral_value(spec: schema.Optimizer, argument: str) -> tuple[Any, bool]:
@@ -163,7 +163,7 @@ def effective_settings(model: NeutralNet, network: Network, device: str, seed: i
     orders = conventions.feature_orders(network)
     for traced in network.trace:
         if not traced.node.children:
-            _layer_settings(settings, traced, model.layers[traced.node.name], orders[traced.node.name])
+            _layer_settings(settings, traced, model.layers[traced.node.name], orders[traced.node.name], network.spec.train.init)
     spec = network.spec.train.optimizer
     # A network without parameters still reports the optimizer it would be trained with.
     parameters = list(model.parameters()) or [nn.Parameter(torch.empty(0))]

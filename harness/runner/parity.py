@@ -13,14 +13,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from harness import reference
 from harness.data import DataError, parity_batch
 from harness.parity import DEFAULT_TOLERANCE, REFERENCE, PairResult, compare
-from harness.runner.child import run_child
+from harness.runner.child import LocalExecutor
+from harness.runner.protocol import ParityRequest, ParityResult, ResolvedNetwork
 from harness.spec import Network
 from harness.weights import initial_weights, save_weights
 
@@ -77,6 +77,7 @@ def real_or_synthetic(data_dir: str | None = None) -> ImageSource:
 def check_network(
     network: Network,
     frameworks: list[str],
+    executor: LocalExecutor,
     *,
     threads: int,
     device: str = "cpu",
@@ -103,18 +104,18 @@ def check_network(
         outputs: dict[str, list[dict[str, np.ndarray]]] = {
             REFERENCE: [reference.layer_outputs(network, weights, array) for array in batches]
         }
+        resolved = ResolvedNetwork.of(network)
         for name in frameworks:
             paths = [str(Path(folder, f"{name}-outputs{i}.npz")) for i in range(len(batches))]
-            request: dict[str, Any] = {
-                "task": "parity", "framework": name, "spec": network.path, "variant": network.variant,
-                "threads": threads, "device": device, "seed": seed, "weights": str(weights_path),
-                "inputs": [str(Path(folder, f"inputs{i}.npy")) for i in range(len(batches))], "outputs": paths,
-            }
-            outcome = run_child(request, threads=threads, timeout=timeout)
-            if outcome.status != "ok":
+            request = ParityRequest(
+                framework=name, device=device, threads=threads, seed=seed, network=resolved, weights=str(weights_path),
+                inputs=[str(Path(folder, f"inputs{i}.npy")) for i in range(len(batches))], outputs=paths,
+            )
+            outcome = executor.run(request, timeout=timeout)
+            if not isinstance(outcome.result, ParityResult):
                 result.failures[name] = f"{outcome.status}: {outcome.error or outcome.output_tail[-400:]}"
                 continue
-            result.round_trip[name] = float(outcome.result["round_trip_max_abs"])
+            result.round_trip[name] = outcome.result.round_trip_max_abs
             outputs[name] = [dict(np.load(path)) for path in paths]
         logits = list(network.walk())[-1].name
         for a, b in itertools.combinations(outputs, 2):

@@ -1,0 +1,221 @@
+"""The typed boundary between the harness process and its worker subprocesses.
+
+Every task a worker runs has a request model and a result model here, all ``extra="forbid"``:
+a misspelt or unknown field is an error on either side, never silently dropped. A request
+carries the fully resolved network (the spec with its variant merged and every command-line
+override applied, once, in the parent), so a worker parses no YAML and has one source of truth
+for every setting. Defaults are declared once, on these models.
+
+The worker answers with a :class:`Reply`: ``ok`` with the task's result, or why it failed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, TypeAdapter, model_validator
+
+from harness.results import DataInfo, Environment, Epoch, Params, Timing
+from harness.spec.network import Network, expand, with_train
+from harness.spec.schema import Spec
+
+Device = Literal["cpu", "cuda"]
+Init = Literal["framework", "shared"]
+
+
+class Message(BaseModel):
+    """Base of every request and result: unknown fields are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="constants")
+
+
+class ResolvedNetwork(Message):
+    """A network as the parent resolved it; ``path`` only labels where the spec came from."""
+
+    spec: Spec
+    variant: str | None = None
+    path: str = ""
+
+    @classmethod
+    def of(cls, network: Network) -> ResolvedNetwork:
+        return cls(spec=network.spec, variant=network.variant, path=network.path)
+
+    def network(self) -> Network:
+        """The expanded network (no file is read)."""
+        return expand(self.spec, self.variant, self.path)
+
+
+class TrainConfig(Message):
+    """The settings of one training job; stored in its result so ``--resume`` can tell whether a
+    result on disk was measured with the same settings."""
+
+    framework: str
+    spec: str = Field(description="The spec file (a label: the worker receives the resolved network).")
+    variant: str | None = None
+    spec_digest: str = Field(default="", description="sha256 of the network's validated spec (variant merged).")
+    seed: NonNegativeInt
+    epochs: PositiveInt
+    batch_size: PositiveInt
+    dataset: str | None = Field(default=None, description="A data set standing in for the spec's (--dataset).")
+    data_dir: str | None = None
+    limit_train: PositiveInt | None = None
+    limit_test: PositiveInt | None = None
+    init: Init = "framework"
+    device: Device = "cpu"
+    threads: PositiveInt = 1
+    warmup_steps: NonNegativeInt = Field(default=5, description="Steps left out of the step-time statistics.")
+    latency_repeats: PositiveInt = Field(default=30, description="Most inference calls timed per batch size.")
+    latency_budget_s: PositiveFloat = Field(default=2.0, description="Most seconds spent timing one batch size.")
+
+    def comparable(self) -> dict[str, Any]:
+        """The settings that must match for a stored result to stand for this job."""
+        return self.model_dump(exclude={"spec", "data_dir"})
+
+
+class Target(Message):
+    """Which framework a worker instantiates, on which device, with how many threads and which seed."""
+
+    framework: str
+    device: Device = "cpu"
+    threads: PositiveInt = 1
+    seed: NonNegativeInt = 0
+
+
+# ----------------------------------------------------------------------------- results
+
+
+class InfoResult(Message):
+    """Devices and thread settings as the framework sees them, and the native thread pools."""
+
+    devices: list[str]
+    thread_settings: dict[str, Any]
+    threads: dict[str, Any]
+
+
+class LayerCount(Message):
+    trainable: int
+    non_trainable: int
+
+
+class NetworkCount(Message):
+    """One network's parameter counts in one framework, or why it failed to build."""
+
+    spec: str
+    variant: str | None = None
+    status: Literal["ok", "failed"]
+    error: str | None = None
+    traceback: str | None = None
+    layers: dict[str, LayerCount] = Field(default_factory=dict)
+    params: Params | None = None
+    effective_settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class ParamsResult(Message):
+    networks: list[NetworkCount]
+    thread_settings: dict[str, Any]
+
+
+class ParityResult(Message):
+    round_trip_max_abs: float = Field(description="Largest difference between the weights loaded and those exported back.")
+
+
+class TrainResult(Message):
+    """Everything a training worker measured (see ``definitions`` for how)."""
+
+    status: Literal["ok", "diverged"]
+    reason: str | None = None
+    build_seconds: float
+    startup_seconds: float
+    data_seconds: float
+    effective_settings: dict[str, Any]
+    data: DataInfo
+    definitions: dict[str, str]
+    params: Params
+    layer_params: dict[str, dict[str, int]]
+    history: list[Epoch]
+    step_time: Timing | None = None
+    images_per_second: float | None = None
+    gflops: float | None = None
+    first_step_seconds: float | None = None
+    first_step_losses: list[float] = Field(default_factory=list)
+    latency_batch_1: Timing | None = None
+    latency_batch: Timing | None = None
+    latency_batch_size: int | None = None
+    environment: Environment
+    peak_rss_mb: float | None = None
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+class TargetedRequest(Target):
+    """A request whose target fields sit at its top level."""
+
+    def target(self) -> Target:
+        return Target(framework=self.framework, device=self.device, threads=self.threads, seed=self.seed)
+
+
+class InfoRequest(TargetedRequest):
+    task: Literal["info"] = "info"
+    result_type: ClassVar[type[Message]] = InfoResult
+
+
+class ParamsRequest(TargetedRequest):
+    """Build every network in turn and count its parameters; one failing network does not stop the others."""
+
+    task: Literal["params"] = "params"
+    networks: list[ResolvedNetwork]
+    result_type: ClassVar[type[Message]] = ParamsResult
+
+
+class ParityRequest(TargetedRequest):
+    """Load neutral weights, run fixed batches, save every layer's output (paths in the parent's temporary folder)."""
+
+    task: Literal["parity"] = "parity"
+    network: ResolvedNetwork
+    weights: str = Field(description=".npz of neutral weights.")
+    inputs: list[str] = Field(description=".npy batches (NHWC float32).")
+    outputs: list[str] = Field(description=".npz files to write, one per batch.")
+    result_type: ClassVar[type[Message]] = ParityResult
+
+
+class TrainRequest(Message):
+    """Train one job; ``network.spec.train`` already holds the job's batch size, epochs, seed and init."""
+
+    task: Literal["train"] = "train"
+    config: TrainConfig
+    network: ResolvedNetwork
+    result_type: ClassVar[type[Message]] = TrainResult
+
+    @model_validator(mode="after")
+    def _one_source_of_truth(self) -> TrainRequest:
+        train, config = self.network.spec.train, self.config
+        resolved = {"batch_size": train.batch_size, "epochs": train.epochs, "seed": train.seed, "init": train.init}
+        wanted = {"batch_size": config.batch_size, "epochs": config.epochs, "seed": config.seed, "init": config.init}
+        if resolved != wanted:
+            raise ValueError(f"the network's train settings {resolved} differ from the job's {wanted}; resolve them once, in the parent")
+        return self
+
+    def target(self) -> Target:
+        config = self.config
+        return Target(framework=config.framework, device=config.device, threads=config.threads, seed=config.seed)
+
+
+Request = Annotated[Union[InfoRequest, ParamsRequest, ParityRequest, TrainRequest], Field(discriminator="task")]
+REQUEST = TypeAdapter(Request)
+"""Validates a request read by the worker (the ``task`` field picks the model)."""
+
+
+class Reply(Message):
+    """What a worker writes: its task's result, or why there is none."""
+
+    status: Literal["ok", "failed", "oom"]
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    traceback: str | None = None
+
+
+def resolve_train(network: Network, config: TrainConfig) -> ResolvedNetwork:
+    """``network`` with the job's batch size, epochs, seed and init applied to its ``train``."""
+    return ResolvedNetwork.of(with_train(network, batch_size=config.batch_size, epochs=config.epochs, seed=config.seed,
+                                         init=config.init))
