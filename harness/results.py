@@ -39,6 +39,11 @@ class Timing(Model):
     p90_ms: float
     count: int
     samples_ms: list[float] = Field(default_factory=list)
+    rounds_ms: list[float] = Field(
+        default_factory=list,
+        description="Median of each round: the samples split into consecutive blocks far apart in time. Tests of "
+                    "significance use these (and seeds), never the raw, strongly correlated consecutive samples.",
+    )
 
 
 class Epoch(Model):
@@ -67,6 +72,30 @@ class DataInfo(Model):
     fitted_to: list[int | None] = Field(default_factory=list, description="The network's input shape.")
     fit: str = ""
     notes: list[str] = Field(default_factory=list)
+
+
+class Noise(Model):
+    """How quiet the machine was while a job was timed (see harness.runner.noise)."""
+
+    load_before: list[float] = Field(default_factory=list, description="1, 5 and 15-minute load averages before the timed steps.")
+    load_after: list[float] = Field(default_factory=list)
+    wall_seconds: float = 0.0
+    other_cpu_seconds: float = Field(default=0.0, description="CPU time of every other process during the timed steps.")
+    other_cpu_share: float = Field(default=0.0, description="other_cpu_seconds / (wall_seconds x cores).")
+    cores: int = 1
+    cpu_model: str = ""
+    cpu_mhz: float | None = None
+    p90_over_median: float | None = None
+    round_spread: float | None = Field(default=None, description="Slowest round's median / fastest round's.")
+    flags: list[str] = Field(default_factory=list, description="Why the job's timings are not to be trusted, if they are not.")
+
+    @property
+    def busy(self) -> bool:
+        return any(flag.startswith("busy") for flag in self.flags)
+
+    @property
+    def unstable(self) -> bool:
+        return any(flag.startswith("unstable") for flag in self.flags)
 
 
 class Environment(Model):
@@ -112,6 +141,8 @@ class JobResult(Model):
     first_step_seconds: float | None = None
     peak_rss_mb: float | None = None
     gflops: float | None = Field(default=None, description="Achieved training GFLOP/s (2 x oracle MACs x 3).")
+    gemm_gflops: float | None = Field(default=None, description="The machine's FP32 GEMM rate at the job's threads (its ceiling).")
+    noise: Noise | None = None
     effective_settings: dict[str, Any] = Field(default_factory=dict)
     environment: Environment | None = None
     data: DataInfo | None = None

@@ -12,6 +12,7 @@ from harness.commands.common import choose_frameworks, console, err_console, loa
 from harness.results import RunResults, write_model
 from harness.runner.child import LocalExecutor
 from harness.runner.jobs import RESULTS_FILE, RunOptions, plan_jobs
+from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
 from harness.runner.progress import LiveView, QuietView, print_table, summary_table
@@ -134,6 +135,9 @@ def run(
     out = out or default_out(networks)
     jobs = plan_jobs(networks, options)
     notes = data_notes + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()]
+    busy = None if dry_run else busy_now()
+    if busy:
+        notes.append(f"at the start of the run {busy}")
     for note in notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
     if dry_run:

@@ -26,15 +26,29 @@ SAMPLE_DECIMALS = 4
 """Raw samples are kept in milliseconds to 0.1 microsecond, finer than any clock here resolves."""
 
 
+ROUNDS = 10
+"""Rounds a job's timed steps are split into (consecutive blocks, each at least :data:`ROUND_MIN_SAMPLES` long)."""
+ROUND_MIN_SAMPLES = 5
+
+
+def rounds(milliseconds: Sequence[float], count: int = ROUNDS) -> list[float]:
+    """The median of each of up to ``count`` consecutive, equal blocks of ``milliseconds`` (in order)."""
+    blocks = min(count, len(milliseconds) // ROUND_MIN_SAMPLES)
+    if blocks < 1:
+        return []
+    return [round(float(np.median(block)), SAMPLE_DECIMALS) for block in np.array_split(np.asarray(milliseconds), blocks)]
+
+
 def summarize(seconds: Sequence[float]) -> Timing | None:
-    """Median, p10, p90 and count of ``seconds`` (in milliseconds), with the raw samples; None if empty."""
+    """Median, p10, p90 and count of ``seconds`` (in milliseconds), with the raw samples and the
+    round medians; None if empty."""
     if not seconds:
         return None
     milliseconds = np.asarray(seconds, dtype=np.float64) * 1000.0
     p10, median, p90 = np.percentile(milliseconds, [10, 50, 90])
     return Timing(
         median_ms=float(median), p10_ms=float(p10), p90_ms=float(p90), count=len(milliseconds),
-        samples_ms=[round(float(value), SAMPLE_DECIMALS) for value in milliseconds],
+        samples_ms=[round(float(value), SAMPLE_DECIMALS) for value in milliseconds], rounds_ms=rounds(milliseconds),
     )
 
 

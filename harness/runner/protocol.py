@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, TypeAdapter, model_validator
 
-from harness.results import DataInfo, Environment, Epoch, Params, Timing
+from harness.results import DataInfo, Environment, Epoch, Noise, Params, Timing
 from harness.spec.network import Network, expand, with_train
 from harness.spec.schema import Spec
 
@@ -143,6 +143,8 @@ class TrainResult(Message):
     latency_batch_size: int | None = None
     environment: Environment
     peak_rss_mb: float | None = None
+    noise: Noise
+    gemm_gflops: float
 
 
 # ----------------------------------------------------------------------------- requests

@@ -20,7 +20,8 @@ import psutil
 from harness.framework import Framework
 from harness.oracle import analyse
 from harness.results import Epoch, Params
-from harness.runner import measure
+from harness.runner import measure, noise
+from harness.runner.ceiling import GEMM_REPEATS, GEMM_SIZE, gemm_gflops
 from harness.runner.events import emit
 from harness.runner.protocol import TrainConfig, TrainRequest, TrainResult
 from harness.runner.threads import effective_threads
@@ -51,6 +52,13 @@ DEFINITIONS: dict[str, str] = {
     "first_step_seconds": "the job's first train_step alone (includes any graph tracing or compilation).",
     "startup_seconds": "worker process start to the framework imported and configured (threads, device, seeds).",
     "peak_rss_mb": "peak resident memory of the worker process (ru_maxrss), in MiB.",
+    "rounds": "the timed steps split into up to {rounds} consecutive blocks of at least {round_min} steps; a round is its block's "
+              "median. Significance tests (harness compare) use rounds and seeds, never consecutive steps.",
+    "noise": "load average before/after the training loop, CPU seconds other processes used during it (all cores' busy time "
+             "less this worker's), CPU model and frequency; 'busy' when others used over {busy:.0%} of the cores, 'unstable' "
+             "when step p90/median > {p90:g} or slowest/fastest round > {spread:g}.",
+    "gemm_gflops": "the machine's ceiling: best of {gemm_repeats} FP32 {gemm_size}x{gemm_size} numpy matrix products in this worker, "
+                   "at the job's threads, right after training; gflops is reported as a share of it.",
 }
 
 
@@ -240,6 +248,15 @@ def job_environment(framework: Framework, config: TrainConfig, settings: dict[st
     return env.model_dump(mode="json")
 
 
+def definitions(config: TrainConfig) -> dict[str, str]:
+    """How each measured figure is defined, with this job's settings filled in."""
+    values = {"warmup": config.warmup_steps, "repeats": config.latency_repeats, "budget": config.latency_budget_s,
+              "rounds": measure.ROUNDS, "round_min": measure.ROUND_MIN_SAMPLES, "busy": noise.BUSY_SHARE,
+              "p90": noise.UNSTABLE_P90_OVER_MEDIAN, "spread": noise.UNSTABLE_ROUND_SPREAD,
+              "gemm_repeats": GEMM_REPEATS, "gemm_size": GEMM_SIZE}
+    return {name: text.format(**values) for name, text in DEFINITIONS.items()}
+
+
 def train_task(framework: Framework, request: TrainRequest) -> TrainResult:
     """Train one job and measure it; a diverged run returns status ``diverged`` with its history.
 
@@ -270,17 +287,19 @@ def train_task(framework: Framework, request: TrainRequest) -> TrainResult:
     result: dict[str, Any] = {
         "status": "ok", "build_seconds": build_seconds, "startup_seconds": startup, "data_seconds": data_seconds,
         "effective_settings": settings, "data": data.info.model_dump(mode="json"),
-        "definitions": {k: v.format(warmup=config.warmup_steps, repeats=config.latency_repeats, budget=config.latency_budget_s)
-                        for k, v in DEFINITIONS.items()},
+        "definitions": definitions(config),
         **parameter_counts(framework, model),
     }
     emit("phase", phase="train")
     loop = Loop(framework, config, network, data, model, trainer)
+    probe = noise.NoiseProbe().start()
     try:
         loop.run()
     except Diverged as exc:
         result.update(status="diverged", reason=str(exc))
     result.update(loop.summary())
+    result["noise"] = probe.stop(measure.summarize(loop.step_seconds), measure.cpu_model()).model_dump()
+    result["gemm_gflops"] = gemm_gflops()
     if result["status"] == "ok":
         emit("phase", phase="latency")
         result.update(latency(framework, model, data, config))
