@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "run": "harness.commands.run:run",
     "report": "harness.commands.report:report",
     "compare": "harness.commands.compare:compare",
+    "export": "harness.commands.export:export",
 }
 
 
