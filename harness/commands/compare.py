@@ -14,12 +14,12 @@ from rich.text import Text
 from harness.commands.common import console, err_console
 from harness.report import ResultsError, load_results, results_file
 from harness.report.compare import (
-    DEFAULT_FACTOR, IMPROVEMENT, INSUFFICIENT, P_THRESHOLD, REGRESSION, WITHIN_NOISE, changes_frame, compare_runs,
-    regressions,
+    DEFAULT_FACTOR, IMPROVEMENT, INSUFFICIENT, NOISY, P_THRESHOLD, REGRESSION, WITHIN_NOISE, changes_frame, compare_runs,
+    regressions, warnings,
 )
 from harness.report.markdown import escape
 
-STYLES = {REGRESSION: "bold red", IMPROVEMENT: "green", WITHIN_NOISE: "yellow"}
+STYLES = {REGRESSION: "bold red", IMPROVEMENT: "green", WITHIN_NOISE: "yellow", NOISY: "yellow"}
 
 
 @click.command()
@@ -32,8 +32,11 @@ def compare(old: Path, new: Path, factor: float, as_markdown: bool) -> None:
     """Compare two runs (results.json files or report directories), per network and framework.
 
     A change is a **regression** only when it is large (at least `--factor`) and significant (a
-    Mann-Whitney U test on the raw samples, p < 0.002, as asv does); `~` marks a large change within
-    the noise. Exits 1 when there is a regression, 2 when a file cannot be read.
+    Mann-Whitney U test over independent samples, p < 0.002, as asv does: step-time rounds of every
+    seed, one value per seed for accuracy and memory); `~` marks a large change within the noise, and
+    `~ (noisy)` one in jobs timed on a busy machine. Each ratio has a 95% bootstrap confidence
+    interval. Warns when the runs' settings, CPUs or noise differ. Exits 1 when there is a
+    regression, 2 when a file cannot be read.
     """
     try:
         old_run, new_run = load_results(old), load_results(new)
@@ -41,6 +44,8 @@ def compare(old: Path, new: Path, factor: float, as_markdown: bool) -> None:
         err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(2) from exc
     changes = compare_runs(old_run, new_run, factor)
+    for warning in warnings(old_run, new_run):
+        err_console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     frame = changes_frame(changes)
     found = regressions(changes)
     summary = (f"{len(found)} regression(s)" if found else "no regression") + (
@@ -49,11 +54,12 @@ def compare(old: Path, new: Path, factor: float, as_markdown: bool) -> None:
     if as_markdown:
         click.echo(f"Comparing `{results_file(old)}` (old) with `{results_file(new)}` (new): {escape(summary)}.\n")
         click.echo(frame.map(escape).to_markdown(index=False, tablefmt="pipe", disable_numparse=True,
-                                                 colalign=("left",) * 4 + ("right",) * 4))
+                                                 colalign=("left",) * 4 + ("right",) * 5))
     else:
         table = Table(title=f"{results_file(old)} -> {results_file(new)}", title_justify="left", box=box.SIMPLE_HEAD)
         for column in frame.columns:
-            table.add_column(column, justify="right" if column in ("old", "new", "new/old", "p") else "left", no_wrap=True)
+            table.add_column(column, justify="right" if column in ("old", "new", "new/old", "95% CI", "p") else "left",
+                             no_wrap=True)
         for row in frame.itertuples(index=False):
             style = STYLES.get(row.verdict, "dim" if row.verdict.startswith(INSUFFICIENT) else "")
             table.add_row(*(Text(cell) for cell in row), style=style)

@@ -1,12 +1,16 @@
 """Two runs compared: what changed per network and framework, and which changes are regressions.
 
 The rule is asv's: a change counts only when it is both *large* (the new value is worse, or better,
-than the old by at least ``factor``) and *significant* (a two-sided Mann-Whitney U test on the raw
-samples gives p < ``P_THRESHOLD``). A large change that is not significant is marked ``~``. When
-the samples are so few that the test could never reach the threshold, the verdict is
-``insufficient data``. The samples are every timed step for the step time, and one value per
-seed for accuracy and memory. Parameter counts are exact, so any difference is ``changed``. A
-job that finished ok in the old run and not in the new one is a regression.
+than the old by at least ``factor``) and *significant* (a two-sided Mann-Whitney U test on
+independent samples gives p < ``P_THRESHOLD``). A large change that is not significant is marked
+``~``. When the samples are so few that the test could never reach the threshold, the verdict is
+``insufficient data``. The samples are the rounds of every seed's job for the step time (each
+round the median of a block of steps, see :mod:`harness.runner.measure`; consecutive steps of one
+process are strongly correlated, so testing them would be wildly overconfident), and one value per
+seed for accuracy and memory. A step-time change in jobs timed on a busy machine or with unstable
+rounds (their ``noise`` flags) is never called a regression: it is marked ``~ (noisy)``. Every
+ratio comes with a 95% bootstrap confidence interval. Parameter counts are exact, so any difference
+is ``changed``. A job that finished ok in the old run and not in the new one is a regression.
 """
 
 from __future__ import annotations
@@ -17,15 +21,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu
+from scipy.stats import bootstrap, mannwhitneyu
 
 from harness.report import format as fmt
 from harness.results import JobResult, RunResults
+from harness.runner.measure import rounds
 
 P_THRESHOLD = 0.002
 """asv's significance threshold for the Mann-Whitney U test."""
 DEFAULT_FACTOR = 1.1
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 2000
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -33,6 +41,7 @@ WITHIN_NOISE = "~"
 SAME = "same"
 INSUFFICIENT = "insufficient data"
 CHANGED = "changed"
+NOISY = "~ (noisy)"
 
 Direction = Literal["lower", "higher"]
 
@@ -49,6 +58,7 @@ class Change:
     ratio: float | None
     p_value: float | None
     verdict: str
+    interval: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class Judgement:
     ratio: float | None
     p_value: float | None
     verdict: str
+    interval: tuple[float, float] | None = None
 
 
 def smallest_p_value(n: int, m: int) -> float:
@@ -63,9 +74,25 @@ def smallest_p_value(n: int, m: int) -> float:
     return 2 / math.comb(n + m, min(n, m)) if n and m else 1.0
 
 
+def ratio_interval(old: Sequence[float], new: Sequence[float]) -> tuple[float, float] | None:
+    """A 95% bootstrap confidence interval of median(new) / median(old) (seeded: the same files give
+    the same interval); None with fewer than two values a side or a zero median."""
+    if len(old) < 2 or len(new) < 2 or min(abs(v) for v in old) == 0:
+        return None
+
+    def ratio_of_medians(before: np.ndarray, after: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.median(after, axis=axis) / np.median(before, axis=axis)
+
+    result = bootstrap((np.asarray(old), np.asarray(new)), ratio_of_medians, n_resamples=BOOTSTRAP_RESAMPLES,
+                       confidence_level=CONFIDENCE, method="percentile", rng=np.random.default_rng(0))
+    low, high = result.confidence_interval
+    return (float(low), float(high)) if math.isfinite(low) and math.isfinite(high) else None
+
+
 def judge(old: Sequence[float], new: Sequence[float], better: Direction, factor: float = DEFAULT_FACTOR,
-          p_threshold: float = P_THRESHOLD) -> Judgement:
-    """The verdict on ``new`` against ``old`` (medians compared, raw samples tested)."""
+          p_threshold: float = P_THRESHOLD, noisy: bool = False) -> Judgement:
+    """The verdict on ``new`` against ``old`` (medians compared, independent samples tested);
+    ``noisy``: the samples were taken on a busy machine or are unstable, so nothing is a regression."""
     old = [v for v in old if math.isfinite(v)]
     new = [v for v in new if math.isfinite(v)]
     if not old or not new:
@@ -74,16 +101,19 @@ def judge(old: Sequence[float], new: Sequence[float], better: Direction, factor:
     if before == 0:
         return Judgement(None, None, SAME if after == 0 else INSUFFICIENT)
     ratio = after / before
+    interval = ratio_interval(old, new)
     grown, shrunk = ratio >= factor, ratio <= 1 / factor
     if not (grown or shrunk):
-        return Judgement(ratio, None, SAME)
+        return Judgement(ratio, None, SAME, interval)
     if smallest_p_value(len(old), len(new)) >= p_threshold:
-        return Judgement(ratio, None, INSUFFICIENT)
+        return Judgement(ratio, None, INSUFFICIENT, interval)
     p_value = float(mannwhitneyu(old, new, alternative="two-sided").pvalue)
     if not p_value < p_threshold:
-        return Judgement(ratio, p_value, WITHIN_NOISE)
+        return Judgement(ratio, p_value, WITHIN_NOISE, interval)
+    if noisy:
+        return Judgement(ratio, p_value, NOISY, interval)
     worse = grown if better == "lower" else shrunk
-    return Judgement(ratio, p_value, REGRESSION if worse else IMPROVEMENT)
+    return Judgement(ratio, p_value, REGRESSION if worse else IMPROVEMENT, interval)
 
 
 @dataclass(frozen=True)
@@ -94,10 +124,18 @@ class Measure:
     samples: Callable[[list[JobResult]], list[float]]
     write: Callable[[float | None], str]
     better: Direction
+    timing: bool = False
 
 
-def _step_samples(jobs: list[JobResult]) -> list[float]:
-    return [s for job in jobs if job.step_time is not None for s in job.step_time.samples_ms]
+def _step_rounds(jobs: list[JobResult]) -> list[float]:
+    """Every seed's rounds (files written before rounds were stored: rounds of their samples)."""
+    return [value for job in jobs if job.step_time is not None
+            for value in (job.step_time.rounds_ms or rounds(job.step_time.samples_ms))]
+
+
+def noisy(jobs: list[JobResult]) -> bool:
+    """Whether any of ``jobs`` was timed on a busy machine or has unstable rounds."""
+    return any(job.noise is not None and job.noise.flags for job in jobs)
 
 
 def _per_seed(value: Callable[[JobResult], float | None]) -> Callable[[list[JobResult]], list[float]]:
@@ -106,7 +144,7 @@ def _per_seed(value: Callable[[JobResult], float | None]) -> Callable[[list[JobR
 
 MEASURES: tuple[Measure, ...] = (
     Measure("accuracy", _per_seed(lambda job: job.final_test_accuracy), fmt.accuracy, "higher"),
-    Measure("step ms", _step_samples, fmt.significant, "lower"),
+    Measure("step ms", _step_rounds, fmt.significant, "lower", timing=True),
     Measure("memory MiB", _per_seed(lambda job: job.peak_rss_mb), fmt.significant, "lower"),
 )
 
@@ -154,13 +192,14 @@ def compare_runs(old: RunResults, new: RunResults, factor: float = DEFAULT_FACTO
         changes.append(Change(network, framework, "status", old_status, new_status, None, None, status_verdict))
         for measure in MEASURES:
             old_samples, new_samples = measure.samples(old_jobs), measure.samples(new_jobs)
-            verdict = judge(old_samples, new_samples, measure.better, factor, p_threshold)
+            flagged = measure.timing and (noisy(old_jobs) or noisy(new_jobs))
+            verdict = judge(old_samples, new_samples, measure.better, factor, p_threshold, noisy=flagged)
             text = verdict.verdict
             if text == INSUFFICIENT:
                 text += f" (n={len(old_samples)}/{len(new_samples)})"
             changes.append(Change(network, framework, measure.name,
                                   _median_text(measure, old_samples), _median_text(measure, new_samples),
-                                  verdict.ratio, verdict.p_value, text))
+                                  verdict.ratio, verdict.p_value, text, verdict.interval))
         old_params, new_params = _params(old_jobs), _params(new_jobs)
         changes.append(Change(network, framework, "params", fmt.count(old_params), fmt.count(new_params),
                               None, None, SAME if old_params == new_params else CHANGED))
@@ -171,9 +210,49 @@ def regressions(changes: list[Change]) -> list[Change]:
     return [change for change in changes if change.verdict == REGRESSION]
 
 
+SMALLEST_P = 1e-300
+
+
+def p_text(p_value: float | None) -> str:
+    """A p-value to two digits; one too small for a float to hold is written as a bound, never as 0."""
+    if p_value is None:
+        return fmt.MISSING
+    return f"< {SMALLEST_P:g}" if p_value < SMALLEST_P else f"{p_value:.2g}"
+
+
+def interval_text(interval: tuple[float, float] | None) -> str:
+    return fmt.MISSING if interval is None else f"{fmt.ratio(interval[0])}–{fmt.ratio(interval[1])}"
+
+
 def changes_frame(changes: list[Change]) -> pd.DataFrame:
     """The changes as a table of text, one row per metric of each (network, framework)."""
-    rows = [[c.verdict, c.network, c.framework, c.metric, c.old, c.new, fmt.ratio(c.ratio),
-             fmt.MISSING if c.p_value is None else f"{c.p_value:.2g}"] for c in changes]
-    return pd.DataFrame(rows, columns=["verdict", "network", "framework", "metric", "old", "new", "new/old", "p"],
+    rows = [[c.verdict, c.network, c.framework, c.metric, c.old, c.new, fmt.ratio(c.ratio), interval_text(c.interval),
+             p_text(c.p_value)] for c in changes]
+    return pd.DataFrame(rows, columns=["verdict", "network", "framework", "metric", "old", "new", "new/old", "95% CI", "p"],
                         dtype=object)
+
+
+COMPARED_SETTINGS = ("epochs", "batch_size", "dataset", "limit_train", "limit_test", "init", "device", "threads", "warmup_steps")
+
+
+def warnings(old: RunResults, new: RunResults) -> list[str]:
+    """What makes the two runs' timings less comparable: settings, machine or noise that differ."""
+    found = []
+    for name in COMPARED_SETTINGS:
+        before, after = old.settings.get(name), new.settings.get(name)
+        if before != after:
+            found.append(f"the runs differ in {name}: {before} (old) vs {after} (new)")
+    machines = [{job.environment.cpu for job in run.jobs if job.environment is not None} for run in (old, new)]
+    if machines[0] and machines[1] and machines[0] != machines[1]:
+        found.append(f"the runs were timed on different CPUs: {', '.join(sorted(machines[0]))} (old) vs "
+                     f"{', '.join(sorted(machines[1]))} (new)")
+    for side, run in (("old", old), ("new", new)):
+        flagged = [job for job in run.jobs if job.noise is not None and job.noise.flags]
+        if flagged:
+            found.append(f"{len(flagged)} job(s) of the {side} run were timed on a busy machine or with unstable rounds "
+                         f"(e.g. {flagged[0].network} / {flagged[0].framework}: {flagged[0].noise.flags[0]}); their step "
+                         "times are never called regressions")
+    shared = {(job.network, job.framework) for job in old.jobs} & {(job.network, job.framework) for job in new.jobs}
+    if old.jobs and new.jobs and not shared:
+        found.append("the runs have no (network, framework) in common: they are unrelated")
+    return found
