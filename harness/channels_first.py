@@ -14,7 +14,7 @@ three places, all framework-free and written once here; its plugin keeps only th
   that ends a residual block emits its block's input order, so the add lines up); batch-norm
   vectors in between are permuted alike. A flatten that no dense layer follows at its own level
   flattens in (H, W, C) order instead (transpose to channels-last, then flatten), since no
-  weights could absorb the permutation before the logits.
+  weights could absorb the permutation before the logits, unless both orders agree (a 1x1 map).
 * **Padding**: TensorFlow's ``same`` for every stride, asymmetric where needed (the odd pixel at
   the bottom/right), from :func:`harness.shapes.same_padding`: :func:`static_pads` when the input
   size is known, :func:`run_time_pads` from each batch's own size otherwise.
@@ -158,16 +158,19 @@ def _plan(nodes: Sequence[Node], order: np.ndarray | None, target: np.ndarray | 
             # The block's output is added to its input, so it must end in its input's order.
             _plan(node.children, order, order, input_shapes, orders, native)
             out = order
-        elif node.type == "flatten" and index < last_dense:
+        elif node.type == "flatten":
             height, width, channels = (int(size) for size in input_shapes[node.name])  # type: ignore[arg-type]
-            native.add(node.name)
             out = _identity_as_none(flatten_order(height, width, channels))
+            if index < last_dense or out is None:  # a dense absorbs the order, or both orders agree
+                native.add(node.name)
+            else:
+                out = None  # flattened in (H, W, C) order: no weights before the logits could absorb it
         elif node.type == "dense":
             out = target if index == last_dense else None
         elif node.type in ORDER_PRESERVING:
             out = order
         else:
-            out = None  # feature maps, global pools, and flattens no dense layer follows
+            out = None  # feature maps and global pools
         orders[node.name] = FeatureOrder(order, out)
         order = out
 
