@@ -13,7 +13,7 @@ from harness.spec import Network
 from harness.spec import schema
 from harness.spec.network import Traced
 from harness_paddle import runtime
-from harness_paddle.build import DATA_FORMAT, DROPOUT_MODE, PaddleNetwork
+from harness_paddle.build import DATA_FORMAT, PaddleNetwork
 from harness_paddle.layers import ChannelsLastFlatten, Unit
 from harness_paddle.train import LOSS_ARGUMENTS, OPTIMIZER_NEUTRAL_NAMES, OPTIMIZER_NOTES, optimizer_arguments
 
