@@ -43,13 +43,13 @@ def torch_native(framework: Any, model: Any, train: Any, data: Any, batch_size: 
     """A plain PyTorch epoch: index a tensor, forward, loss, backward, step."""
     import torch
 
-    from harness_torch import conventions
+    from harness_torch.train import make_loss, make_optimizer
 
     split = data.train
     inputs = torch.from_numpy(np.ascontiguousarray(split.fitted.transpose(0, 3, 1, 2)))
     targets = torch.from_numpy(split.labels.astype(np.int64))
-    optimizer = conventions.make_optimizer(model.parameters(), train.optimizer)
-    loss_fn = conventions.make_loss()
+    optimizer = make_optimizer(model.parameters(), train.optimizer)
+    loss_fn = make_loss()
 
     def epoch(number: int) -> float:
         order = [torch.from_numpy(indices) for _, indices in plan(split, batch_size, seed, number)]
@@ -87,7 +87,7 @@ def paddle_native(framework: Any, model: Any, train: Any, data: Any, batch_size:
     """A plain Paddle dygraph epoch: index a tensor, forward, loss, backward, step, clear."""
     import paddle
 
-    from harness_paddle.conventions import make_loss, make_optimizer
+    from harness_paddle.train import make_loss, make_optimizer
 
     split = data.train
     inputs = paddle.to_tensor(np.ascontiguousarray(split.fitted.transpose(0, 3, 1, 2)))

@@ -8,44 +8,21 @@ imports Paddle) in the worker, and the other methods import the plugin modules t
 from __future__ import annotations
 
 import os
-import warnings
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount, StepResult
-from harness.spec import Network, Node
+from harness.spec import Network
 from harness.spec.schema import Train
 
 if TYPE_CHECKING:
-    from harness_paddle.conventions import FeatureMap
-    from harness_paddle.model import PaddleNetwork
+    from harness_paddle.build import PaddleNetwork
+    from harness_paddle.train import PaddleTrainer
 
 THREAD_ENVIRONMENT = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 """The variables Paddle's OpenMP and MKL thread pools read at start-up."""
-
-
-@dataclass
-class PaddleTrainer:
-    """What :meth:`PaddleFramework.train_step` needs: the model, its optimizer and loss."""
-
-    model: PaddleNetwork
-    optimizer: Any
-    loss: Any
-
-
-def _weighted_layers(model: PaddleNetwork) -> Iterator[tuple[Node, dict[str, str], Any, FeatureMap | None]]:
-    """Every layer that holds weights, in execution order: its node, its neutral tensor names mapped to
-    the Paddle layer's attributes, that Paddle layer, and the feature map whose channels-first
-    flattening it reads (None when it reads no flattened vector)."""
-    from harness_paddle.conventions import PARAMETER_NAMES
-
-    for node in model.network.walk():
-        names = PARAMETER_NAMES.get(node.type)
-        if names is not None:
-            yield node, names, model.unit(node.name).core, model.order.inputs.get(node.name)
 
 
 class PaddleFramework(Framework):
@@ -65,9 +42,10 @@ class PaddleFramework(Framework):
         runtime.configure(device, threads, seed)
 
     def devices(self) -> list[str]:
+        from harness.devices import available_devices
         from harness_paddle import runtime
 
-        return [runtime.CPU] + ([runtime.CUDA] if runtime.cuda_available() else [])
+        return available_devices(runtime.cuda_available())
 
     def thread_settings(self) -> dict[str, Any]:
         from harness_paddle.runtime import paddle
@@ -78,93 +56,53 @@ class PaddleFramework(Framework):
         return flags | {name: os.environ.get(name) for name in THREAD_ENVIRONMENT}
 
     def build(self, network: Network) -> PaddleNetwork:
-        from harness_paddle.model import PaddleNetwork
+        from harness_paddle.build import PaddleNetwork
 
         return PaddleNetwork(network)
 
     def count_params(self, model: PaddleNetwork) -> dict[str, ParamCount]:
-        counts: dict[str, ParamCount] = {}
-        for node in model.network.walk():
-            parameters = [] if node.children else model.unit(node.name).parameters()
-            trainable = sum(int(p.size) for p in parameters if p.trainable)
-            counts[node.name] = ParamCount(trainable, sum(int(p.size) for p in parameters) - trainable)
-        return counts
+        from harness_paddle import weights as paddle_weights
+
+        return paddle_weights.count_params(model)
 
     def effective_settings(self, model: PaddleNetwork, network: Network) -> EffectiveSettings:
         from harness_paddle.settings import effective_settings
 
-        return effective_settings(model.order, network, self.seed)
+        return effective_settings(model, network, self.seed)
 
     def prepare_training(self, model: PaddleNetwork, train: Train) -> PaddleTrainer:
-        from harness_paddle.conventions import make_loss, make_optimizer
+        from harness_paddle import train as paddle_train
 
-        trainable = [p for p in model.parameters() if p.trainable]
-        return PaddleTrainer(model, make_optimizer(train.optimizer, trainable), make_loss())
+        return paddle_train.prepare(model, train)
 
     def train_step(self, trainer: PaddleTrainer, images: np.ndarray, labels: np.ndarray) -> StepResult:
-        from harness_paddle.conventions import to_channels_first
-        from harness_paddle.runtime import BATCH_NORM_TRAINING_WARNING, paddle
+        from harness_paddle import train as paddle_train
 
-        trainer.model.train()
-        targets = paddle.to_tensor(np.asarray(labels, dtype=np.int64))
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=BATCH_NORM_TRAINING_WARNING)
-            logits = trainer.model(to_channels_first(images))
-        loss = trainer.loss(logits, targets)
-        loss.backward()
-        trainer.optimizer.step()
-        trainer.optimizer.clear_grad()
-        correct = (paddle.argmax(logits, axis=1) == targets).astype("int64").sum()
-        return StepResult(float(loss), int(correct))
+        return paddle_train.step(trainer, images, labels)
 
     def predict(self, model: PaddleNetwork, images: np.ndarray) -> np.ndarray:
-        from harness_paddle.conventions import to_channels_first
-        from harness_paddle.runtime import paddle
+        from harness_paddle import train as paddle_train
 
-        model.eval()
-        with paddle.no_grad():
-            return model(to_channels_first(images)).numpy()
+        return paddle_train.predict(model, images)
 
     def load_weights(self, model: PaddleNetwork, weights: NeutralWeights) -> None:
-        from harness_paddle.conventions import to_paddle_layout
+        from harness_paddle import weights as paddle_weights
 
-        for node, names, core, flattened in _weighted_layers(model):
-            for tensor, array in weights[node.name].items():
-                parameter = getattr(core, names[tensor])
-                value = to_paddle_layout(node.layer, tensor, np.asarray(array, dtype=np.float32), flattened)
-                if tuple(parameter.shape) != value.shape:
-                    raise ValueError(f"{node.name}/{tensor}: Paddle holds shape {tuple(parameter.shape)}, "
-                                     f"the neutral weights give {value.shape} after conversion")
-                parameter.set_value(value)
+        paddle_weights.load(model, weights)
 
     def export_weights(self, model: PaddleNetwork) -> NeutralWeights:
-        from harness_paddle.conventions import to_neutral_layout
+        from harness_paddle import weights as paddle_weights
 
-        weights: NeutralWeights = {}
-        for node, names, core, flattened in _weighted_layers(model):
-            weights[node.name] = {
-                tensor: to_neutral_layout(node.layer, tensor, getattr(core, attribute).numpy(), flattened)
-                for tensor, attribute in names.items()
-                if getattr(core, attribute) is not None
-            }
-        return weights
+        return paddle_weights.export(model)
 
     def layer_outputs(self, model: PaddleNetwork, images: np.ndarray) -> Mapping[str, np.ndarray]:
-        from harness_paddle.conventions import reorder_flat_features, to_channels_first, to_channels_last
-        from harness_paddle.runtime import paddle
+        """Every layer's output in inference mode, channels-last; flattened vectors in (H, W, C) order."""
+        from harness_paddle import train as paddle_train
 
-        model.eval()
-        with paddle.no_grad():
-            outputs = model.outputs(to_channels_first(images))
-        result: dict[str, np.ndarray] = {}
-        for name, output in outputs.items():
-            flattened = model.order.outputs.get(name)
-            array = to_channels_last(output)
-            result[name] = array if flattened is None else reorder_flat_features(array, flattened, "channels_last", axis=1)
-        return result
+        return paddle_train.layer_outputs(model, images)
 
     def synchronize(self) -> None:
-        if self.device == "cuda":
+        if self.device.startswith("cuda"):
             from harness_paddle.runtime import paddle
 
             paddle.device.synchronize()

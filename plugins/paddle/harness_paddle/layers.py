@@ -2,22 +2,21 @@
 
 All of them work on channels-first (NCHW) feature maps of any height and width, so size-agnostic
 networks run at every input size. Which of them a neutral layer becomes is decided in
-:mod:`harness_paddle.conventions`.
+:mod:`harness_paddle.build`.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from harness.shapes import Pads, resolve_padding
+from harness import channels_first
+from harness.shapes import Pads
 from harness_paddle.runtime import F, nn, paddle
 
 
 def run_time_same_padding(x: paddle.Tensor, kernel: tuple[int, int], stride: tuple[int, int]) -> Pads:
     """TensorFlow's ``same`` pixels ``(top, bottom, left, right)`` for the size of ``x`` (NCHW)."""
-    pads = resolve_padding("same", int(x.shape[2]), int(x.shape[3]), kernel, stride)
-    assert pads is not None
-    return pads
+    return channels_first.run_time_pads("same", int(x.shape[2]), int(x.shape[3]), kernel, stride)
 
 
 class SamePadding2D(nn.Layer):
@@ -30,10 +29,10 @@ class SamePadding2D(nn.Layer):
         self.stride = stride
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        top, bottom, left, right = run_time_same_padding(x, self.kernel, self.stride)
-        if not (top or bottom or left or right):
+        pads = run_time_same_padding(x, self.kernel, self.stride)
+        if not any(pads):
             return x
-        return F.pad(x, [left, right, top, bottom], mode="constant", value=0.0, data_format="NCHW")
+        return F.pad(x, list(channels_first.last_axis_first(pads)), mode="constant", value=0.0, data_format="NCHW")
 
     def extra_repr(self) -> str:
         return f"kernel={self.kernel}, stride={self.stride}"
@@ -78,8 +77,8 @@ class GlobalPool2D(nn.Layer):
 
 
 class ChannelsLastFlatten(nn.Layer):
-    """Flatten in (H, W, C) order: for a flatten whose features reach no dense layer (whose rows
-    could otherwise absorb the order), e.g. one that produces the logits itself."""
+    """Flatten in (H, W, C) order: for a flatten that no dense layer follows (whose rows could
+    otherwise absorb the order), e.g. one that produces the logits itself."""
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         return paddle.flatten(paddle.transpose(x, [0, 2, 3, 1]), start_axis=1)

@@ -1,4 +1,4 @@
-"""Paddle, imported quietly and configured before any op runs.
+"""Paddle, imported quietly and configured before any op runs; batches onto the device and back.
 
 Every module of this plugin that needs Paddle imports it from here, so the environment Paddle
 reads at start-up (log level, thread count, determinism flags) is always set first. Paddle has no
@@ -15,7 +15,10 @@ import sys
 import warnings
 from collections.abc import Iterator
 
-CPU, CUDA = "cpu", "cuda"
+import numpy as np
+
+from harness import channels_first
+from harness.devices import CUDA, check_device
 
 GPU_DETERMINISM_FLAGS: dict[str, bool] = {
     "FLAGS_cudnn_deterministic": True,
@@ -62,10 +65,6 @@ BATCH_NORM_TRAINING_WARNING = "When training, we now always track global mean an
 exactly what the neutral spec asks for, so the training step silences it."""
 
 
-class DeviceError(RuntimeError):
-    """A device the caller asked for that Paddle cannot use here."""
-
-
 def cuda_available() -> bool:
     """Whether this Paddle build has CUDA and sees at least one GPU."""
     return paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
@@ -79,24 +78,28 @@ def determinism_flags() -> dict[str, bool] | None:
 
 
 def configure(device: str, threads: int, seed: int) -> None:
-    """Threads, device, seed and determinism; must run before the first Paddle op."""
+    """Threads, device, seed and determinism; must run before the first Paddle op.
+    :class:`harness.devices.DeviceError` for a device Paddle cannot use."""
+    build = "CUDA-enabled but finds no GPU" if paddle.is_compiled_with_cuda() else "CPU-only"
+    kind = check_device(device, "Paddle", cuda_available(), f"this paddlepaddle build is {build}",
+                        "install 'paddlepaddle-gpu' on a machine with an NVIDIA driver")
     core.set_num_threads(threads)
     paddle.set_flags({"FLAGS_paddle_num_threads": threads})
-    if device == CUDA:
-        if not cuda_available():
-            raise DeviceError(
-                "device 'cuda' was requested but Paddle sees no GPU here (this paddlepaddle build is "
-                f"{'CUDA-enabled but finds no GPU' if paddle.is_compiled_with_cuda() else 'CPU-only'}; a GPU needs "
-                "'pip install paddlepaddle-gpu' and an NVIDIA driver). Use --device cpu."
-            )
-        paddle.set_device("gpu")
-    elif device == CPU:
-        paddle.set_device("cpu")
-    else:
-        raise DeviceError(f"unknown device '{device}'; the Paddle plugin runs on '{CPU}' or '{CUDA}'.")
+    paddle.set_device(device.replace(CUDA, "gpu", 1) if kind == CUDA else device)
     if paddle.is_compiled_with_cuda():
         paddle.set_flags(GPU_DETERMINISM_FLAGS)
     paddle.seed(seed)
 
 
-__all__ = ["CPU", "CUDA", "DeviceError", "F", "configure", "core", "cuda_available", "determinism_flags", "nn", "paddle"]
+def to_channels_first(images: np.ndarray) -> paddle.Tensor:
+    """A neutral NHWC batch as a Paddle NCHW float32 tensor on the current device."""
+    return paddle.to_tensor(channels_first.images_to_channels_first(images))
+
+
+def to_neutral(output: paddle.Tensor, order: np.ndarray | None) -> np.ndarray:
+    """A Paddle output as numpy in the neutral layout (feature maps NCHW -> NHWC, a flattened
+    vector whose features are in ``order`` back in (H, W, C) order)."""
+    return channels_first.output_to_neutral(output.numpy(), order)
+
+
+__all__ = ["F", "configure", "core", "cuda_available", "determinism_flags", "nn", "paddle", "to_channels_first", "to_neutral"]

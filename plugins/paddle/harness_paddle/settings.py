@@ -1,37 +1,72 @@
-"""Every hyperparameter as the Paddle plugin resolved it, read from the same functions that build
-the model and the optimizer, so the report cannot drift from what runs."""
+"""Every hyperparameter as the Paddle plugin resolved it, read back from the built Paddle layers
+and from the same functions that build the optimizer and the loss, so the report cannot drift
+from what runs."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from harness import channels_first
+from harness.channels_first import NATIVE_FLATTEN, NEUTRAL_FLATTEN, FeatureOrder
 from harness.framework import EffectiveSettings, Setting, initializer_setting
 from harness.spec import Network
 from harness.spec import schema
 from harness.spec.network import Traced
 from harness_paddle import runtime
-from harness_paddle.conventions import (
-    DATA_FORMAT,
-    DROPOUT_MODE,
-    LOSS_ARGUMENTS,
-    OPTIMIZER_NEUTRAL_NAMES,
-    OPTIMIZER_NOTES,
-    FlattenOrder,
-    batch_norm_arguments,
-    default_initializers,
-    optimizer_arguments,
-    pool_window,
-    window_padding,
-)
+from harness_paddle.build import DATA_FORMAT, PaddleNetwork
+from harness_paddle.layers import ChannelsLastFlatten, Unit
+from harness_paddle.train import LOSS_ARGUMENTS, OPTIMIZER_NEUTRAL_NAMES, OPTIMIZER_NOTES, optimizer_arguments
 
-NEUTRAL_FLATTEN_ORDER = "(H, W, C)"
+SIZE_AGNOSTIC_PIXELS = "TensorFlow same rule, per input size"
+PIXELS_NOTE = "[top, bottom, left, right]"
 
 
-def _padding(traced: Traced) -> Setting:
-    layer = traced.node.layer
-    pads = window_padding(layer, traced.input_shape)
+def default_initializers(layer: schema.Layer, input_shape: tuple[int | None, ...]) -> dict[str, str]:
+    """Paddle's own initialiser of each neutral tensor of ``layer`` (what ``init: framework`` uses)."""
+    channels = input_shape[-1]
+    if layer.type in ("conv", "depthwise_conv"):
+        kh, kw = schema.pair(layer.kernel)
+        values = {"kernel": f"Normal(mean=0, std=sqrt(2 / {kh * kw * channels}))"}
+        return values | ({"bias": "Constant(0)"} if layer.use_bias else {})
+    if layer.type == "dense":
+        return {"kernel": "XavierUniform"} | ({"bias": "Constant(0)"} if layer.use_bias else {})
+    if layer.type == "batch_norm":
+        return {"gamma": "Constant(1)", "beta": "Constant(0)", "moving_mean": "Constant(0)", "moving_variance": "Constant(1)"}
+    return {}
+
+
+def _describe_activation(activation: Any) -> str:
+    if activation is None:
+        return "none (linear)"
+    if type(activation).__name__ == "Softmax":
+        return f"Softmax(axis={activation._axis})"
+    return type(activation).__name__
+
+
+def _window(traced: Traced, unit: Unit) -> dict[str, Setting]:
+    """Window, stride and padding of a conv or pool as the Paddle layer holds them (Conv2D keeps
+    them in private attributes, the only place Paddle exposes them)."""
+    layer, core = traced.node.layer, unit.core
+    if layer.type in ("conv", "depthwise_conv"):
+        size_name, size, stride = "kernel", list(core._kernel_size), list(core._stride)
+        pads = list(core._padding) if unit.pad is None else None
+        where = "Conv2D"
+    else:
+        size_name, size, stride = "pool", list(core.pool), list(core.stride)
+        pads = None if core.pads is None else list(core.pads)
+        where = "max_pool2d" if core.mode == "max" else "avg_pool2d"
+    neutral_size, neutral_stride = channels_first.window(layer)
     if pads is None:
-        return Setting("same, computed from each input's size", neutral=layer.padding,
-                       note="TensorFlow's rule at run time, odd pixel bottom/right")
-    return Setting(list(pads), neutral=layer.padding, note="[top, bottom, left, right] pixels")
+        method = ("SamePadding2D per input size, then Conv2D padding=0" if where == "Conv2D"
+                  else f"same, computed per input size, passed to {where}")
+    else:
+        method = "none" if not any(pads) else f"{where} padding={pads}"
+    return {
+        size_name: Setting(size, neutral=list(neutral_size)),
+        "stride": Setting(stride, neutral=list(neutral_stride)),
+        "padding": Setting(method, neutral=layer.padding, note="TensorFlow's rule for same, odd pixel bottom/right"),
+        "padding_pixels": Setting(SIZE_AGNOSTIC_PIXELS if pads is None else pads, neutral=layer.padding, note=PIXELS_NOTE),
+    }
 
 
 def _initializers(traced: Traced, train: schema.Train) -> dict[str, Setting]:
@@ -40,39 +75,53 @@ def _initializers(traced: Traced, train: schema.Train) -> dict[str, Setting]:
             for tensor, value in defaults.items()}
 
 
-def _layer(traced: Traced, order: FlattenOrder, train: schema.Train) -> dict[str, Setting]:
-    layer, name = traced.node.layer, traced.node.name
-    kind = layer.type
+def _flat_orders(kind: str, order: FeatureOrder, unit: Unit) -> dict[str, Setting]:
     items: dict[str, Setting] = {}
-    if kind in ("conv", "depthwise_conv"):
-        items["padding"] = _padding(traced)
-        if kind == "depthwise_conv":
-            items["groups"] = Setting(int(traced.input_shape[2]), note="Conv2D with groups = input channels")  # type: ignore[arg-type]
-    elif kind in ("max_pool", "avg_pool"):
-        items["padding"] = _padding(traced)
-        items["stride"] = Setting(list(pool_window(layer)[1]), neutral=layer.stride)
+    if kind == "flatten":
+        items["order"] = (
+            Setting(NEUTRAL_FLATTEN, neutral=NEUTRAL_FLATTEN, note="transposed to channels-last first: no dense layer follows")
+            if isinstance(unit.core, ChannelsLastFlatten)
+            else Setting(NATIVE_FLATTEN, neutral=NEUTRAL_FLATTEN, note="native flatten; a later dense layer's rows are permuted")
+        )
+    if kind == "dense" and order.inputs is not None:
+        items["input_rows"] = Setting(f"{NATIVE_FLATTEN} order", neutral=f"{NEUTRAL_FLATTEN} order",
+                                      note="kernel rows permuted on load and export")
+    if kind == "dense" and order.outputs is not None:
+        items["output_columns"] = Setting(f"{NATIVE_FLATTEN} order", neutral=f"{NEUTRAL_FLATTEN} order",
+                                          note="ends a residual block on a flattened vector: kernel columns and bias permuted")
+    return items
+
+
+def _layer(traced: Traced, unit: Unit, order: FeatureOrder, train: schema.Train) -> dict[str, Setting]:
+    layer = traced.node.layer
+    kind, core = layer.type, unit.core
+    items: dict[str, Setting] = {}
+    if kind in ("conv", "depthwise_conv", "max_pool", "avg_pool"):
+        items |= _window(traced, unit)
+    if kind in ("conv", "depthwise_conv", "dense"):
+        items["activation"] = Setting(_describe_activation(unit.activation), neutral=layer.activation)
+        items["use_bias"] = Setting(core.bias is not None, neutral=layer.use_bias)
+    if kind == "depthwise_conv":
+        items["groups"] = Setting(core._groups, note="Conv2D with groups = input channels")
+        items["depth_multiplier"] = Setting(core._out_channels // core._groups, neutral=layer.depth_multiplier)
+    if kind in ("max_pool", "avg_pool"):
         items["padded_pixels"] = (
             Setting("ignored", note="Paddle's max pool never picks a padded pixel") if kind == "max_pool"
             else Setting("exclusive=True", note="left out of each average's count")
         )
     elif kind == "batch_norm":
-        arguments = batch_norm_arguments(layer)
-        items["momentum"] = Setting(arguments["momentum"], neutral=layer.momentum,
+        items["momentum"] = Setting(core._momentum, neutral=layer.momentum,
                                     note="Paddle's convention is the neutral one: weight of the old statistic")
-        items["epsilon"] = Setting(arguments["epsilon"], neutral=layer.epsilon)
+        items["epsilon"] = Setting(core._epsilon, neutral=layer.epsilon)
         items["moving_statistics"] = Setting("parameters with trainable=False", note="counted as non-trainable")
     elif kind == "dropout":
-        items["rate"] = Setting(layer.rate, neutral=layer.rate)
-        items["mode"] = Setting(DROPOUT_MODE, note="inverted dropout, scaled at training time")
-    elif kind == "flatten":
-        items["order"] = (
-            Setting("(C, H, W)", neutral=NEUTRAL_FLATTEN_ORDER, note="native flatten; the next dense layer's rows are permuted")
-            if name in order.native else Setting(NEUTRAL_FLATTEN_ORDER, neutral=NEUTRAL_FLATTEN_ORDER, note="transposed to channels-last first")
-        )
-    if kind == "dense" and name in order.inputs:
-        items["kernel_rows"] = Setting("(C, H, W) order", neutral=f"{NEUTRAL_FLATTEN_ORDER} order",
-                                       note="permuted on load and export (dense_rows_after_flatten)")
-    return items | _initializers(traced, train)
+        items["rate"] = Setting(core.p, neutral=layer.rate)
+        items["mode"] = Setting(core.mode, note="inverted dropout, scaled at training time")
+    elif kind == "activation":
+        items["function"] = Setting(_describe_activation(core), neutral=layer.function)
+    elif kind in ("global_avg_pool", "global_max_pool"):
+        items["keepdims"] = Setting(core.keepdims, neutral=layer.keepdims)
+    return items | _flat_orders(kind, order, unit) | _initializers(traced, train)
 
 
 def _optimizer(optimizer: schema.Optimizer) -> dict[str, Setting]:
@@ -91,13 +140,16 @@ def _optimizer(optimizer: schema.Optimizer) -> dict[str, Setting]:
     return items
 
 
-def effective_settings(order: FlattenOrder, network: Network, seed: int) -> EffectiveSettings:
+def effective_settings(model: PaddleNetwork, network: Network, seed: int) -> EffectiveSettings:
     """Layout, every layer's resolved settings, optimizer, loss and determinism."""
     settings = EffectiveSettings()
     settings.add("layout", "data_format", Setting(DATA_FORMAT, neutral="NHWC", note="input batches transposed NHWC -> NCHW"))
     for traced in network.trace:
-        for name, setting in _layer(traced, order, network.spec.train).items():
-            settings.add(traced.node.name, name, setting)
+        name = traced.node.name
+        if traced.node.children:
+            continue
+        for setting_name, setting in _layer(traced, model.unit(name), model.plan.orders[name], network.spec.train).items():
+            settings.add(name, setting_name, setting)
     for name, setting in _optimizer(network.spec.train.optimizer).items():
         settings.add("optimizer", name, setting)
     settings.add("loss", "class", Setting("paddle.nn.CrossEntropyLoss", neutral=network.spec.train.loss))

@@ -12,15 +12,15 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 from paddle_helpers import SEED, first_divergent_layer, parity_with_reference, random_images
 
-from harness import reference
+from harness import channels_first, reference
+from harness.devices import DeviceError
 from harness.oracle import analyse
 from harness.spec import Network
 from harness.testing.specs import inline_network, input_sizes
 from harness.weights import initial_weights
-from harness_paddle import conventions
 from harness_paddle.framework import PaddleFramework
 from harness_paddle.layers import ChannelsLastFlatten
-from harness_paddle.runtime import DeviceError, cuda_available, nn
+from harness_paddle.runtime import cuda_available, nn
 
 Case = dict[str, Any]
 
@@ -134,7 +134,7 @@ def test_the_logits_flatten_runs_channels_last_and_the_dense_flatten_natively(fr
     assert isinstance(logits_model.unit("flatten_1").core, ChannelsLastFlatten)
     dense_model = framework.build(case_network("batch_norm_after_flatten"))
     assert isinstance(dense_model.unit("flatten_1").core, nn.Flatten)
-    assert dense_model.order.inputs["dense_1"] == (5, 4, 3)
+    np.testing.assert_array_equal(dense_model.plan.orders["dense_1"].inputs, channels_first.flatten_order(5, 4, 3))
 
 
 # ----------------------------------------------------------------------------- padding semantics
@@ -175,8 +175,8 @@ def test_padded_pixels_never_count_in_a_pool(framework: PaddleFramework, layer: 
     model = framework.build(network)
     images = -1.0 - random_images(network, 2) ** 2  # all negative: a padded zero would win every max
     traced = network.trace[0]
-    pads = conventions.window_padding(traced.node.layer, traced.input_shape)
-    window, stride = conventions.pool_window(traced.node.layer)
+    pads = channels_first.static_pads(traced.node.layer, traced.input_shape)
+    window, stride = channels_first.window(traced.node.layer)
     expected = _window_reduce(images, window, stride, pads, reduce)
     np.testing.assert_allclose(framework.layer_outputs(model, images)[traced.node.name], expected, rtol=1e-6)
 
@@ -199,19 +199,20 @@ def test_size_agnostic_same_padding_is_computed_per_input_size(framework: Paddle
 def test_dense_rows_after_flatten_map_channels_last_rows_to_channels_first() -> None:
     height, width, channels = 2, 3, 4
     kernel = np.arange(height * width * channels * 2, dtype=np.float32).reshape(-1, 2)
-    paddle_rows = conventions.dense_rows_after_flatten(kernel, (height, width, channels), "channels_first")
+    order = channels_first.flatten_order(height, width, channels)
+    paddle_rows = channels_first.dense_rows_after_flatten(kernel, order)
     for h in range(height):
         for w in range(width):
             for c in range(channels):
                 np.testing.assert_array_equal(paddle_rows[(c * height + h) * width + w], kernel[(h * width + w) * channels + c])
-    back = conventions.dense_rows_after_flatten(paddle_rows, (height, width, channels), "channels_last")
+    back = channels_first.dense_rows_after_flatten(paddle_rows, channels_first.inverse(order))
     np.testing.assert_array_equal(back, kernel)
 
 
 def test_a_skipped_flatten_permutation_is_caught_at_the_dense_layer(framework: PaddleFramework, monkeypatch: pytest.MonkeyPatch) -> None:
     network = case_network("batch_norm_after_flatten")
     model = framework.build(network)
-    monkeypatch.setattr(conventions, "dense_rows_after_flatten", lambda kernel, feature_map, to: kernel)
+    monkeypatch.setattr(channels_first, "dense_rows_after_flatten", lambda rows, order: rows)
     weights = initial_weights(network, SEED)
     framework.load_weights(model, weights)
     images = random_images(network, 2)
@@ -229,8 +230,11 @@ def test_effective_settings_state_every_value_explicitly(framework: PaddleFramew
     assert settings["batch_norm_1"]["epsilon"]["value"] == 0.001
     assert settings["batch_norm_2"]["momentum"]["value"] == 0.99  # the neutral default, passed explicitly
     assert settings["dropout_1"]["mode"]["value"] == "upscale_in_train"
-    assert settings["conv_1"]["padding"]["value"] == [0, 1, 2, 2]  # 24x19, kernel 3x5, stride 2: TensorFlow's same
-    assert settings["depthwise_conv_1"]["padding"]["value"] == [0, 1, 2, 0]
+    assert settings["conv_1"]["padding_pixels"]["value"] == [0, 1, 2, 2]  # 24x19, kernel 3x5, stride 2: TensorFlow's same
+    assert settings["depthwise_conv_1"]["padding_pixels"]["value"] == [0, 1, 2, 0]
+    for name, value in (("kernel", [3, 5]), ("stride", [2, 2]), ("activation", "ReLU"), ("use_bias", True)):
+        assert settings["conv_1"][name]["value"] == value, name
+    assert settings["depthwise_conv_1"]["depth_multiplier"]["value"] == settings["depthwise_conv_1"]["depth_multiplier"]["neutral"] == 2
     assert settings["conv_1"]["kernel_initializer"]["default"] is True
     optimizer = settings["optimizer"]
     assert optimizer["class"]["value"] == "paddle.optimizer.Adam"

@@ -14,7 +14,7 @@ from harness.spec import Network
 from harness.testing.specs import input_sizes, shipped_spec_cases, shipped_spec_files
 from harness.weights import initial_weights
 from harness_paddle.framework import PaddleFramework
-from harness_paddle.model import PaddleNetwork
+from harness_paddle.build import PaddleNetwork
 
 SPEC_DIR = Path(__file__).resolve().parents[3] / "specs"
 BATCH = 2

@@ -16,8 +16,8 @@ from harness.spec import Network
 from harness.spec.schema import Train
 
 if TYPE_CHECKING:
-    from harness_torch.modules import NeutralNet
-    from harness_torch.training import Trainer
+    from harness_torch.layers import NeutralNet
+    from harness_torch.train import Trainer
 
 
 class TorchFramework(Framework):
@@ -50,27 +50,15 @@ class TorchFramework(Framework):
         """The network on ``self.device``, initialised by PyTorch from ``self.seed``."""
         import torch
 
-        from harness_torch.builder import build_model
+        from harness_torch.build import build_model
 
         torch.manual_seed(self.seed)
         return build_model(network).to(self.device)
 
     def count_params(self, model: NeutralNet) -> dict[str, ParamCount]:
-        from harness_torch.conventions import NON_TRAINABLE_BUFFERS
+        from harness_torch import weights as torch_weights
 
-        counts: dict[str, ParamCount] = {}
-        for node in model.network.walk():
-            if node.name not in model.layers:
-                counts[node.name] = ParamCount(0, 0)
-                continue
-            module = model.layers[node.name]
-            parameters = list(module.parameters())
-            buffers = [b for name, b in module.named_buffers() if name.rsplit(".", 1)[-1] in NON_TRAINABLE_BUFFERS]
-            counts[node.name] = ParamCount(
-                trainable=sum(p.numel() for p in parameters if p.requires_grad),
-                non_trainable=sum(p.numel() for p in parameters if not p.requires_grad) + sum(b.numel() for b in buffers),
-            )
-        return counts
+        return torch_weights.count_params(model)
 
     def effective_settings(self, model: NeutralNet, network: Network) -> EffectiveSettings:
         from harness_torch.settings import effective_settings
@@ -78,23 +66,19 @@ class TorchFramework(Framework):
         return effective_settings(model, network, self.device, self.seed)
 
     def prepare_training(self, model: NeutralNet, train: Train) -> Trainer:
-        from harness_torch import training
+        from harness_torch import train as torch_train
 
-        return training.prepare(model, train, self.device)
+        return torch_train.prepare(model, train, self.device)
 
     def train_step(self, trainer: Trainer, images: np.ndarray, labels: np.ndarray) -> StepResult:
-        from harness_torch import training
+        from harness_torch import train as torch_train
 
-        return training.step(trainer, images, labels)
+        return torch_train.step(trainer, images, labels)
 
     def predict(self, model: NeutralNet, images: np.ndarray) -> np.ndarray:
-        import torch
+        from harness_torch import train as torch_train
 
-        from harness_torch.conventions import images_to_native
-
-        model.eval()
-        with torch.no_grad():
-            return model(images_to_native(images, self.device)).cpu().numpy()
+        return torch_train.predict(model, images, self.device)
 
     def load_weights(self, model: NeutralNet, weights: NeutralWeights) -> None:
         from harness_torch import weights as torch_weights
@@ -108,16 +92,9 @@ class TorchFramework(Framework):
 
     def layer_outputs(self, model: NeutralNet, images: np.ndarray) -> Mapping[str, np.ndarray]:
         """Every layer's output in inference mode, channels-last; flattened vectors in (H, W, C) order."""
-        import torch
+        from harness_torch import train as torch_train
 
-        from harness_torch import conventions
-
-        orders = conventions.feature_orders(model.network)
-        outputs: dict[str, torch.Tensor] = {}
-        model.eval()
-        with torch.no_grad():
-            model.run(model.network.nodes, conventions.images_to_native(images, self.device), outputs)
-        return {name: conventions.output_to_neutral(output, orders[name].outputs) for name, output in outputs.items()}
+        return torch_train.layer_outputs(model, images, self.device)
 
     def synchronize(self) -> None:
         from harness_torch import runtime

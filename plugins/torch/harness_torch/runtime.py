@@ -1,36 +1,25 @@
-"""PyTorch's process-wide state: device, threads, seeds, determinism and float32 precision."""
+"""PyTorch's process-wide state (device, threads, seeds, determinism and float32 precision), and
+batches onto the device and back."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
+import numpy as np
 import torch
+
+from harness import channels_first
+from harness.devices import available_devices as device_list
+from harness.devices import check_device
 
 CUBLAS_WORKSPACE = ":4096:8"
 """cuBLAS needs a fixed workspace for deterministic matrix products on CUDA."""
 
 
-class DeviceError(RuntimeError):
-    """A device that PyTorch cannot use in this process."""
-
-
 def available_devices() -> list[str]:
     """``cpu``, and ``cuda`` where PyTorch sees a GPU."""
-    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
-
-
-def check_device(device: str) -> None:
-    """Raise :class:`DeviceError` with the reason and the fix for a device PyTorch cannot use."""
-    kind = device.split(":", 1)[0]
-    if kind not in ("cpu", "cuda"):
-        raise DeviceError(f"PyTorch cannot use the device '{device}'; use one of: {', '.join(available_devices())}.")
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise DeviceError(
-            f"the device '{device}' was requested, but this PyTorch ({torch.__version__}) sees no CUDA GPU "
-            f"(torch.cuda.is_available() is False). Run with --device cpu, or install a CUDA build of torch "
-            "on a machine with a GPU."
-        )
+    return device_list(torch.cuda.is_available())
 
 
 def _set_interop_threads(threads: int) -> None:
@@ -43,8 +32,10 @@ def _set_interop_threads(threads: int) -> None:
 
 
 def configure(device: str, threads: int, seed: int) -> None:
-    """Apply the device check, thread counts, seeds, deterministic algorithms and IEEE float32."""
-    check_device(device)
+    """Apply the device check, thread counts, seeds, deterministic algorithms and IEEE float32;
+    :class:`harness.devices.DeviceError` for a device PyTorch cannot use."""
+    check_device(device, f"PyTorch {torch.__version__}", torch.cuda.is_available(),
+                 "torch.cuda.is_available() is False", "install a CUDA build of torch on a machine with a GPU")
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
     torch.set_num_threads(threads)
     _set_interop_threads(threads)
@@ -92,3 +83,19 @@ def synchronize(device: str) -> None:
     """Wait for queued work on a CUDA device; nothing to do on the CPU."""
     if device.startswith("cuda"):
         torch.cuda.synchronize(device)
+
+
+def images_to_native(images: np.ndarray, device: str) -> torch.Tensor:
+    """NHWC numpy images as a contiguous NCHW float32 tensor on ``device``."""
+    tensor = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).to(device)
+    return tensor.permute(0, 3, 1, 2).contiguous()
+
+
+def labels_to_native(labels: np.ndarray, device: str) -> torch.Tensor:
+    """Integer class labels as an int64 tensor on ``device``."""
+    return torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(device)
+
+
+def output_to_neutral(output: torch.Tensor, order: np.ndarray | None) -> np.ndarray:
+    """A layer's output as channels-last numpy; a flattened vector back in (H, W, C) order."""
+    return channels_first.output_to_neutral(output.detach().cpu().numpy(), order)

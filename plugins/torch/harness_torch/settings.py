@@ -11,13 +11,15 @@ from typing import Any
 import torch
 from torch import nn
 
+from harness import channels_first
+from harness.channels_first import NATIVE_FLATTEN, NEUTRAL_FLATTEN, FeatureOrder
 from harness.framework import EffectiveSettings, Setting, initializer_setting
 from harness.shapes import resolve_padding
 from harness.spec import Network
 from harness.spec import schema
 from harness.spec.network import Traced
-from harness_torch import conventions, runtime
-from harness_torch.modules import NeutralNet, WindowConv, WindowPool
+from harness_torch import runtime, train
+from harness_torch.layers import ChannelsLastFlatten, NeutralNet, WindowConv, WindowPool
 
 DEFAULT_NOTE = "PyTorch's default; the spec names none"
 DEFAULT_INITIALIZERS: dict[str, dict[str, str]] = {
@@ -51,7 +53,7 @@ def _padding_method(module: nn.Module, pixels: Any) -> str:
         return "none" if pixels == [0, 0, 0, 0] else f"F.pad with {fill}"
     if pixels == [0, 0, 0, 0]:
         return "none"
-    if isinstance(pixels, list) and conventions.is_symmetric(tuple(pixels)):  # type: ignore[arg-type]
+    if isinstance(pixels, list) and channels_first.is_symmetric(tuple(pixels)):  # type: ignore[arg-type]
         return f"conv2d padding=({pixels[0]}, {pixels[2]})"
     if isinstance(pixels, list):
         return "F.pad (asymmetric), then conv2d padding=0"
@@ -75,7 +77,7 @@ def _window_settings(settings: EffectiveSettings, traced: Traced, module: Window
 
 
 def _layer_settings(settings: EffectiveSettings, traced: Traced, module: nn.Module,
-                    order: conventions.FeatureOrder, init: str) -> None:
+                    order: FeatureOrder, init: str) -> None:
     name, layer = traced.node.name, traced.node.layer
     kind = layer.type
     if isinstance(module, (WindowConv, WindowPool)):
@@ -88,8 +90,12 @@ def _layer_settings(settings: EffectiveSettings, traced: Traced, module: nn.Modu
         settings.add(name, "depth_multiplier", Setting(module.out_channels // module.groups,
                                                        neutral=layer.depth_multiplier))
     if kind == "dense" and order.inputs is not None:
-        settings.add(name, "input_rows", Setting("(C, H, W) order", neutral="(H, W, C) order",
+        settings.add(name, "input_rows", Setting(f"{NATIVE_FLATTEN} order", neutral=f"{NEUTRAL_FLATTEN} order",
                                                  note="kernel rows permuted on load and export"))
+    if kind == "dense" and order.outputs is not None:
+        settings.add(name, "output_columns", Setting(f"{NATIVE_FLATTEN} order", neutral=f"{NEUTRAL_FLATTEN} order",
+                                                     note="ends a residual block on a flattened vector: kernel "
+                                                          "columns and bias permuted on load and export"))
     if kind == "batch_norm":
         settings.add(name, "momentum", Setting(module.momentum, neutral=layer.momentum,
                                                note="PyTorch weights the new statistic: 1 - neutral"))
@@ -103,8 +109,11 @@ def _layer_settings(settings: EffectiveSettings, traced: Traced, module: nn.Modu
         settings.add(name, "function", Setting(_describe_activation(module), neutral=layer.function))
     if kind in ("global_avg_pool", "global_max_pool"):
         settings.add(name, "keepdims", Setting(module.keepdims, neutral=layer.keepdims))
-    if kind == "flatten":
-        settings.add(name, "order", Setting("(C, H, W)", neutral="(H, W, C)",
+    if kind == "flatten" and isinstance(module, ChannelsLastFlatten):
+        settings.add(name, "order", Setting(NEUTRAL_FLATTEN, neutral=NEUTRAL_FLATTEN,
+                                            note="permuted to channels-last first: no dense layer follows to absorb the order"))
+    elif kind == "flatten":
+        settings.add(name, "order", Setting(NATIVE_FLATTEN, neutral=NEUTRAL_FLATTEN,
                                             note="flattens natively; the output is reported in (H, W, C) order"))
     for initializer, value in DEFAULT_INITIALIZERS.get(kind, {}).items():
         if initializer != "bias_initializer" or layer.use_bias:
@@ -113,7 +122,7 @@ def _layer_settings(settings: EffectiveSettings, traced: Traced, module: nn.Modu
 
 def _neutral_value(spec: schema.Optimizer, argument: str) -> tuple[Any, bool]:
     """The neutral value behind a PyTorch optimizer argument, and whether the spec holds it."""
-    source = conventions.OPTIMIZER_NEUTRAL_NAMES.get(argument)
+    source = train.OPTIMIZER_NEUTRAL_NAMES.get(argument)
     values = spec.model_dump()
     if isinstance(source, tuple):
         return [values[field] for field in source], True
@@ -124,8 +133,8 @@ def _neutral_value(spec: schema.Optimizer, argument: str) -> tuple[Any, bool]:
 
 def _optimizer_settings(settings: EffectiveSettings, spec: schema.Optimizer, optimizer: torch.optim.Optimizer) -> None:
     settings.add("optimizer", "class", Setting(type(optimizer).__name__, neutral=spec.name,
-                                               note=conventions.OPTIMIZER_NOTES[spec.name]))
-    _, passed = conventions.optimizer_arguments(spec)
+                                               note=train.OPTIMIZER_NOTES[spec.name]))
+    _, passed = train.optimizer_arguments(spec)
     for argument in passed:
         value = optimizer.defaults[argument]
         neutral, in_spec = _neutral_value(spec, argument)
@@ -160,14 +169,14 @@ def runtime_settings(settings: EffectiveSettings, device: str, seed: int) -> Non
 def effective_settings(model: NeutralNet, network: Network, device: str, seed: int) -> EffectiveSettings:
     """Every layer's, the optimizer's, the loss's and the runtime's settings as PyTorch holds them."""
     settings = EffectiveSettings()
-    orders = conventions.feature_orders(network)
     for traced in network.trace:
         if not traced.node.children:
-            _layer_settings(settings, traced, model.layers[traced.node.name], orders[traced.node.name], network.spec.train.init)
+            _layer_settings(settings, traced, model.layers[traced.node.name], model.plan.orders[traced.node.name],
+                            network.spec.train.init)
     spec = network.spec.train.optimizer
     # A network without parameters still reports the optimizer it would be trained with.
     parameters = list(model.parameters()) or [nn.Parameter(torch.empty(0))]
-    _optimizer_settings(settings, spec, conventions.make_optimizer(parameters, spec))
-    _loss_settings(settings, conventions.make_loss())
+    _optimizer_settings(settings, spec, train.make_optimizer(parameters, spec))
+    _loss_settings(settings, train.make_loss())
     runtime_settings(settings, device, seed)
     return settings

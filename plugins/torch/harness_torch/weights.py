@@ -1,14 +1,26 @@
-"""Loading neutral weights into a PyTorch network and exporting them back (exact round trip)."""
+"""Neutral weights into a PyTorch network and back (an exact round trip), and its parameter counts."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from harness.framework import NeutralWeights
+from harness import channels_first as cf
+from harness.framework import NeutralWeights, ParamCount
 from harness.weights import check_complete
-from harness_torch import conventions
-from harness_torch.modules import NeutralNet
+from harness_torch.layers import NeutralNet
+
+BATCH_NORM_TENSORS: dict[str, str] = {
+    "gamma": "weight",
+    "beta": "bias",
+    "moving_mean": "running_mean",
+    "moving_variance": "running_var",
+}
+"""Neutral BN tensor -> PyTorch attribute."""
+
+NON_TRAINABLE_BUFFERS = ("running_mean", "running_var")
+"""Buffers counted as non-trainable parameters (BN moving statistics); ``num_batches_tracked``
+and any other buffer are not parameters."""
 
 
 def _set(tensor: torch.Tensor, array: np.ndarray) -> None:
@@ -24,50 +36,62 @@ def load(model: NeutralNet, weights: NeutralWeights) -> None:
     """Set every weighted layer of ``model`` from ``weights`` (neutral layout, checked complete)."""
     network = model.network
     check_complete(network, weights)
-    orders = conventions.feature_orders(network)
     for node in network.walk():
         if node.name not in weights:
             continue
-        module, tensors, order = model.layers[node.name], weights[node.name], orders[node.name]
+        module, tensors, order = model.layers[node.name], weights[node.name], model.plan.orders[node.name]
         if node.type == "conv":
-            _set(module.weight, conventions.conv_kernel_to_native(tensors["kernel"]))
+            _set(module.weight, cf.conv_kernel_to_native(tensors["kernel"]))
         elif node.type == "depthwise_conv":
-            _set(module.weight, conventions.depthwise_kernel_to_native(tensors["kernel"]))
+            _set(module.weight, cf.depthwise_kernel_to_native(tensors["kernel"]))
         elif node.type == "dense":
-            _set(module.weight, conventions.dense_kernel_to_native(tensors["kernel"], order.inputs, order.outputs))
+            _set(module.weight, cf.dense_kernel_to_out_in(cf.dense_kernel_to_native_order(tensors["kernel"], order)))
         if node.type == "batch_norm":
-            for neutral, native in conventions.BATCH_NORM_TENSORS.items():
-                _set(getattr(module, native), conventions.reorder_features(tensors[neutral], order.inputs))
+            for neutral, native in BATCH_NORM_TENSORS.items():
+                _set(getattr(module, native), cf.features_to_native(tensors[neutral], order.inputs))
         elif "bias" in tensors:
-            _set(module.bias, conventions.reorder_features(tensors["bias"], order.outputs))
+            _set(module.bias, cf.features_to_native(tensors["bias"], order.outputs))
 
 
 def export(model: NeutralNet) -> NeutralWeights:
     """Every weighted layer's tensors in the neutral layout."""
-    network = model.network
-    orders = conventions.feature_orders(network)
     weights: NeutralWeights = {}
-    for node in network.walk():
+    for node in model.network.walk():
         if node.type not in ("conv", "depthwise_conv", "dense", "batch_norm"):
             continue
-        module, order = model.layers[node.name], orders[node.name]
+        module, order = model.layers[node.name], model.plan.orders[node.name]
         if node.type == "batch_norm":
-            back = None if order.inputs is None else conventions.inverse(order.inputs)
             weights[node.name] = {
-                neutral: conventions.reorder_features(_get(getattr(module, native)), back)
-                for neutral, native in conventions.BATCH_NORM_TENSORS.items()
+                neutral: cf.features_to_neutral(_get(getattr(module, native)), order.inputs)
+                for neutral, native in BATCH_NORM_TENSORS.items()
             }
             continue
         weight = _get(module.weight)
         if node.type == "conv":
-            kernel = conventions.conv_kernel_from_native(weight)
+            kernel = cf.conv_kernel_from_native(weight)
         elif node.type == "depthwise_conv":
-            kernel = conventions.depthwise_kernel_from_native(weight, node.layer.depth_multiplier)
+            kernel = cf.depthwise_kernel_from_native(weight, node.layer.depth_multiplier)
         else:
-            kernel = conventions.dense_kernel_from_native(weight, order.inputs, order.outputs)
+            kernel = cf.dense_kernel_to_neutral_order(cf.dense_kernel_from_out_in(weight), order)
         tensors = {"kernel": kernel}
         if module.bias is not None:
-            back = None if order.outputs is None else conventions.inverse(order.outputs)
-            tensors["bias"] = conventions.reorder_features(_get(module.bias), back)
+            tensors["bias"] = cf.features_to_neutral(_get(module.bias), order.outputs)
         weights[node.name] = tensors
     return weights
+
+
+def count_params(model: NeutralNet) -> dict[str, ParamCount]:
+    """Trainable and non-trainable parameters per neutral layer (BN moving statistics non-trainable)."""
+    counts: dict[str, ParamCount] = {}
+    for node in model.network.walk():
+        if node.name not in model.layers:
+            counts[node.name] = ParamCount(0, 0)
+            continue
+        module = model.layers[node.name]
+        parameters = list(module.parameters())
+        buffers = [b for name, b in module.named_buffers() if name.rsplit(".", 1)[-1] in NON_TRAINABLE_BUFFERS]
+        counts[node.name] = ParamCount(
+            trainable=sum(p.numel() for p in parameters if p.requires_grad),
+            non_trainable=sum(p.numel() for p in parameters if not p.requires_grad) + sum(b.numel() for b in buffers),
+        )
+    return counts

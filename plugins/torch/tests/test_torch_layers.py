@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from harness import reference
+from harness import channels_first, reference
 from harness.parity import compare
 from harness.spec import Network
 from harness.testing.loops import loop_conv
 from harness.weights import initial_weights
-from harness_torch import conventions
+from harness_torch import runtime
 from harness_torch.framework import TorchFramework
 
 MakeNetwork = Callable[..., Network]
@@ -99,7 +99,7 @@ def test_flatten_reports_channels_last_order_and_the_next_dense_absorbs_the_perm
     assert_matches_reference(got, expected)
 
     # Without the row permutation the flatten still reports correctly: the dense is named as diverging.
-    monkeypatch.setattr(conventions, "dense_rows_after_flatten", lambda rows, order: rows)
+    monkeypatch.setattr(channels_first, "dense_rows_after_flatten", lambda rows, order: rows)
     _, broken, _ = outputs_with_weights(framework, network, x)
     result = compare(network.key, [2, 3, 1], ("torch", "reference"), broken, expected, "logits")
     assert result.first_divergent_layer == "head_dense_1" and not result.passed
@@ -123,6 +123,22 @@ def test_flattened_features_keep_their_order_through_batch_norm_and_a_residual(
     for layer, tensors in weights.items():
         for name, array in tensors.items():
             np.testing.assert_array_equal(exported[layer][name], array)
+
+
+@pytest.mark.parametrize("backbone", [
+    [{"type": "conv", "filters": 5, "kernel": [4, 3], "stride": [1, 3]}, {"type": "flatten"}],
+    [{"type": "conv", "filters": 5, "kernel": [4, 3], "stride": [1, 3]}, {"type": "flatten"}, {"type": "batch_norm"},
+     {"type": "residual", "layers": [{"type": "dense", "units": 10, "activation": "relu"}]}],
+], ids=["flatten_into_logits", "flatten_into_a_residual_at_the_end"])
+def test_a_flatten_no_dense_follows_flattens_channels_last_so_the_logits_are_neutral(
+        framework: TorchFramework, make_network: MakeNetwork, backbone: list[dict]) -> None:
+    network = make_network(backbone, [4, 6, 1], head={"type": "none"}, classes=10)
+    x = np.random.default_rng(9).random((2, 4, 6, 1), dtype=np.float32)
+    weights, got, expected = outputs_with_weights(framework, network, x)
+    assert_matches_reference(got, expected)
+    model = framework.build(network)
+    framework.load_weights(model, weights)
+    np.testing.assert_allclose(framework.predict(model, x), reference.forward(network, weights, x), atol=1e-5)
 
 
 def test_depthwise_output_channel_is_c_times_multiplier_plus_m(framework: TorchFramework, make_network: MakeNetwork) -> None:
@@ -160,7 +176,7 @@ def test_batch_norm_trains_on_batch_statistics_with_momentum_one_minus_neutral(
     x = np.random.default_rng(7).random((4, 2, 2, 3), dtype=np.float32)
     model.train()
     with torch.no_grad():
-        model(conventions.images_to_native(x, "cpu"))
+        model(runtime.images_to_native(x, "cpu"))
     old = weights["batch_norm_1"]["moving_mean"]
     np.testing.assert_allclose(norm.running_mean.numpy(), 0.9 * old + 0.1 * x.mean(axis=(0, 1, 2)), rtol=1e-5)
     # Inference uses the moving statistics: the reference's batch norm.
@@ -174,7 +190,7 @@ def test_dropout_is_on_in_training_and_off_in_inference(framework: TorchFramewor
     x = np.ones((2, 4, 4, 3), dtype=np.float32)
     np.testing.assert_array_equal(framework.layer_outputs(model, x)["dropout_1"], x)
     model.train()
-    trained = model.layers["dropout_1"](conventions.images_to_native(x, "cpu"))
+    trained = model.layers["dropout_1"](runtime.images_to_native(x, "cpu"))
     assert set(np.unique(trained.numpy())) == {0.0, 2.0}
 
 

@@ -8,9 +8,9 @@ import sys
 import pytest
 import torch
 
+from harness.devices import DeviceError
 from harness.plugins import frameworks
 from harness_torch.framework import TorchFramework
-from harness_torch.runtime import DeviceError
 
 
 def test_the_entry_point_registers_the_torch_framework() -> None:

@@ -14,7 +14,7 @@ from harness.oracle import Analysis, analyse, check_expect
 from harness.testing.specs import input_sizes, random_batch, shipped_spec_cases, shipped_spec_files
 from harness.weights import check_complete, initial_weights
 from harness_torch.framework import TorchFramework
-from harness_torch.modules import NeutralNet
+from harness_torch.layers import NeutralNet
 
 SPEC_DIR = Path(__file__).resolve().parents[3] / "specs"
 BATCH = 2

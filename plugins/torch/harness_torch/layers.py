@@ -7,14 +7,38 @@ the same module serves fixed and size-agnostic inputs.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from harness import channels_first
+from harness.channels_first import LayoutPlan
+from harness.shapes import Pads
 from harness.spec import Network, Node
 from harness.spec import schema
-from harness_torch import conventions
+
+MAX_POOL_FILL = float("-inf")
+"""Max pooling pads with -inf so that padded pixels never win."""
+
+
+def activation_module(name: schema.ActivationName) -> nn.Module:
+    """The module for a neutral activation; softmax runs over the channel axis (dim 1 in NCHW)."""
+    modules: dict[str, Any] = {
+        "relu": nn.ReLU,
+        "relu6": nn.ReLU6,
+        "sigmoid": nn.Sigmoid,
+        "tanh": nn.Tanh,
+        "softmax": lambda: nn.Softmax(dim=1),
+        "linear": nn.Identity,
+    }
+    return modules[name]()
+
+
+def pad(x: torch.Tensor, pads: Pads, value: float = 0.0) -> torch.Tensor:
+    """Pad an NCHW tensor by ``(top, bottom, left, right)`` pixels filled with ``value``."""
+    return F.pad(x, channels_first.last_axis_first(pads), value=value)
 
 
 class WindowConv(nn.Conv2d):
@@ -25,14 +49,14 @@ class WindowConv(nn.Conv2d):
                  padding: schema.Padding, groups: int, bias: bool, activation: schema.ActivationName) -> None:
         super().__init__(in_channels, out_channels, kernel, stride=stride, padding=0, groups=groups, bias=bias)
         self.neutral_padding = padding
-        self.activation = conventions.activation(activation)
+        self.activation = activation_module(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pads = conventions.window_pads(self.neutral_padding, x.shape[2], x.shape[3], self.kernel_size, self.stride)
-        if conventions.is_symmetric(pads):
+        pads = channels_first.run_time_pads(self.neutral_padding, x.shape[2], x.shape[3], self.kernel_size, self.stride)
+        if channels_first.is_symmetric(pads):
             symmetric = (pads[0], pads[2])
         else:
-            x, symmetric = conventions.pad(x, pads), (0, 0)
+            x, symmetric = pad(x, pads), (0, 0)
         return self.activation(F.conv2d(x, self.weight, self.bias, self.stride, symmetric, self.dilation, self.groups))
 
 
@@ -48,15 +72,15 @@ class WindowPool(nn.Module):
         self.neutral_padding = padding
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pads = conventions.window_pads(self.neutral_padding, x.shape[2], x.shape[3], self.pool, self.stride)
+        pads = channels_first.run_time_pads(self.neutral_padding, x.shape[2], x.shape[3], self.pool, self.stride)
         padded = any(pads)
         if self.kind == "max_pool":
-            source = conventions.pad(x, pads, conventions.MAX_POOL_FILL) if padded else x
+            source = pad(x, pads, MAX_POOL_FILL) if padded else x
             return F.max_pool2d(source, self.pool, self.stride)
         if not padded:
             return F.avg_pool2d(x, self.pool, self.stride)
-        total = F.avg_pool2d(conventions.pad(x, pads), self.pool, self.stride)
-        real_pixels = conventions.pad(x.new_ones((1, 1) + tuple(x.shape[2:])), pads)
+        total = F.avg_pool2d(pad(x, pads), self.pool, self.stride)
+        real_pixels = pad(x.new_ones((1, 1) + tuple(x.shape[2:])), pads)
         coverage = F.avg_pool2d(real_pixels, self.pool, self.stride)
         return total / coverage
 
@@ -81,12 +105,20 @@ class GlobalPool(nn.Module):
         return f"{self.kind}, keepdims={self.keepdims}"
 
 
+class ChannelsLastFlatten(nn.Module):
+    """Flatten in (H, W, C) order: for a flatten that no dense layer follows (whose rows could
+    otherwise absorb the order), e.g. one that produces the logits itself."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, 2, 3, 1).flatten(start_dim=1)
+
+
 class Dense(nn.Linear):
     """A fully connected layer with its activation fused."""
 
     def __init__(self, in_features: int, units: int, bias: bool, activation: schema.ActivationName) -> None:
         super().__init__(in_features, units, bias=bias)
-        self.activation = conventions.activation(activation)
+        self.activation = activation_module(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(super().forward(x))
@@ -113,11 +145,13 @@ class LayerTable(nn.Module):
 
 class NeutralNet(nn.Module):
     """A network built from its spec: NCHW images in, logits out. A residual node adds its
-    input to the output of its block; it has no module of its own."""
+    input to the output of its block; it has no module of its own. ``plan`` holds the native
+    feature orders that weights and outputs are converted with."""
 
-    def __init__(self, network: Network, layers: dict[str, nn.Module]) -> None:
+    def __init__(self, network: Network, layers: dict[str, nn.Module], plan: LayoutPlan) -> None:
         super().__init__()
         self.network = network
+        self.plan = plan
         self.layers = LayerTable(layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
