@@ -13,7 +13,7 @@ from harness.results import RunResults, write_model
 from harness.runner.jobs import RESULTS_FILE, RunOptions, plan_jobs
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
-from harness.runner.progress import LiveView, QuietView, print_table, summary_table
+from harness.runner.progress import LiveView, LogView, QuietView, print_table, summary_table
 from harness.runner.threads import default_threads
 from harness.spec import Network
 
@@ -133,7 +133,7 @@ def run(
     jobs = plan_jobs(networks, options)
     notes = data_notes + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()]
     for note in notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     if dry_run:
         for job in jobs:
             kept = resume and stored_result(job, out) is not None
@@ -145,7 +145,7 @@ def run(
         networks=network_objects(networks), notes=notes, settings=options_record(options, timeout),
     )
     versions = {name: discovery.frameworks[name].framework.version() for name in selection.names}
-    view = LiveView(console, jobs) if console.is_terminal and not quiet else QuietView(console)
+    view = QuietView(console) if quiet else LiveView(console, jobs) if console.is_terminal else LogView(console)
     orchestrator = Orchestrator(jobs, out, results, view, versions=versions, timeout=timeout, resume=resume)
     try:
         with view:
