@@ -186,6 +186,7 @@ def finish(results: RunResults, out: Path, quiet: bool, make_report: bool) -> No
     write_model(out / RESULTS_FILE, results)
     if not quiet:
         print_table(console, summary_table(results.jobs))
-    console.print(write_report(out / RESULTS_FILE) if make_report else f"Results: {out / RESULTS_FILE}", highlight=False)
+    console.print(write_report(out / RESULTS_FILE) if make_report else f"Results: {out / RESULTS_FILE}", highlight=False,
+                  soft_wrap=True)
     if any(job.status in ("failed", "timeout", "oom") for job in results.jobs):
         raise SystemExit(EXIT_FAILED_JOBS)
