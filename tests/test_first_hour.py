@@ -16,7 +16,7 @@ import pytest
 
 from harness.cli import COMMANDS, load_command
 from harness.commands.params import summary_text
-from harness.runner.progress import epoch_line
+from harness.runner.progress import duration_text, epoch_line
 from plugin_support import ROOT, write_plugin
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -117,6 +117,11 @@ def test_epoch_line_of_a_diverged_epoch_has_no_test_figures() -> None:
     [job] = plan_jobs([load_network(ROOT / "specs" / "lenet.yaml")], RunOptions(frameworks=["torch"], epochs=4))
     line = epoch_line(job, {"event": "epoch", "epoch": 2, "train_loss": float("nan"), "train_accuracy": 0.1, "seconds": 75.0})
     assert line == "epoch 2/4  lenet / torch / seed 0: loss nan, train acc 0.1000, 1m 15s"
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(42.13, "42.1 s"), (59.96, "1m 00s"), (185, "3m 05s"), (3725, "1h 02m")])
+def test_durations_read_naturally(seconds: float, text: str) -> None:
+    assert duration_text(seconds) == text
 
 
 def test_params_summary_counts_networks_in_good_english() -> None:

@@ -101,12 +101,12 @@ class QuietView:
 
 def duration_text(seconds: float) -> str:
     """``42.1 s``, ``3m 05s`` or ``1h 02m``."""
-    if seconds < 60:
+    if round(seconds, 1) < 60:
         return f"{seconds:.1f} s"
-    minutes = int(round(seconds)) // 60
-    if minutes < 60:
-        return f"{minutes}m {int(round(seconds)) % 60:02d}s"
-    return f"{minutes // 60}h {minutes % 60:02d}m"
+    whole = int(round(seconds))
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60:02d}s"
+    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
 
 
 def epoch_line(job: Job, event: dict[str, Any]) -> str:
