@@ -15,7 +15,7 @@ from harness.runner.jobs import RESULTS_FILE, RunOptions, plan_jobs
 from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
-from harness.runner.progress import LiveView, QuietView, print_table, summary_table
+from harness.runner.progress import LiveView, LogView, QuietView, print_table, summary_table
 from harness.runner.threads import default_threads
 from harness.spec import Network
 
@@ -139,7 +139,7 @@ def run(
     if busy:
         notes.append(f"at the start of the run {busy}")
     for note in notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     if dry_run:
         for job in jobs:
             kept = resume and stored_result(job, out) is not None
@@ -151,7 +151,7 @@ def run(
         networks=network_objects(networks), notes=notes, settings=options_record(options, timeout),
     )
     versions = {name: discovery.frameworks[name].framework.version() for name in selection.names}
-    view = LiveView(console, jobs) if console.is_terminal and not quiet else QuietView(console)
+    view = QuietView(console) if quiet else LiveView(console, jobs) if console.is_terminal else LogView(console)
     executor = LocalExecutor(discovery)
     orchestrator = Orchestrator(jobs, out, results, view, executor, versions=versions, timeout=timeout, resume=resume)
     try:
@@ -193,6 +193,7 @@ def finish(results: RunResults, out: Path, quiet: bool, make_report: bool) -> No
     write_model(out / RESULTS_FILE, results)
     if not quiet:
         print_table(console, summary_table(results.jobs))
-    console.print(write_report(out / RESULTS_FILE) if make_report else f"Results: {out / RESULTS_FILE}", highlight=False)
+    console.print(write_report(out / RESULTS_FILE) if make_report else f"Results: {out / RESULTS_FILE}", highlight=False,
+                  soft_wrap=True)
     if any(job.status in ("failed", "timeout", "oom") for job in results.jobs):
         raise SystemExit(EXIT_FAILED_JOBS)
