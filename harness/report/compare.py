@@ -167,6 +167,38 @@ def compare_runs(old: RunResults, new: RunResults, factor: float = DEFAULT_FACTO
     return changes
 
 
+def _pairs(groups: dict[tuple[str, str], list[JobResult]]) -> str:
+    shown = [f"{network} · {framework}" for network, framework in sorted(groups)][:6]
+    return ", ".join(shown) + (", …" if len(groups) > len(shown) else "") if shown else "no jobs"
+
+
+def unrelated(old: RunResults, new: RunResults) -> str | None:
+    """Why the two runs cannot be compared (no job in either, or no (network, framework) in
+    common), or None. Such a comparison would find "no regression" for want of anything to compare."""
+    before, after = _group(old), _group(new)
+    if not before or not after:
+        return f"the {'OLD' if not before else 'NEW'} run has no jobs, so nothing can be compared."
+    if not before.keys() & after.keys():
+        return (f"the two runs have no (network, framework) in common (OLD: {_pairs(before)}; NEW: {_pairs(after)}), "
+                "so nothing can be compared.")
+    return None
+
+
+def spec_changes(old: RunResults, new: RunResults) -> list[str]:
+    """One warning per network whose spec differs between the runs (its validated spec's digest)."""
+    def digests(run: RunResults) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for job in run.jobs:
+            digest = job.config.get("spec_digest")
+            if isinstance(digest, str) and digest:
+                found.setdefault(job.network, set()).add(digest)
+        return found
+
+    before, after = digests(old), digests(new)
+    return [f"the spec of {network} differs between the runs: its figures compare two different networks."
+            for network in sorted(before.keys() & after.keys()) if before[network] != after[network]]
+
+
 def regressions(changes: list[Change]) -> list[Change]:
     return [change for change in changes if change.verdict == REGRESSION]
 
