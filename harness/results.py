@@ -99,6 +99,9 @@ class JobResult(Model):
     seed: int
     status: Status
     reason: str | None = None
+    diverged_rule: str | None = Field(
+        default=None, description="Which divergence rule fired (harness.runner.divergence): non_finite or above_chance."
+    )
     epochs_requested: int
     spec_epochs: int | None = Field(default=None, description="The spec's own epoch count (--epochs may differ).")
     batch_size: int

@@ -8,7 +8,6 @@ contributes only ``build``, ``prepare_training``, ``train_step`` and ``predict``
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -21,6 +20,7 @@ from harness.framework import Framework
 from harness.oracle import analyse
 from harness.results import Epoch, Params
 from harness.runner import measure
+from harness.runner.divergence import DivergenceWatch
 from harness.runner.jobs import TrainConfig
 from harness.runner.threads import effective_threads
 from harness.runner.worker import emit
@@ -55,7 +55,11 @@ DEFINITIONS: dict[str, str] = {
 
 
 class Diverged(Exception):
-    """A non-finite training loss: training stops, the history so far is kept."""
+    """A diverged run (see :mod:`harness.runner.divergence`): training stops, the history so far is kept."""
+
+    def __init__(self, reason: str, rule: str) -> None:
+        super().__init__(reason)
+        self.rule = rule
 
 
 def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -125,6 +129,7 @@ class Loop:
         self.steps_done = 0
         self.started = time.perf_counter()
         self.last_event = 0.0
+        self.divergence = DivergenceWatch(network.spec.classes)
 
     def run(self) -> None:
         """Train every epoch; raises :class:`Diverged` with the partial epoch recorded."""
@@ -147,12 +152,13 @@ class Loop:
             loss_sum += result.loss * len(labels)
             correct += result.correct
             images_seen += len(labels)
-            if not math.isfinite(result.loss):
+            diverged = self.divergence.update(result.loss)
+            if diverged:
                 self.history.append(Epoch(epoch=epoch, train_loss=loss_sum / images_seen, train_accuracy=correct / images_seen,
                                           seconds=time.perf_counter() - start, steps=steps))
                 emit("epoch", **self.history[-1].model_dump(mode="json"))
-                raise Diverged(f"the training loss became {result.loss} at epoch {epoch}, step {steps} of {total_steps}; "
-                               "training stopped (the epochs before it are kept)")
+                raise Diverged(f"{diverged.reason} at epoch {epoch}, step {steps} of {total_steps}; "
+                               "training stopped (the epochs before it are kept)", diverged.rule)
             if step_start - self.last_event >= PROGRESS_INTERVAL_S:
                 self.last_event = step_start
                 emit("step", epoch=epoch, step=steps, steps=total_steps, loss=result.loss, elapsed=step_start - self.started)
@@ -277,7 +283,7 @@ def train_task(framework: Framework, request: dict[str, Any]) -> dict[str, Any]:
     try:
         loop.run()
     except Diverged as exc:
-        result.update(status="diverged", reason=str(exc))
+        result.update(status="diverged", reason=str(exc), diverged_rule=exc.rule)
     result.update(loop.summary())
     if result["status"] == "ok":
         emit("phase", phase="latency")
