@@ -126,25 +126,28 @@ def _position(text: str, index: int) -> tuple[int, int]:
 
 CONSTRUCTS = {"flow sequence": "the '[' list", "flow mapping": "the '{' mapping", "quoted scalar": "the quoted text",
               "block": "the indented block"}
+FLOW = ("the '[' list", "the '{' mapping")
 
 
 def _syntax_error(path: Path, text: str, exc: MarkedYAMLError) -> SpecError:
     """A YAML syntax error, headed by the line where the broken construct starts when the parser
-    only noticed the problem at the end of the file (an unclosed bracket or quote)."""
+    only noticed the problem later: at the end of the file (an unclosed quote or bracket) or on a
+    later line of a bracketed list or mapping (most often, one that is not closed)."""
     mark = exc.problem_mark or exc.context_mark
     problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
     context = " ".join(str(exc.context).split()) if exc.context else ""
+    start = exc.context_mark
+    construct = next((name for words, name in CONSTRUCTS.items() if words in context), None)
     at_end = mark is not None and not text[mark.index:].strip()
-    if at_end and exc.context_mark is not None and exc.context_mark is not mark:
-        start = exc.context_mark
-        construct = next((name for words, name in CONSTRUCTS.items() if words in context), "the construct")
-        what = (f"YAML syntax error: {construct} that starts here is never closed "
-                f"({problem} at the end of the file, line {mark.line + 1}).")
+    later_line = mark is not None and start is not None and mark.line > start.line and construct in FLOW
+    if start is not None and start is not mark and construct and (at_end or later_line):
+        where = "at the end of the file" if at_end else "on a later line"
+        what = (f"YAML syntax error: {construct} that starts here is never closed ({problem} {where}, line "
+                f"{mark.line + 1}, column {mark.column + 1}).")
         return SpecError(path, start.line + 1, start.column + 1, "", what,
-                         "close it on the line it belongs to (a missing ']', '}' or quote).")
-    if exc.problem and context and exc.context_mark and exc.context_mark is not mark:
-        problem += (f" ({context} that starts at line {exc.context_mark.line + 1},"
-                    f" column {exc.context_mark.column + 1})")
+                         "close it where it belongs (a missing ']', '}', quote or comma).")
+    if exc.problem and context and start and start is not mark:
+        problem += f" ({context} that starts at line {start.line + 1}, column {start.column + 1})"
     line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
     tabs = " YAML indents with spaces only: replace the tabs." if "'\\t'" in problem else ""
     return SpecError(path, line, col, "", f"YAML syntax error: {problem}.",
