@@ -12,9 +12,9 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeInt, TypeAdapter, ValidationError, model_validator
 
 from harness import limits
 
@@ -29,31 +29,49 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _not_negative(value: float) -> float:
+    if value < 0:
+        raise ValueError(f"a time, size or rate cannot be negative ({value})")
+    return value
+
+
+NonNegative = Annotated[float, AfterValidator(_not_negative)]
+"""A measured time, size or rate: never negative (NaN, for a figure that could not be measured, passes)."""
+ORDER_TOLERANCE = 1e-9
+
+
 class Params(Model):
-    trainable: int
-    non_trainable: int
-    total: int
+    trainable: NonNegativeInt
+    non_trainable: NonNegativeInt
+    total: NonNegativeInt
 
 
 class Timing(Model):
     """Summary of repeated timings in milliseconds, with the raw samples kept for statistics."""
 
-    median_ms: float
-    p10_ms: float
-    p90_ms: float
-    count: int
-    samples_ms: list[float] = Field(default_factory=list)
+    median_ms: NonNegative
+    p10_ms: NonNegative
+    p90_ms: NonNegative
+    count: NonNegativeInt
+    samples_ms: list[NonNegative] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Timing:
+        slack = ORDER_TOLERANCE * max(abs(self.p90_ms), 1.0)
+        if not (self.p10_ms <= self.median_ms + slack and self.median_ms <= self.p90_ms + slack):
+            raise ValueError(f"p10 <= median <= p90 must hold, but they are {self.p10_ms}, {self.median_ms}, {self.p90_ms}")
+        return self
 
 
 class Epoch(Model):
-    epoch: int
+    epoch: NonNegativeInt
     train_loss: float
     train_accuracy: float
     test_loss: float | None = None
     test_accuracy: float | None = None
-    seconds: float = Field(description="Training time of the epoch (batches and steps, no evaluation).")
-    steps: int | None = None
-    eval_seconds: float | None = Field(default=None, description="Time to score the test split.")
+    seconds: NonNegative = Field(description="Training time of the epoch (batches and steps, no evaluation).")
+    steps: NonNegativeInt | None = None
+    eval_seconds: NonNegative | None = Field(default=None, description="Time to score the test split.")
 
 
 class DataInfo(Model):
@@ -63,10 +81,10 @@ class DataInfo(Model):
     requested: str | None = Field(default=None, description="The spec's data set when another stood in.")
     source: str = Field(default="", description="Where the files were found.")
     checksum: str = Field(default="", description="sha256 over the files as read.")
-    train_size: int = 0
-    test_size: int = 0
-    full_train_size: int | None = Field(default=None, description="Training images before --limit-train.")
-    full_test_size: int | None = Field(default=None, description="Test images before --limit-test.")
+    train_size: NonNegativeInt = 0
+    test_size: NonNegativeInt = 0
+    full_train_size: NonNegativeInt | None = Field(default=None, description="Training images before --limit-train.")
+    full_test_size: NonNegativeInt | None = Field(default=None, description="Test images before --limit-test.")
     image_shape: list[int | None] = Field(default_factory=list, description="Shape before fitting.")
     fitted_to: list[int | None] = Field(default_factory=list, description="The network's input shape.")
     fit: str = ""
@@ -96,29 +114,29 @@ class JobResult(Model):
     network: str = Field(description="Network key: spec name, or name:variant.")
     spec_file: str
     framework: str
-    seed: int
+    seed: NonNegativeInt
     status: Status
     reason: str | None = None
     diverged_rule: str | None = Field(
         default=None, description="Which divergence rule fired (harness.runner.divergence): non_finite or above_chance."
     )
-    epochs_requested: int
-    spec_epochs: int | None = Field(default=None, description="The spec's own epoch count (--epochs may differ).")
-    batch_size: int
+    epochs_requested: NonNegativeInt
+    spec_epochs: NonNegativeInt | None = Field(default=None, description="The spec's own epoch count (--epochs may differ).")
+    batch_size: NonNegativeInt
     params: Params | None = None
-    layer_params: dict[str, dict[str, int]] = Field(
+    layer_params: dict[str, dict[str, NonNegativeInt]] = Field(
         default_factory=dict, description="Parameters per neutral layer as the framework counts them."
     )
     history: list[Epoch] = Field(default_factory=list)
     step_time: Timing | None = None
-    images_per_second: float | None = None
+    images_per_second: NonNegative | None = None
     latency_batch_1: Timing | None = None
     latency_batch: Timing | None = None
-    latency_batch_size: int | None = Field(default=None, description="Images per call of latency_batch.")
-    build_seconds: float | None = None
-    first_step_seconds: float | None = None
-    peak_rss_mb: float | None = None
-    gflops: float | None = Field(default=None, description="Achieved training GFLOP/s (2 x oracle MACs x 3).")
+    latency_batch_size: NonNegativeInt | None = Field(default=None, description="Images per call of latency_batch.")
+    build_seconds: NonNegative | None = None
+    first_step_seconds: NonNegative | None = None
+    peak_rss_mb: NonNegative | None = None
+    gflops: NonNegative | None = Field(default=None, description="Achieved training GFLOP/s (2 x oracle MACs x 3).")
     effective_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
     environment: Environment | None = None
     data: DataInfo | None = None
