@@ -15,10 +15,10 @@ class FiniteFloat(plain_click.FloatRange):
     name = "finite float"
 
     def convert(self, value: Any, param: plain_click.Parameter | None, ctx: plain_click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
+        number = plain_click.FLOAT.convert(value, param, ctx)
         if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number; give an ordinary number of seconds, e.g. 600.", param, ctx)
-        return number
+            self.fail(f"{value!r} is not a finite number; give an ordinary number.", param, ctx)
+        return super().convert(number, param, ctx)
 
 
 def bounded_int(low: int, high: int) -> plain_click.IntRange:
