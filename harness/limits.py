@@ -48,7 +48,7 @@ SPEC_NODES = Limit("HARNESS_MAX_SPEC_NODES", 50_000, "values in a spec file once
 LAYERS = Limit("HARNESS_MAX_LAYERS", 10_000, "layers in one network once its repeats are unrolled")
 RESULTS_BYTES = Limit("HARNESS_MAX_RESULTS_BYTES", 512 * 1024 * 1024, "bytes per results file")
 RESULTS_DEPTH = Limit("HARNESS_MAX_RESULTS_DEPTH", 40, "levels of nesting in a results file")
-DATA_BYTES = Limit("HARNESS_MAX_DATA_BYTES", 0, "bytes of data set in memory (half of this machine's memory)")
+DATA_BYTES = Limit("HARNESS_MAX_DATA_BYTES", 0, "bytes of data set in memory")
 
 
 def data_bytes_limit() -> int:
