@@ -45,6 +45,7 @@ class Limit:
 SPEC_BYTES = Limit("HARNESS_MAX_SPEC_BYTES", 128 * 1024, "bytes per spec file")
 SPEC_DEPTH = Limit("HARNESS_MAX_SPEC_DEPTH", 40, "levels of nesting in a spec file")
 SPEC_NODES = Limit("HARNESS_MAX_SPEC_NODES", 50_000, "values in a spec file once its aliases are expanded")
+VARIANTS = Limit("HARNESS_MAX_VARIANTS", 256, "variants in one spec file")
 LAYERS = Limit("HARNESS_MAX_LAYERS", 10_000, "layers in one network once its repeats are unrolled")
 RESULTS_BYTES = Limit("HARNESS_MAX_RESULTS_BYTES", 512 * 1024 * 1024, "bytes per results file")
 RESULTS_DEPTH = Limit("HARNESS_MAX_RESULTS_DEPTH", 40, "levels of nesting in a results file")

@@ -50,6 +50,8 @@ BOMBS = [
     Case("5000 nested brackets", "name: t\nbackbone: " + "[" * 5000 + "]" * 5000 + "\n", 2, ("HARNESS_MAX_SPEC_DEPTH",)),
     Case("deep indentation", "".join(" " * level + f"k{level}:\n" for level in range(200)), limits.SPEC_DEPTH.default + 1,
          ("HARNESS_MAX_SPEC_DEPTH",)),
+    Case("300 variants", VALID_SPEC + "variants:\n" + "".join(f"  v{i}: {{}}\n" for i in range(300)), 18,
+         ("300 variants", "HARNESS_MAX_VARIANTS")),
     Case("5000-digit number", edit("filters: 6", "filters: " + "7" * 5000), 7, ("5000 characters",)),
 ]
 

@@ -52,6 +52,9 @@ def _variant_problems(source: SpecSource, variants: Any) -> list[SpecError]:
     if not isinstance(variants, dict) or not variants:
         return [source.error(("variants",), "'variants' must be a non-empty mapping of variant names to overrides.",
                              "write 'variants:' followed by indented 'name: {overrides}' entries, or remove it.")]
+    if len(variants) > limits.VARIANTS.value:
+        return [source.error(("variants",), f"the file has {len(variants):,} variants: {limits.VARIANTS.describe()}.",
+                             "split the variants over several spec files.")]
     problems = []
     for name, override in variants.items():
         loc = ("variants", name)
