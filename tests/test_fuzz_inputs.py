@@ -71,9 +71,10 @@ def assert_clear(result: Any, allowed: tuple[int, ...]) -> None:
         assert "error" in result.output.lower(), result.output
 
 
+@pytest.mark.usefixtures("fake_plugin")
 @FUZZ
 @given(text=mutated_spec())
-def test_a_mutated_spec_never_crashes_check_or_a_dry_run(tmp_path: Path, fake_plugin: None, text: str) -> None:
+def test_a_mutated_spec_never_crashes_check_or_a_dry_run(tmp_path: Path, text: str) -> None:
     before = peak_rss_mb()
     path = tmp_path / "fuzzed.yaml"
     path.write_text(text, encoding="utf-8")

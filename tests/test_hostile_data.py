@@ -20,6 +20,8 @@ from harness.data.userdata import load_npz
 
 SMALL_LIMIT = str(1 << 20)
 
+pytestmark = pytest.mark.usefixtures("fake_plugin")
+
 
 def gzip_bomb(path: Path, expanded: int) -> Path:
     """A gzip file of zeros that expands to ``expanded`` bytes (about a thousandth of that on disk)."""
@@ -72,7 +74,7 @@ def test_an_npz_bomb_is_refused_before_loading(tmp_path: Path, monkeypatch: pyte
         load_npz(path, ("train", "test"))
 
 
-def test_a_gzip_bomb_in_data_dir_stops_a_run_before_any_job(tmp_path: Path, fake_plugin: None,
+def test_a_gzip_bomb_in_data_dir_stops_a_run_before_any_job(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HARNESS_MAX_DATA_BYTES", SMALL_LIMIT)
     data = tmp_path / "data"
@@ -88,7 +90,7 @@ def test_a_gzip_bomb_in_data_dir_stops_a_run_before_any_job(tmp_path: Path, fake
 
 
 @pytest.mark.parametrize("count", [10**12, 10**7])
-def test_a_synthetic_data_set_larger_than_memory_is_refused(tmp_path: Path, fake_plugin: None, count: int,
+def test_a_synthetic_data_set_larger_than_memory_is_refused(tmp_path: Path, count: int,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     if count < 10**12:
         monkeypatch.setenv("HARNESS_MAX_DATA_BYTES", SMALL_LIMIT)

@@ -25,8 +25,10 @@ from harness import outdir
 from harness.outdir import LOCK_FILE, lock_output
 from harness.runner.child import classify_death
 from harness.runner.divergence import ABOVE_CHANCE, NON_FINITE, DivergenceWatch
-from harness.spec import load_networks
 from harness.runner.jobs import RunOptions, plan_jobs
+from harness.spec import load_networks
+
+pytestmark = pytest.mark.usefixtures("fake_plugin")
 
 
 def run_args(*args: str) -> list[str]:
@@ -36,7 +38,7 @@ def run_args(*args: str) -> list[str]:
 # ----------------------------------------------------------------------------- lost results
 
 
-def test_two_spec_files_with_the_same_name_are_refused(tmp_path: Path, fake_plugin: None) -> None:
+def test_two_spec_files_with_the_same_name_are_refused(tmp_path: Path) -> None:
     first = write_spec(tmp_path, name="one.yaml")
     second = write_spec(tmp_path, lr=0.5, name="two.yaml")
     out = tmp_path / "out"
@@ -45,13 +47,13 @@ def test_two_spec_files_with_the_same_name_are_refused(tmp_path: Path, fake_plug
     assert not out.exists()
 
 
-def test_the_same_spec_file_twice_is_one_spec(tmp_path: Path, fake_plugin: None) -> None:
+def test_the_same_spec_file_twice_is_one_spec(tmp_path: Path) -> None:
     spec = str(write_spec(tmp_path))
     result = invoke(*run_args(spec, spec, "--framework", "fake", "--out", str(tmp_path / "out"), "--dry-run"))
     assert result.exit_code == 0 and "1 job(s)" in result.output, result.output
 
 
-def test_a_second_run_on_a_locked_folder_stops_at_once(tmp_path: Path, fake_plugin: None) -> None:
+def test_a_second_run_on_a_locked_folder_stops_at_once(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     with lock_output(out):
@@ -62,7 +64,7 @@ def test_a_second_run_on_a_locked_folder_stops_at_once(tmp_path: Path, fake_plug
     assert not (out / "results.json").exists()
 
 
-def test_concurrent_runs_on_one_folder_keep_the_first_runs_results(tmp_path: Path, fake_plugin: None) -> None:
+def test_concurrent_runs_on_one_folder_keep_the_first_runs_results(tmp_path: Path) -> None:
     out = tmp_path / "out"
     command = [sys.executable, "-c", "from harness.cli import main; main()",
                *run_args(str(write_spec(tmp_path)), "--framework", "fake_hang", "--timeout", "60", "--out", str(out))]
@@ -81,7 +83,7 @@ def test_concurrent_runs_on_one_folder_keep_the_first_runs_results(tmp_path: Pat
     assert [job["framework"] for job in json.loads((out / "results.json").read_text())["jobs"]] == ["fake_hang"]
 
 
-def test_stale_temporary_files_of_a_crashed_run_are_removed(tmp_path: Path, fake_plugin: None) -> None:
+def test_stale_temporary_files_of_a_crashed_run_are_removed(tmp_path: Path) -> None:
     out = tmp_path / "out"
     (out / "jobs").mkdir(parents=True)
     stale = [out / ".results.json.k2j3h4.tmp", out / "jobs" / ".tiny__fake__seed0.json.abc123.tmp"]
@@ -111,7 +113,7 @@ def test_the_longest_valid_names_give_file_names_the_file_system_accepts(tmp_pat
 # ----------------------------------------------------------------------------- output folder
 
 
-def test_out_under_a_file_fails_before_any_job(tmp_path: Path, fake_plugin: None) -> None:
+def test_out_under_a_file_fails_before_any_job(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("in the way")
     start = time.perf_counter()
@@ -121,7 +123,7 @@ def test_out_under_a_file_fails_before_any_job(tmp_path: Path, fake_plugin: None
     assert "tiny / fake" not in result.output
 
 
-def test_a_read_only_out_fails_before_any_job(tmp_path: Path, fake_plugin: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_read_only_out_fails_before_any_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Root ignores permission bits, so the read-only file system is simulated: every write in the
     folder gets the OSError (EROFS) the kernel gives on a read-only mount."""
     out = tmp_path / "out"
@@ -151,7 +153,7 @@ def test_a_read_only_out_fails_before_any_job(tmp_path: Path, fake_plugin: None,
     (("--batch-size", "0"), "--batch-size"),
     (("--threads", str(10**9)), "--threads"),
 ])
-def test_absurd_options_are_refused_before_anything_runs(tmp_path: Path, fake_plugin: None, args: tuple[str, ...],
+def test_absurd_options_are_refused_before_anything_runs(tmp_path: Path, args: tuple[str, ...],
                                                         says: str) -> None:
     result = invoke("run", str(write_spec(tmp_path)), "--framework", "fake", "--out", str(tmp_path / "out"), *args)
     assert_clean_failure(result, 2, says)
@@ -181,7 +183,7 @@ def test_a_dead_worker_is_called_oom_only_with_evidence(returncode: int, tail: s
     assert got == status and says in reason
 
 
-def test_kill_9_of_a_worker_is_recorded_as_a_kill_not_oom(tmp_path: Path, fake_plugin: None) -> None:
+def test_kill_9_of_a_worker_is_recorded_as_a_kill_not_oom(tmp_path: Path) -> None:
     out = tmp_path / "out"
     code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake_killed,fake", "--out", str(out))
     assert code == 1, output
@@ -213,7 +215,7 @@ def test_one_divergence_rule_for_every_framework(losses: list[float], rule: str 
 SATURATING_SPEC = TINY_SPEC.replace("train_size: 64", "train_size: 1024").replace("epochs: 2", "epochs: 3")
 
 
-def test_a_loss_that_saturates_instead_of_nan_is_diverged(tmp_path: Path, fake_plugin: None) -> None:
+def test_a_loss_that_saturates_instead_of_nan_is_diverged(tmp_path: Path) -> None:
     spec = tmp_path / "tiny.yaml"
     spec.write_text(SATURATING_SPEC.format(lr=1e6))
     out = tmp_path / "out"
@@ -225,9 +227,18 @@ def test_a_loss_that_saturates_instead_of_nan_is_diverged(tmp_path: Path, fake_p
     assert "above_chance" in job["reason"] and "10 x ln(3)" in job["reason"]
 
 
-def test_a_nan_loss_names_its_rule(tmp_path: Path, fake_plugin: None) -> None:
+def test_a_nan_loss_names_its_rule(tmp_path: Path) -> None:
     out = tmp_path / "out"
     code, output = harness_run(str(write_spec(tmp_path, lr=1e6)), "--framework", "fake", "--out", str(out))
     assert code == 0, output
     job = job_file(out, "fake")
     assert job["status"] == "diverged" and job["diverged_rule"] == NON_FINITE and "non_finite" in job["reason"]
+
+
+def test_resume_ignores_a_hostile_job_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "jobs").mkdir(parents=True)
+    (out / "jobs" / "tiny__fake__seed0.json").write_text("[" * 100_000 + "]" * 100_000)
+    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake", "--out", str(out), "--resume")
+    assert code == 0 and "kept" not in output and "Traceback" not in output, output
+    assert job_file(out, "fake")["status"] == "ok"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 SHOWN_CHARS = 60
 LONG_INT_DIGITS = 20
 

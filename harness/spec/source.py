@@ -14,7 +14,7 @@ from ruamel.yaml.reader import ReaderError
 
 from harness import limits
 from harness.spec.errors import SpecError
-from harness.spec.guard import check_nodes, check_nesting
+from harness.spec.guard import check_nesting, check_nodes
 
 LocPath = tuple[str | int, ...]
 
