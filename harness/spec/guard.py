@@ -22,6 +22,8 @@ MAX_INT_CHARS = 40
 """Longest integer a spec may write (every bound of the schema has fewer digits)."""
 SEQUENCE_DASHES = re.compile(r"(?:-[ \t]+)+")
 QUOTE_STARTS = " \t:,[{-?"
+FLOW_STARTS = ("", ":", "-", "?", ",", "[", "{")
+"""The last character before a bracket that opens a flow collection ("" is the start of the line)."""
 
 
 def _tag(node: Node) -> str:
@@ -30,21 +32,29 @@ def _tag(node: Node) -> str:
 
 
 def _line_depth(line: str, depth: int, limit: int) -> tuple[int, int | None]:
-    """The flow depth after ``line`` (starting at ``depth``) and the column where it passed ``limit``."""
+    """The flow depth after ``line`` (starting at ``depth``) and the column where it passed ``limit``.
+
+    A bracket counts where a flow collection can start (at the start of a value, or inside another
+    one), so brackets inside plain text ("range [0, 1)") and quotes are not counted.
+    """
     quote = None
+    last = ""
     for column, char in enumerate(line):
         if quote:
             quote = None if char == quote else quote
-        elif char in "'\"" and (column == 0 or line[column - 1] in QUOTE_STARTS):
+            continue
+        if char in "'\"" and (column == 0 or line[column - 1] in QUOTE_STARTS):
             quote = char
         elif char == "#" and (column == 0 or line[column - 1] in " \t"):
             break
-        elif char in "[{":
+        elif char in "[{" and (depth > 0 or last in FLOW_STARTS):
             depth += 1
             if depth > limit:
                 return depth, column + 1
-        elif char in "]}":
-            depth = max(0, depth - 1)
+        elif char in "]}" and depth > 0:
+            depth -= 1
+        if char not in " \t":
+            last = char
     return depth, None
 
 
