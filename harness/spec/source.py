@@ -155,7 +155,8 @@ def _syntax_error(path: Path, text: str, exc: MarkedYAMLError) -> SpecError:
 
 
 def parse_yaml(path: Path, text: str) -> Any:
-    """The round-trip tree of ``text``, after the bounds of :mod:`harness.spec.guard` are checked."""
+    """The round-trip tree of ``text``, after the bounds of :mod:`harness.spec.guard` are checked on
+    the composed node graph (which is then constructed, so the text is parsed once)."""
     check_nesting(path, text)
     try:
         yaml = YAML(typ="rt")
@@ -163,7 +164,7 @@ def parse_yaml(path: Path, text: str) -> Any:
         if node is None:
             return None
         check_nodes(path, node)
-        return yaml.load(text)
+        return yaml.constructor.construct_document(node)
     except DuplicateKeyError as exc:
         mark = exc.problem_mark
         key = str(exc.problem).split('"')[1] if '"' in str(exc.problem) else "a key"
