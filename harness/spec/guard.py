@@ -14,8 +14,12 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from harness import limits
 from harness.spec.errors import SpecError, shown
 
-STR_TAG = "tag:yaml.org,2002:str"
-INT_TAG = "tag:yaml.org,2002:int"
+CORE = "tag:yaml.org,2002:"
+STR_TAG = CORE + "str"
+INT_TAG = CORE + "int"
+MERGE_TAG = CORE + "merge"
+PLAIN_TAGS = {CORE + name for name in ("str", "int", "float", "bool", "null", "seq", "map", "merge")}
+"""The kinds of value a spec is made of; other tags (!!binary, !!set, !!python/..., custom) are refused."""
 KEY_KINDS = {"tag:yaml.org,2002:null": "null", "tag:yaml.org,2002:bool": "true or false",
              INT_TAG: "a number", "tag:yaml.org,2002:float": "a number"}
 MAX_INT_CHARS = 40
@@ -84,8 +88,21 @@ def check_nesting(path: Path, text: str) -> None:
                             "flatten the nesting (a network spec nests a handful of levels).")
 
 
+def _tag_problem(path: Path, node: Node) -> SpecError | None:
+    tag = _tag(node)
+    if tag in PLAIN_TAGS:
+        return None
+    short = tag.replace(CORE, "!!")
+    if tag == CORE + "timestamp":
+        what, fix = f"YAML reads {shown(node.value)} as a date, which no spec value is.", "quote it if it is text."
+    else:
+        what, fix = (f"the tag {short} makes a kind of value no spec holds.",
+                     "remove the tag: a spec holds only text, numbers, true/false, null, lists and mappings.")
+    return SpecError(path, node.start_mark.line + 1, node.start_mark.column + 1, "", what, fix)
+
+
 def _key_problem(path: Path, key: Node) -> SpecError | None:
-    if isinstance(key, ScalarNode) and _tag(key) == STR_TAG:
+    if isinstance(key, ScalarNode) and _tag(key) in (STR_TAG, MERGE_TAG):
         return None
     kind = KEY_KINDS.get(_tag(key), "a list or mapping") if isinstance(key, ScalarNode) else "a list or mapping"
     value = f"{shown(key.value)} " if isinstance(key, ScalarNode) else ""
@@ -126,6 +143,9 @@ def check_nodes(path: Path, root: Node) -> None:
             continue
         if id(node) in sizes:
             continue
+        problem = _tag_problem(path, node)
+        if problem:
+            raise problem
         if isinstance(node, ScalarNode) and _tag(node) == INT_TAG and len(node.value) > MAX_INT_CHARS:
             raise SpecError(path, node.start_mark.line + 1, node.start_mark.column + 1, "",
                             f"the number has {len(node.value)} characters; no spec value needs more than {MAX_INT_CHARS}.",

@@ -211,6 +211,9 @@ def trace(nodes: tuple[Node, ...], shape: shapes.Shape, depth: int = 0) -> list[
             shapes.check_positive(out)
         except shapes.ShapeError as exc:
             raise NetworkError(node.loc, f"layer '{node.name}' ({node.type}) on input {shapes.describe_shape(shape)}: {exc.what}", exc.fix) from None
+        if len(out) == 3 and out[2] > limits.MAX_WIDTH:
+            raise NetworkError(node.loc, f"layer '{node.name}' ({node.type}) gives {out[2]:,} channels, more than the "
+                                         f"{limits.MAX_WIDTH:,} a feature map may have.", "use fewer filters or a smaller depth_multiplier.")
         traced.append(Traced(node, shape, out, depth))
         shape = out
     return traced
@@ -219,9 +222,10 @@ def trace(nodes: tuple[Node, ...], shape: shapes.Shape, depth: int = 0) -> list[
 def _head_nodes(spec: schema.Spec, feature_map: shapes.Shape, namer: _Namer) -> tuple[Node, ...]:
     try:
         layers = head_layers(spec.head, spec.classes, feature_map)
-    except ValidationError as exc:
-        raise NetworkError(("head",), f"the head cannot be built on a feature map of {shapes.describe_shape(feature_map)}: "
-                           f"{exc.errors()[0]['msg']}.", "make the backbone end in a smaller feature map.") from None
+    except ValidationError:
+        raise NetworkError(("head",), f"the conv head's kernel would cover the whole {shapes.describe_shape(feature_map)} "
+                           f"feature map, larger than the {limits.MAX_SIDE:,} pixels a kernel may have.",
+                           "make the backbone end in a smaller feature map, or use a global_avg or fcn head.") from None
     return tuple(Node(namer.name(layer.name, f"head_{layer.type}", loc), layer, loc) for layer, loc in layers)
 
 

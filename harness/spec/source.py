@@ -46,10 +46,10 @@ class SpecSource:
         for key in loc:
             if not _has(node, key):
                 break
-            if isinstance(node, CommentedMap):
-                line, col = node.lc.key(key)
-            else:
-                line, col = node.lc.item(key)
+            position = _key_position(node, key) if isinstance(node, CommentedMap) else node.lc.item(key)
+            if position is None:
+                break
+            line, col = position
             line, col = line + 1, col + 1
             node = node[key]
         return line, col
@@ -58,6 +58,17 @@ class SpecSource:
         """A :class:`SpecError` pointing at ``loc`` in this file."""
         line, col = self.locate(loc)
         return SpecError(self.path, line, col, describe(loc), what, fix)
+
+
+def _key_position(node: CommentedMap, key: str | int) -> tuple[int, int] | None:
+    """0-based (line, column) of ``key`` in ``node``, or in the mapping a ``<<:`` merge took it from."""
+    if key in node.lc.data:
+        return node.lc.key(key)
+    for merged in getattr(node, "merge", None) or ():
+        source = merged[1] if isinstance(merged, tuple) else merged
+        if isinstance(source, CommentedMap) and key in source:
+            return _key_position(source, key)
+    return None
 
 
 def _has(node: Any, key: str | int) -> bool:
