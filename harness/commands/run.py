@@ -64,9 +64,14 @@ def write_report(results_path: Path) -> str:
     This is the one call site between ``harness run`` and :mod:`harness.report` (imported here,
     when needed, so a run starts without loading matplotlib).
     """
+    from harness.report import ResultsError
     from harness.report import write_report as write
 
-    pages = [str(path) for path in write(results_path) if path.suffix in (".md", ".html")]
+    try:
+        pages = [str(path) for path in write(results_path) if path.suffix in (".md", ".html")]
+    except (OSError, OutputError, ResultsError) as exc:
+        return (f"The report could not be written ({exc}); the results are kept in {results_path}: write the report "
+                f"later with `harness report {results_path}`.")
     return f"Report: {', '.join(pages)} (results: {results_path})"
 
 
