@@ -24,7 +24,7 @@ from test_run_orchestration import TINY_SPEC, fake_plugin, harness_run, job_file
 from harness import outdir
 from harness.outdir import LOCK_FILE, lock_output
 from harness.runner.child import classify_death
-from harness.runner.divergence import ABOVE_CHANCE, NON_FINITE, DivergenceWatch
+from harness.runner.divergence import ABOVE_CHANCE, NON_FINITE, DivergenceWatch, window_for
 from harness.runner.jobs import RunOptions, plan_jobs
 from harness.spec import load_networks
 
@@ -193,6 +193,10 @@ def test_kill_9_of_a_worker_is_recorded_as_a_kill_not_oom(tmp_path: Path) -> Non
 
 
 # ----------------------------------------------------------------------------- divergence
+
+
+def test_window_is_twenty_steps_or_one_short_epoch() -> None:
+    assert [window_for(steps) for steps in (1, 3, 4, 19, 20, 1000)] == [3, 3, 4, 19, 20, 20]
 
 
 @pytest.mark.parametrize(("losses", "rule"), [

@@ -6,8 +6,9 @@ and never becomes NaN. So two rules, applied to every framework's step losses al
 
 * ``non_finite``: a step's loss is NaN or infinite.
 * ``above_chance``: the loss stays above ``FACTOR`` x ln(classes) (the loss of a uniform guess)
-  for ``WINDOW`` consecutive steps. A network that learns anything sits below ln(classes); one
-  whose loss stays ten times above it is predicting confidently and wrongly, batch after batch.
+  for ``WINDOW`` consecutive steps, or for a whole epoch when an epoch has fewer steps (but at
+  least ``MIN_WINDOW``). A network that learns anything sits below ln(classes); one whose loss
+  stays ten times above it is predicting confidently and wrongly, batch after batch.
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ FACTOR = 10.0
 """How many times the chance-level loss ln(classes) a loss must exceed to count as far above it."""
 WINDOW = 20
 """Consecutive steps the loss must stay far above chance level."""
+MIN_WINDOW = 3
+"""The shortest window, for epochs of very few steps."""
 NON_FINITE = "non_finite"
 ABOVE_CHANCE = "above_chance"
+
+
+def window_for(steps_per_epoch: int) -> int:
+    """``WINDOW`` steps, or one epoch's steps when that is fewer (at least ``MIN_WINDOW``)."""
+    return max(MIN_WINDOW, min(WINDOW, steps_per_epoch))
 
 
 @dataclass(frozen=True)

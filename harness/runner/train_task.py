@@ -20,7 +20,7 @@ from harness.framework import Framework
 from harness.oracle import analyse
 from harness.results import Epoch, Params
 from harness.runner import measure
-from harness.runner.divergence import DivergenceWatch
+from harness.runner.divergence import DivergenceWatch, window_for
 from harness.runner.jobs import TrainConfig
 from harness.runner.threads import effective_threads
 from harness.runner.worker import emit
@@ -129,7 +129,7 @@ class Loop:
         self.steps_done = 0
         self.started = time.perf_counter()
         self.last_event = 0.0
-        self.divergence = DivergenceWatch(network.spec.classes)
+        self.divergence = DivergenceWatch(network.spec.classes, window=window_for(data.train.num_batches(config.batch_size)))
 
     def run(self) -> None:
         """Train every epoch; raises :class:`Diverged` with the partial epoch recorded."""
