@@ -85,7 +85,15 @@ def load_networks(path: Path | str) -> list[Network]:
 
     Raises :class:`SpecErrors` with every problem found, each located in the file.
     """
-    source = read_spec_source(Path(path))
+    try:
+        return _load_networks(Path(path))
+    except RecursionError:
+        raise SpecError(path, None, None, "", "the file nests too deeply to be read (past Python's recursion limit).",
+                        f"flatten the nesting; {limits.SPEC_DEPTH.env} was set above what can be read.") from None
+
+
+def _load_networks(path: Path) -> list[Network]:
+    source = read_spec_source(path)
     data = source.data
     variants = data.pop("variants", None)
     if "variants" not in source.tree:
