@@ -74,11 +74,17 @@ MAX_SIDE = 1 << 15
 MAX_CLASSES = MAX_WIDTH
 """Most classes: the logits layer is a dense or conv layer of that width."""
 MAX_BATCH = 1 << 20
+"""Largest batch size."""
 MAX_EPOCHS = 1_000_000
+"""Most epochs of one job."""
 MAX_IMAGES = 1 << 40
 """Most images in a split; whether they fit in memory is checked against :func:`data_bytes_limit`."""
 MAX_SEED = (1 << 31) - 1
 """Largest seed every framework accepts (TensorFlow's and Paddle's seeds are 32-bit)."""
 MAX_TIMEOUT_S = 30 * 24 * 3600.0
+"""Longest --timeout: thirty days."""
 MAX_THREADS = 4096
+"""Most threads per job."""
 MAX_REPEATS = 1_000_000
+"""Largest ``repeat`` count, warm-up step count or latency repeat count (the unrolled network is
+bounded by :data:`LAYERS` as well)."""

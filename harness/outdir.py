@@ -93,14 +93,14 @@ def prepare_output(out: Path, option: str = "--out") -> Path:
     return out
 
 
-def remove_stale_temporaries(out: Path) -> list[Path]:
-    """Delete the temporary files an interrupted atomic write left in ``out`` and its sub-folders.
+def remove_stale_temporaries(*folders: Path) -> list[Path]:
+    """Delete the temporary files an interrupted atomic write left in ``folders``.
 
-    Only call it while holding the folder's lock: then no other writer's temporary file exists.
+    Only call it while holding the output folder's lock: then no other writer's temporary file exists.
     """
     removed = []
-    for folder in (Path(out), *(p for p in Path(out).iterdir() if p.is_dir() and not p.is_symlink())):
-        for stale in folder.glob(TEMPORARY_PATTERN):
+    for folder in folders:
+        for stale in Path(folder).glob(TEMPORARY_PATTERN):
             if stale.is_file() and not stale.is_symlink():
                 stale.unlink(missing_ok=True)
                 removed.append(stale)

@@ -11,6 +11,7 @@ a traceback and never silent acceptance. The valid base spec is ``hostile_suppor
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,8 +139,14 @@ def test_an_oversized_spec_is_refused_unparsed(tmp_path: Path, size: int) -> Non
     assert time.perf_counter() - start < 10
 
 
-def test_a_device_that_never_ends_is_read_no_further_than_the_limit() -> None:
-    assert_clean_failure(invoke("check", "/dev/zero"), 1, "/dev/zero: error", "HARNESS_MAX_SPEC_BYTES")
+@pytest.mark.parametrize("kind", ["device", "pipe"])
+def test_a_file_that_is_not_a_regular_file_is_refused_without_waiting(tmp_path: Path, kind: str) -> None:
+    path = Path("/dev/zero") if kind == "device" else tmp_path / "pipe.yaml"
+    if kind == "pipe":
+        os.mkfifo(path)
+    start = time.perf_counter()
+    assert_clean_failure(invoke("check", str(path)), 1, f"{path}: error", "not a regular file")
+    assert time.perf_counter() - start < 10
 
 
 def test_a_limit_can_be_raised_through_its_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -154,7 +154,7 @@ def run(
         prepare_output(out)
         prepare_output(out / JOBS_FOLDER)
         with lock_output(out):
-            remove_stale_temporaries(out)
+            remove_stale_temporaries(out, out / JOBS_FOLDER)
             results = RunResults(
                 command=shlex.join(["harness", *sys.argv[1:]]), specs=list(dict.fromkeys(n.path for n in networks)),
                 networks=network_objects(networks), notes=notes, settings=options_record(options, timeout),

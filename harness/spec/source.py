@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,9 @@ def read_text(path: Path) -> str:
     """The file's text, read no further than the spec size limit (a device or a pipe never ends)."""
     limit = limits.SPEC_BYTES.value
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise SpecError(path, None, None, "", "this is not a regular file (a directory, a device or a pipe), so it "
+                            "cannot be a spec.", "give the path of a YAML spec file.")
         with open(path, "rb") as stream:
             raw = stream.read(limit + 1)
     except FileNotFoundError:
