@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 import errno
 import json
+import math
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from report_support import sample_run
 
 from harness import outdir
 from harness.outdir import MAX_FILE_NAME, OutputError, confined, safe_file_name
+from harness.report.compare import smallest_p_value
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +220,11 @@ def test_report_out_on_a_read_only_file_system_is_a_clear_error(tmp_path: Path, 
     assert_clean_failure(invoke("report", str(results), "--out", str(target)), 2,
                          f"the output folder {target} is not writable: it is on a read-only file system")
     assert list(target.iterdir()) == []
+
+
+def test_the_smallest_p_value_costs_nothing_for_huge_samples() -> None:
+    start = time.perf_counter()
+    assert smallest_p_value(10**7, 10**7) == 0.0
+    assert time.perf_counter() - start < 0.1
+    for n, m in ((1, 1), (3, 3), (5, 5), (10, 7), (40, 60)):
+        assert smallest_p_value(n, m) == pytest.approx(2 / math.comb(n + m, n), rel=1e-9)

@@ -59,8 +59,12 @@ class Judgement:
 
 
 def smallest_p_value(n: int, m: int) -> float:
-    """The smallest two-sided p-value a Mann-Whitney U test on samples of sizes n and m can give."""
-    return 2 / math.comb(n + m, min(n, m)) if n and m else 1.0
+    """The smallest two-sided p-value a Mann-Whitney U test on samples of sizes n and m can give:
+    2 / C(n + m, n), computed through log-gamma so that huge samples cost no time."""
+    if not (n and m):
+        return 1.0
+    log_comb = math.lgamma(n + m + 1) - math.lgamma(n + 1) - math.lgamma(m + 1)
+    return min(1.0, 2 * math.exp(-log_comb))
 
 
 def judge(old: Sequence[float], new: Sequence[float], better: Direction, factor: float = DEFAULT_FACTOR,
