@@ -12,11 +12,24 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from harness import limits
 
 SCHEMA_VERSION = 1
+TEMPORARY_PREFIX_CHARS = 40
+"""How much of the target's name a temporary file of :func:`write_json_atomic` repeats."""
 
 Status = Literal["ok", "diverged", "failed", "timeout", "oom", "interrupted", "skipped"]
 
@@ -25,36 +38,54 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _not_negative(value: float) -> float:
+    if value < 0:
+        raise ValueError(f"a time, size or rate cannot be negative ({value})")
+    return value
+
+
+NonNegative = Annotated[float, AfterValidator(_not_negative)]
+"""A measured time, size or rate: never negative (NaN, for a figure that could not be measured, passes)."""
+ORDER_TOLERANCE = 1e-9
+
+
 class Params(Model):
-    trainable: int
-    non_trainable: int
-    total: int
+    trainable: NonNegativeInt
+    non_trainable: NonNegativeInt
+    total: NonNegativeInt
 
 
 class Timing(Model):
     """Summary of repeated timings in milliseconds, with the raw samples kept for statistics."""
 
-    median_ms: float
-    p10_ms: float
-    p90_ms: float
-    count: int
-    samples_ms: list[float] = Field(default_factory=list)
-    rounds_ms: list[float] = Field(
+    median_ms: NonNegative
+    p10_ms: NonNegative
+    p90_ms: NonNegative
+    count: NonNegativeInt
+    samples_ms: list[NonNegative] = Field(default_factory=list)
+    rounds_ms: list[NonNegative] = Field(
         default_factory=list,
         description="Median of each round: the samples split into consecutive blocks far apart in time. Tests of "
                     "significance use these (and seeds), never the raw, strongly correlated consecutive samples.",
     )
 
+    @model_validator(mode="after")
+    def _ordered(self) -> Timing:
+        slack = ORDER_TOLERANCE * max(abs(self.p90_ms), 1.0)
+        if not (self.p10_ms <= self.median_ms + slack and self.median_ms <= self.p90_ms + slack):
+            raise ValueError(f"p10 <= median <= p90 must hold, but they are {self.p10_ms}, {self.median_ms}, {self.p90_ms}")
+        return self
+
 
 class Epoch(Model):
-    epoch: int
+    epoch: NonNegativeInt
     train_loss: float
     train_accuracy: float
     test_loss: float | None = None
     test_accuracy: float | None = None
-    seconds: float = Field(description="Training time of the epoch (batches and steps, no evaluation).")
-    steps: int | None = None
-    eval_seconds: float | None = Field(default=None, description="Time to score the test split.")
+    seconds: NonNegative = Field(description="Training time of the epoch (batches and steps, no evaluation).")
+    steps: NonNegativeInt | None = None
+    eval_seconds: NonNegative | None = Field(default=None, description="Time to score the test split.")
 
 
 class DataInfo(Model):
@@ -64,10 +95,10 @@ class DataInfo(Model):
     requested: str | None = Field(default=None, description="The spec's data set when another stood in.")
     source: str = Field(default="", description="Where the files were found.")
     checksum: str = Field(default="", description="sha256 over the files as read.")
-    train_size: int = 0
-    test_size: int = 0
-    full_train_size: int | None = Field(default=None, description="Training images before --limit-train.")
-    full_test_size: int | None = Field(default=None, description="Test images before --limit-test.")
+    train_size: NonNegativeInt = 0
+    test_size: NonNegativeInt = 0
+    full_train_size: NonNegativeInt | None = Field(default=None, description="Training images before --limit-train.")
+    full_test_size: NonNegativeInt | None = Field(default=None, description="Test images before --limit-test.")
     image_shape: list[int | None] = Field(default_factory=list, description="Shape before fitting.")
     fitted_to: list[int | None] = Field(default_factory=list, description="The network's input shape.")
     fit: str = ""
@@ -121,29 +152,32 @@ class JobResult(Model):
     network: str = Field(description="Network key: spec name, or name:variant.")
     spec_file: str
     framework: str
-    seed: int
+    seed: NonNegativeInt
     status: Status
     reason: str | None = None
-    epochs_requested: int
-    spec_epochs: int | None = Field(default=None, description="The spec's own epoch count (--epochs may differ).")
-    batch_size: int
+    diverged_rule: str | None = Field(
+        default=None, description="Which divergence rule fired (harness.runner.divergence): non_finite or above_chance."
+    )
+    epochs_requested: NonNegativeInt
+    spec_epochs: NonNegativeInt | None = Field(default=None, description="The spec's own epoch count (--epochs may differ).")
+    batch_size: NonNegativeInt
     params: Params | None = None
-    layer_params: dict[str, dict[str, int]] = Field(
+    layer_params: dict[str, dict[str, NonNegativeInt]] = Field(
         default_factory=dict, description="Parameters per neutral layer as the framework counts them."
     )
     history: list[Epoch] = Field(default_factory=list)
     step_time: Timing | None = None
-    images_per_second: float | None = None
+    images_per_second: NonNegative | None = None
     latency_batch_1: Timing | None = None
     latency_batch: Timing | None = None
-    latency_batch_size: int | None = Field(default=None, description="Images per call of latency_batch.")
-    build_seconds: float | None = None
-    first_step_seconds: float | None = None
-    peak_rss_mb: float | None = None
-    gflops: float | None = Field(default=None, description="Achieved training GFLOP/s (2 x oracle MACs x 3).")
-    gemm_gflops: float | None = Field(default=None, description="The machine's FP32 GEMM rate at the job's threads (its ceiling).")
+    latency_batch_size: NonNegativeInt | None = Field(default=None, description="Images per call of latency_batch.")
+    build_seconds: NonNegative | None = None
+    first_step_seconds: NonNegative | None = None
+    peak_rss_mb: NonNegative | None = None
+    gflops: NonNegative | None = Field(default=None, description="Achieved training GFLOP/s (2 x oracle MACs x 3).")
+    gemm_gflops: NonNegative | None = Field(default=None, description="The machine's FP32 GEMM rate at the job's threads (its ceiling).")
     noise: Noise | None = None
-    effective_settings: dict[str, Any] = Field(default_factory=dict)
+    effective_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
     environment: Environment | None = None
     data: DataInfo | None = None
     started_at: str | None = None
@@ -193,7 +227,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name[:TEMPORARY_PREFIX_CHARS]}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(data, stream, indent=2, sort_keys=True, allow_nan=True)
@@ -212,10 +246,143 @@ def write_model(path: Path, model: BaseModel) -> None:
     write_json_atomic(path, model.model_dump(mode="json"))
 
 
-def read_run(path: Path) -> RunResults:
-    """Read a run's ``results.json``, refusing files from a newer schema."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    version = data.get("schema_version", 0)
+class ResultsFileError(ValueError):
+    """A file that is not a run's results (or not one this harness can read), said in one paragraph."""
+
+
+READ_FIX = "Pass the results.json that `harness run` wrote, or the report directory that holds it."
+RUN_KEYS = ("schema_version", "jobs")
+JOB_KEYS = ("network", "framework", "status", "seed")
+
+
+def _depth_beyond(data: Any, limit: int) -> bool:
+    """Whether ``data`` nests lists and objects more than ``limit`` levels deep (no recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+    return False
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value in ``path``, within the size and nesting bounds of :mod:`harness.limits`.
+
+    Raises :class:`ResultsFileError` for a file past a bound, ``json.JSONDecodeError`` for bad JSON.
+    """
+    limit = limits.RESULTS_BYTES.value
+    with open(path, "rb") as stream:
+        raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise ResultsFileError(f"the file is larger than a results file can be: {limits.RESULTS_BYTES.describe()}.")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        data = None
+        deep = True
+    else:
+        deep = _depth_beyond(data, limits.RESULTS_DEPTH.value)
+    if deep:
+        raise ResultsFileError(f"the JSON nests deeper than a results file does: {limits.RESULTS_DEPTH.describe()}. {READ_FIX}")
+    return data
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a JSON list"
+    return "a JSON object" if isinstance(value, dict) else f"the single value {str(json.dumps(value))[:40]}"
+
+
+def check_run_object(data: Any) -> None:
+    """Refuse JSON that is not a run's results: a list or a number, one job's file, any other object."""
+    if not isinstance(data, dict):
+        raise ResultsFileError(f"the file holds {_kind(data)}, not a run's results (an object with "
+                               f"{' and '.join(map(repr, RUN_KEYS))}). {READ_FIX}")
+    if all(key in data for key in JOB_KEYS) and "jobs" not in data:
+        raise ResultsFileError("this is the result of one job (a file from <out>/jobs/), not a run's results. "
+                               "Fix: pass the run's <out>/results.json, or its folder <out>.")
+    missing = [key for key in RUN_KEYS if key not in data]
+    if "schema_version" in missing:
+        raise ResultsFileError(f"the JSON object has no {' and no '.join(map(repr, missing))}: it is not a results file "
+                               f"of `harness run`. {READ_FIX}")
+    version = data["schema_version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ResultsFileError(f"schema_version is {str(json.dumps(version))[:40]}, not a schema number (1 to "
+                               f"{SCHEMA_VERSION}). {READ_FIX}")
     if version > SCHEMA_VERSION:
-        raise ValueError(f"{path} was written by a newer harness (schema {version} > {SCHEMA_VERSION}); upgrade harness.")
-    return RunResults.model_validate(data)
+        raise ResultsFileError(f"the file was written by a newer harness (schema {version} > {SCHEMA_VERSION}). "
+                               "Fix: upgrade harness.")
+    if missing:
+        raise ResultsFileError(f"the JSON object has no 'jobs': it is not a results file of `harness run`. {READ_FIX}")
+
+
+class LayerRow(Model):
+    """One layer of the oracle's table as ``harness check --json`` writes it."""
+
+    name: str
+    type: str
+    output_shape: list[NonNegativeInt | None]
+    trainable: NonNegativeInt
+    non_trainable: NonNegativeInt
+    macs: NonNegativeInt | None = None
+    depth: NonNegativeInt = 0
+
+
+class ExpectRow(Model):
+    scope: Literal["params", "backbone"] = "params"
+    field: Literal["total", "trainable", "non_trainable"]
+    expected: NonNegativeInt
+    actual: NonNegativeInt
+    ok: bool
+
+
+class NetworkCheck(Model):
+    """A network's ``harness check --json`` object, as far as the report reads it."""
+
+    layers: list[LayerRow] = Field(default_factory=list)
+    params: dict[str, NonNegativeInt] = Field(default_factory=dict)
+    backbone_params: dict[str, NonNegativeInt] | None = None
+    expect: list[ExpectRow] = Field(default_factory=list)
+
+
+class FrameworkCount(Model):
+    """One framework's parameter counts of a network (or why it could not build it)."""
+
+    params: dict[str, NonNegativeInt] | None = None
+    layers: dict[str, dict[str, NonNegativeInt]] = Field(default_factory=dict)
+    effective_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    error: str | None = None
+
+
+class ParityEntry(Model):
+    network: str | None = None
+    input_shape: list[NonNegativeInt | None] | None = None
+    passed: bool | None = None
+
+
+PARTS: tuple[tuple[str, TypeAdapter[Any]], ...] = (
+    ("networks", TypeAdapter(dict[str, NetworkCheck])),
+    ("framework_params", TypeAdapter(dict[str, dict[str, FrameworkCount]])),
+    ("parity", TypeAdapter(list[ParityEntry])),
+)
+
+
+def read_run(path: Path) -> RunResults:
+    """Read a run's ``results.json``: bounded, and refused unless it is a run's results in a schema
+    this harness knows (:class:`ResultsFileError`, or pydantic's ``ValidationError`` with the
+    location of the first problem)."""
+    data = read_json(Path(path))
+    check_run_object(data)
+    run = RunResults.model_validate(data)
+    for key, adapter in PARTS:
+        try:
+            if key in data:
+                adapter.validate_python(data[key])
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in (key, *error["loc"]))
+            raise ResultsFileError(f"{where}: {error['msg']} ({exc.error_count()} problem(s) in all); the file does not "
+                                   f"follow the results schema. {READ_FIX}") from None
+    return run

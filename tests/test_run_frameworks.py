@@ -129,6 +129,7 @@ def test_a_huge_learning_rate_is_marked_diverged(framework: str, tmp_path: Path)
     assert code == 0, output
     job = only_job(out)
     assert job["status"] == "diverged" and "training stopped" in job["reason"]
+    assert job["diverged_rule"] in ("non_finite", "above_chance") and job["diverged_rule"] in job["reason"]
     assert job["history"] and job["first_step_losses"]
 
 

@@ -8,16 +8,20 @@ from pathlib import Path
 
 import rich_click as click
 
-from harness.commands.common import choose_frameworks, console, err_console, load_all, print_errors
+from harness import limits
+from harness.commands.common import choose_frameworks, console, err_console, fail, load_all, print_errors
+from harness.commands.options import FiniteFloat, bounded_int
+from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
 from harness.results import RunResults, write_model
 from harness.runner.child import LocalExecutor
-from harness.runner.jobs import RESULTS_FILE, RunOptions, plan_jobs
+from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, RunOptions, plan_jobs
 from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
 from harness.runner.progress import LiveView, LogView, QuietView, print_table, summary_table
 from harness.runner.threads import default_threads
 from harness.spec import Network
+from harness.spec.loader import duplicate_networks
 
 EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_NO_DATA, EXIT_INTERRUPTED = 1, 2, 3, 130
 
@@ -32,8 +36,8 @@ def parse_seeds(seed: int | None, seeds: str | None) -> list[int] | None:
         values = [int(part) for part in seeds.split(",") if part.strip()]
     except ValueError:
         raise click.BadParameter(f"'{seeds}' is not a comma-separated list of integers, e.g. 0,1,2.", param_hint="--seeds") from None
-    if not values or min(values) < 0:
-        raise click.BadParameter("give one or more non-negative integers, e.g. 0,1,2.", param_hint="--seeds")
+    if not values or min(values) < 0 or max(values) > limits.MAX_SEED:
+        raise click.BadParameter(f"give one or more integers from 0 to {limits.MAX_SEED}, e.g. 0,1,2.", param_hint="--seeds")
     return list(dict.fromkeys(values))
 
 
@@ -62,9 +66,14 @@ def write_report(results_path: Path) -> str:
     This is the one call site between ``harness run`` and :mod:`harness.report` (imported here,
     when needed, so a run starts without loading matplotlib).
     """
+    from harness.report import ResultsError
     from harness.report import write_report as write
 
-    pages = [str(path) for path in write(results_path) if path.suffix in (".md", ".html")]
+    try:
+        pages = [str(path) for path in write(results_path) if path.suffix in (".md", ".html")]
+    except (OSError, OutputError, ResultsError) as exc:
+        return (f"The report could not be written ({exc}); the results are kept in {results_path}: write the report "
+                f"later with `harness report {results_path}`.")
     return f"Report: {', '.join(pages)} (results: {results_path})"
 
 
@@ -73,28 +82,28 @@ def write_report(results_path: Path) -> str:
 @click.option("--framework", "framework_names", default="all", show_default=True,
               help="`all` (every installed framework) or names separated by commas, e.g. `keras,torch`.")
 @click.option("--variant", "variants", multiple=True, help="Run only this variant of the specs (repeatable).")
-@click.option("--epochs", type=click.IntRange(min=1), help="Epochs per job (default: the spec's train.epochs).")
-@click.option("--seed", type=click.IntRange(min=0), help="Seed of every job (default: the spec's train.seed).")
+@click.option("--epochs", type=bounded_int(1, limits.MAX_EPOCHS), help="Epochs per job (default: the spec's train.epochs).")
+@click.option("--seed", type=bounded_int(0, limits.MAX_SEED), help="Seed of every job (default: the spec's train.seed).")
 @click.option("--seeds", help="Several seeds, e.g. `0,1,2`: one job per seed.")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size (default: the spec's).")
+@click.option("--batch-size", type=bounded_int(1, limits.MAX_BATCH), help="Training batch size (default: the spec's).")
 @click.option("--dataset", help="A data set standing in for the spec's (e.g. `fashion-mnist`); recorded in the results and the report.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where to look for the data set first (also HARNESS_DATA_DIR).")
-@click.option("--limit-train", type=click.IntRange(min=1), help="Train on the first N training images only.")
-@click.option("--limit-test", type=click.IntRange(min=1), help="Score on the first N test images only.")
+@click.option("--limit-train", type=bounded_int(1, limits.MAX_IMAGES), help="Train on the first N training images only.")
+@click.option("--limit-test", type=bounded_int(1, limits.MAX_IMAGES), help="Score on the first N test images only.")
 @click.option("--init", type=click.Choice(["framework", "shared"]),
               help="`shared`: every framework starts from the same neutral weights (default: the spec's train.init).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), help="Threads per job, the same for every framework (default: all cores).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds one job may run before it is killed.")
+@click.option("--threads", type=bounded_int(1, limits.MAX_THREADS), help="Threads per job, the same for every framework (default: all cores).")
+@click.option("--timeout", type=FiniteFloat(min=0, min_open=True, max=limits.MAX_TIMEOUT_S), help="Seconds one job may run before it is killed.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: `reports/<spec name>`, or `reports/<name1>+<name2>` for several specs).")
 @click.option("--resume", is_flag=True, help="Keep the jobs already finished in --out with the same settings.")
 @click.option("--quiet", is_flag=True,
               help="One line per finished job and no summary table (for CI); without a terminal there is no live view either.")
-@click.option("--warmup-steps", type=click.IntRange(min=0), default=RunOptions.model_fields["warmup_steps"].default, show_default=True,
-              help="First training steps left out of the step-time statistics.")
-@click.option("--latency-repeats", type=click.IntRange(min=1), default=RunOptions.model_fields["latency_repeats"].default,
-              show_default=True,
+@click.option("--warmup-steps", type=bounded_int(0, limits.MAX_REPEATS), default=RunOptions.model_fields["warmup_steps"].default,
+              show_default=True, help="First training steps left out of the step-time statistics.")
+@click.option("--latency-repeats", type=bounded_int(1, limits.MAX_REPEATS),
+              default=RunOptions.model_fields["latency_repeats"].default, show_default=True,
               help="Most timed inference calls per batch size.")
 @click.option("--parity/--no-parity", "check_parity", default=True, show_default=True,
               help="After training, check that the same weights give the same outputs in every framework "
@@ -117,8 +126,9 @@ def run(
     be found or fails its checksum (before any job starts), 130 on Ctrl-C.
     """
     networks, errors = load_all(specs)
-    if errors:
-        print_errors(errors)
+    networks, duplicates = duplicate_networks(networks)
+    if errors or duplicates:
+        print_errors(errors + duplicates)
         raise SystemExit(EXIT_BAD_INPUT)
     networks = only_variants(networks, variants)
     discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
@@ -146,23 +156,30 @@ def run(
             console.print(f"job {job.key}" + (" (kept from an earlier run)" if kept else ""), highlight=False)
         console.print(f"{len(jobs)} job(s); results would go to {out}.", highlight=False)
         return
-    results = RunResults(
-        command=shlex.join(["harness", *sys.argv[1:]]), specs=list(dict.fromkeys(n.path for n in networks)),
-        networks=network_objects(networks), notes=notes, settings=options_record(options, timeout),
-    )
-    versions = {name: discovery.frameworks[name].framework.version() for name in selection.names}
-    view = QuietView(console) if quiet else LiveView(console, jobs) if console.is_terminal else LogView(console)
-    executor = LocalExecutor(discovery)
-    orchestrator = Orchestrator(jobs, out, results, view, executor, versions=versions, timeout=timeout, resume=resume)
     try:
-        with view:
-            results = orchestrator.execute()
-    except KeyboardInterrupt:
-        err_console.print(f"Interrupted: finished jobs are kept in {out / RESULTS_FILE}.")
-        raise SystemExit(EXIT_INTERRUPTED) from None
-    if check_parity and len(selection.names) > 1:
-        add_parity(results, networks, options, executor)
-    finish(results, out, quiet, make_report)
+        prepare_output(out)
+        prepare_output(out / JOBS_FOLDER)
+        with lock_output(out):
+            remove_stale_temporaries(out, out / JOBS_FOLDER)
+            results = RunResults(
+                command=shlex.join(["harness", *sys.argv[1:]]), specs=list(dict.fromkeys(n.path for n in networks)),
+                networks=network_objects(networks), notes=notes, settings=options_record(options, timeout),
+            )
+            versions = {name: discovery.frameworks[name].framework.version() for name in selection.names}
+            view = QuietView(console) if quiet else LiveView(console, jobs) if console.is_terminal else LogView(console)
+            executor = LocalExecutor(discovery)
+            orchestrator = Orchestrator(jobs, out, results, view, executor, versions=versions, timeout=timeout, resume=resume)
+            try:
+                with view:
+                    results = orchestrator.execute()
+            except KeyboardInterrupt:
+                err_console.print(f"Interrupted: finished jobs are kept in {out / RESULTS_FILE}.")
+                raise SystemExit(EXIT_INTERRUPTED) from None
+            if check_parity and len(selection.names) > 1:
+                add_parity(results, networks, options, executor)
+            finish(results, out, quiet, make_report)
+    except OutputError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
 
 
 def add_parity(results: RunResults, networks: list[Network], options: RunOptions, executor: LocalExecutor) -> None:

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import StrMethodFormatter
 
+from harness.outdir import confined, safe_file_name
 from harness.report.document import Figure as ReportFigure
 from harness.report.model import RunView
 from harness.results import JobResult
@@ -134,8 +135,13 @@ def _no_data(axes: Axes, x: float, status: str, color: tuple[float, ...]) -> Non
                   color=color, fontsize=8)
 
 
+def curve_file(network: str) -> str:
+    """The file name of a network's curves: one plain name in the report folder, whatever the key holds."""
+    return safe_file_name(f"curves-{network.replace(':', '-')}", ".svg")
+
+
 def write_plots(view: RunView, directory: Path) -> tuple[dict[str, ReportFigure], ReportFigure]:
     """The curves of every network (by network) and the comparison chart, written to ``directory``."""
-    per_network = {network: curves(view, network, directory / f"curves-{network.replace(':', '-')}.svg")
+    per_network = {network: curves(view, network, confined(directory, curve_file(network)))
                    for network in view.networks if view.jobs_of(network)}
     return per_network, comparison(view, directory / "comparison.svg")

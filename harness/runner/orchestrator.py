@@ -10,7 +10,6 @@ job runs.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,7 +17,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from harness.oracle import analyse, as_json, check_expect
-from harness.results import Epoch, JobResult, RunResults, write_model
+from harness.results import Epoch, JobResult, RunResults, read_json, write_model
 from harness.runner import measure
 from harness.runner.child import ChildOutcome, LocalExecutor
 from harness.runner.jobs import RESULTS_FILE, Job
@@ -43,8 +42,8 @@ def stored_result(job: Job, out: Path) -> JobResult | None:
     if not path.exists():
         return None
     try:
-        result = JobResult.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, ValidationError):
+        result = JobResult.model_validate(read_json(path))
+    except (ValueError, ValidationError, OSError):
         return None
     if result.status not in REUSABLE or result.config != job.config.comparable():
         return None

@@ -124,6 +124,7 @@ class TrainResult(Message):
 
     status: Literal["ok", "diverged"]
     reason: str | None = None
+    diverged_rule: str | None = None
     build_seconds: float
     startup_seconds: float
     data_seconds: float

@@ -8,7 +8,6 @@ contributes only ``build``, ``prepare_training``, ``train_step`` and ``predict``
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +21,7 @@ from harness.oracle import analyse
 from harness.results import Epoch, Params
 from harness.runner import measure, noise
 from harness.runner.ceiling import GEMM_REPEATS, GEMM_SIZE, gemm_gflops
+from harness.runner.divergence import DivergenceWatch, window_for
 from harness.runner.events import emit
 from harness.runner.protocol import TrainConfig, TrainRequest, TrainResult
 from harness.runner.threads import effective_threads
@@ -63,7 +63,11 @@ DEFINITIONS: dict[str, str] = {
 
 
 class Diverged(Exception):
-    """A non-finite training loss: training stops, the history so far is kept."""
+    """A diverged run (see :mod:`harness.runner.divergence`): training stops, the history so far is kept."""
+
+    def __init__(self, reason: str, rule: str) -> None:
+        super().__init__(reason)
+        self.rule = rule
 
 
 def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -133,6 +137,7 @@ class Loop:
         self.steps_done = 0
         self.started = time.perf_counter()
         self.last_event = 0.0
+        self.divergence = DivergenceWatch(network.spec.classes, window=window_for(data.train.num_batches(config.batch_size)))
 
     def run(self) -> None:
         """Train every epoch; raises :class:`Diverged` with the partial epoch recorded."""
@@ -155,12 +160,13 @@ class Loop:
             loss_sum += result.loss * len(labels)
             correct += result.correct
             images_seen += len(labels)
-            if not math.isfinite(result.loss):
+            diverged = self.divergence.update(result.loss)
+            if diverged:
                 self.history.append(Epoch(epoch=epoch, train_loss=loss_sum / images_seen, train_accuracy=correct / images_seen,
                                           seconds=time.perf_counter() - start, steps=steps))
                 emit("epoch", **self.history[-1].model_dump(mode="json"))
-                raise Diverged(f"the training loss became {result.loss} at epoch {epoch}, step {steps} of {total_steps}; "
-                               "training stopped (the epochs before it are kept)")
+                raise Diverged(f"{diverged.reason} at epoch {epoch}, step {steps} of {total_steps}; "
+                               "training stopped (the epochs before it are kept)", diverged.rule)
             if step_start - self.last_event >= PROGRESS_INTERVAL_S:
                 self.last_event = step_start
                 emit("step", epoch=epoch, step=steps, steps=total_steps, loss=result.loss, elapsed=step_start - self.started)
@@ -296,7 +302,7 @@ def train_task(framework: Framework, request: TrainRequest) -> TrainResult:
     try:
         loop.run()
     except Diverged as exc:
-        result.update(status="diverged", reason=str(exc))
+        result.update(status="diverged", reason=str(exc), diverged_rule=exc.rule)
     result.update(loop.summary())
     result["noise"] = probe.stop(measure.summarize(loop.step_seconds), measure.cpu_model()).model_dump()
     result["gemm_gflops"] = gemm_gflops()
