@@ -21,7 +21,6 @@ from hostile_support import VALID_SPEC, invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from report_support import sample_run
-from test_run_orchestration import fake_plugin  # noqa: F401
 
 MEMORY_BOUND_MB = 768
 FUZZ = settings(max_examples=25, deadline=timedelta(seconds=30), derandomize=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hostile_support import assert_clean_failure, invoke
-from test_run_orchestration import TINY_SPEC, fake_plugin  # noqa: F401
+from run_support import TINY_SPEC
 
 from harness.data.errors import CorruptDataError, DataError
 from harness.data.idx import decompress, read_content

@@ -19,12 +19,17 @@ from typing import Any
 
 import pytest
 from hostile_support import assert_clean_failure, invoke
-from test_run_orchestration import TINY_SPEC, fake_plugin, harness_run, job_file, write_spec  # noqa: F401
+from run_support import TINY_SPEC, harness_run, job_file, write_spec
 
 from harness import outdir
 from harness.outdir import LOCK_FILE, lock_output
 from harness.runner.child import classify_death
-from harness.runner.divergence import ABOVE_CHANCE, NON_FINITE, DivergenceWatch, window_for
+from harness.runner.divergence import (
+    ABOVE_CHANCE,
+    NON_FINITE,
+    DivergenceWatch,
+    window_for,
+)
 from harness.runner.jobs import RunOptions, plan_jobs
 from harness.spec import load_networks
 

@@ -16,27 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from run_support import harness_run, job_file, write_spec
 from scipy.special import log_softmax
 
-from harness.cli import main
 from harness.commands.run import default_out
 from harness.results import RunResults, read_run
 from harness.runner.jobs import RunOptions, plan_jobs
 from harness.runner.measure import summarize
-from harness.spec import load_network
 from harness.runner.train_task import softmax_cross_entropy
-from run_support import write_spec
-
-
-def harness_run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["run", *args, "--quiet", "--threads", "1", "--no-report",
-                                       "--warmup-steps", "0", "--latency-repeats", "3"])
-    return result.exit_code, result.output
-
-
-def job_file(out: Path, framework: str, seed: int = 0) -> dict:
-    return json.loads((out / "jobs" / f"tiny__{framework}__seed{seed}.json").read_text())
+from harness.spec import load_network
 
 
 def test_summarize_keeps_samples_and_robust_statistics() -> None:
