@@ -4,10 +4,16 @@ Every job's result is written as soon as the job ends, by writing a temporary fi
 target and renaming it over the target, so a crash or Ctrl-C never leaves a half-written file.
 ``SCHEMA_VERSION`` is stored in every file (as asv does), so later harness versions can refuse or
 convert files they do not understand.
+
+Since schema 2 a run's raw timing samples live beside its ``results.json`` in ``samples.json.gz``
+(deterministic gzip), so the results file stays small enough to review; schema 1 files, with the
+samples inline, are still read. Per-job files keep their samples inline.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import tempfile
@@ -16,7 +22,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SAMPLES_FILE = "samples.json.gz"
+TIMED_FIELDS = ("step_time", "latency_batch_1", "latency_batch")
+"""The :class:`JobResult` fields whose raw samples move to the samples file."""
 
 Status = Literal["ok", "diverged", "failed", "timeout", "oom", "interrupted", "skipped"]
 
@@ -156,17 +165,19 @@ class RunResults(Model):
     settings: dict[str, Any] = Field(default_factory=dict, description="The run's options as resolved.")
     started_at: str | None = None
     finished_at: str | None = None
+    samples_file: str | None = Field(
+        default=None, description="The file beside this one that holds the raw timing samples (schema 2 on)."
+    )
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
+def _write_atomic(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file beside it and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=2, sort_keys=True, allow_nan=True)
-            stream.write("\n")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)
@@ -176,15 +187,72 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise
 
 
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
+    text = json.dumps(data, indent=2, sort_keys=True, allow_nan=True) + "\n"
+    _write_atomic(path, text.encode("utf-8"))
+
+
 def write_model(path: Path, model: BaseModel) -> None:
     """Atomically write a results model."""
     write_json_atomic(path, model.model_dump(mode="json"))
 
 
+def _gzip_json(data: Any) -> bytes:
+    """``data`` as compact JSON in a gzip stream without a name or a time: the same data, the same bytes."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=9, mtime=0) as stream:
+        stream.write(json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=True).encode("utf-8"))
+    return buffer.getvalue()
+
+
+def write_run(path: Path, run: RunResults) -> None:
+    """Write a run: ``path`` (results.json) without raw timing samples, the samples in ``samples.json.gz``
+    beside it (network -> framework -> seed -> timed field -> samples in ms)."""
+    path = Path(path)
+    data = run.model_dump(mode="json")
+    samples: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {}
+    for job in data["jobs"]:
+        for name in TIMED_FIELDS:
+            values = job[name].pop("samples_ms", []) if job.get(name) else []
+            if values:
+                per_seed = samples.setdefault(job["network"], {}).setdefault(job["framework"], {})
+                per_seed.setdefault(str(job["seed"]), {})[name] = values
+    data["schema_version"] = SCHEMA_VERSION
+    data["samples_file"] = SAMPLES_FILE
+    _write_atomic(path.parent / SAMPLES_FILE, _gzip_json({"schema_version": SCHEMA_VERSION, "samples": samples}))
+    write_json_atomic(path, data)
+
+
+def _read_samples(path: Path) -> dict[str, Any]:
+    """The samples file's mapping; empty when the file is missing (reports need no samples)."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
+    except (OSError, EOFError, ValueError) as exc:
+        raise ValueError(f"{path}: not a gzip-compressed JSON samples file ({exc}); regenerate it with "
+                         "`harness run`, or delete it to read the results without raw samples.") from exc
+    samples = data.get("samples") if isinstance(data, dict) else None
+    if not isinstance(samples, dict):
+        raise ValueError(f"{path}: no 'samples' mapping; regenerate it with `harness run`, or delete it.")
+    return samples
+
+
 def read_run(path: Path) -> RunResults:
-    """Read a run's ``results.json``, refusing files from a newer schema."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    """Read a run's ``results.json`` (with its samples file from schema 2 on), refusing newer schemas."""
+    path = Path(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
     version = data.get("schema_version", 0)
     if version > SCHEMA_VERSION:
         raise ValueError(f"{path} was written by a newer harness (schema {version} > {SCHEMA_VERSION}); upgrade harness.")
-    return RunResults.model_validate(data)
+    run = RunResults.model_validate(data)
+    if run.samples_file:
+        samples = _read_samples(path.parent / Path(run.samples_file).name)
+        for job in run.jobs:
+            recorded = samples.get(job.network, {}).get(job.framework, {}).get(str(job.seed), {})
+            for name in TIMED_FIELDS:
+                timing = getattr(job, name)
+                if timing is not None and not timing.samples_ms:
+                    timing.samples_ms = [float(value) for value in recorded.get(name, [])]
+    return run

@@ -9,7 +9,7 @@ from pathlib import Path
 import rich_click as click
 
 from harness.commands.common import choose_frameworks, console, err_console, load_all, print_errors
-from harness.results import RunResults, write_model
+from harness.results import RunResults, write_run
 from harness.runner.jobs import RESULTS_FILE, RunOptions, plan_jobs
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
@@ -183,7 +183,7 @@ def finish(results: RunResults, out: Path, quiet: bool, make_report: bool) -> No
     for job in results.jobs:
         if job.status != "ok":
             results.notes.append(f"{job.network} / {job.framework} / seed {job.seed}: {job.status}: {job.reason}")
-    write_model(out / RESULTS_FILE, results)
+    write_run(out / RESULTS_FILE, results)
     if not quiet:
         print_table(console, summary_table(results.jobs))
     console.print(write_report(out / RESULTS_FILE) if make_report else f"Results: {out / RESULTS_FILE}", highlight=False)

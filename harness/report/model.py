@@ -7,6 +7,7 @@ whatever order the jobs finished in. Every number goes through :mod:`harness.rep
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.report import format as fmt
-from harness.report.document import Mark, Table
+from harness.report.document import Banner, Mark, Table
 from harness.results import DataInfo, Environment, JobResult, RunResults, Timing
 from harness.shapes import describe_shape
 
@@ -25,6 +26,8 @@ DEFAULT_FLAG = "(default)"
 REASON_CHARS = 120
 NOTE_CHARS = 600
 STATUS_MARKS: dict[str, Mark] = {"ok": "pass", "diverged": "warn", "skipped": "warn"}
+STAND_IN = re.compile(r"\bstands? in for the spec's\b")
+"""The harness's own notes on a substituted data set, which the report's banner already states."""
 
 
 class RunView:
@@ -102,7 +105,7 @@ def describe_data(data: DataInfo) -> str:
     """One line on a data set: name, any substitution, checksum, sizes and fitting."""
     text = data.name + (f" (standing in for {data.requested})" if data.requested else "")
     if data.checksum:
-        text += f", sha256 {data.checksum[:16]}"
+        text += f", sha256 {data.checksum}"
     text += f", {data.train_size:,} training / {data.test_size:,} test images"
     if data.image_shape and data.fitted_to and data.image_shape != data.fitted_to:
         before, after = describe_shape(tuple(data.image_shape)), describe_shape(tuple(data.fitted_to))
@@ -149,7 +152,7 @@ def header_table(view: RunView) -> Table:
                     f"{_cores(environments)}; {_distinct([e.os for e in environments])}"],
         ["date", run_dates(run)],
     ]
-    return Table(_texts(rows, ["field", "value"]), ("left", "left"), sort="none", id="run")
+    return Table(_texts(rows, ["field", "value"]), ("left", "left"), sort="none", id="run", title="Run")
 
 
 def _cores(environments: list[Environment]) -> str:
@@ -174,7 +177,7 @@ def environment_table(view: RunView) -> Table:
     keys = fixed + sorted({key for values in per_framework.values() for key in values} - set(fixed))
     rows = [[key, *(values.get(key, fmt.MISSING) for values in per_framework.values())] for key in keys]
     return Table(_texts(rows, ["setting", *per_framework]), ("left",) * (1 + len(per_framework)), sort="none",
-                 id="environment")
+                 id="environment", title="Frameworks")
 
 
 def flatten(value: Any, path: str) -> dict[str, str]:
@@ -191,6 +194,33 @@ def flatten(value: Any, path: str) -> dict[str, str]:
 
 def _settings_text(values: dict[str, Any]) -> str:
     return ", ".join(f"{key}={fmt.plain(values[key])}" for key in sorted(values)) or fmt.MISSING
+
+
+def banners(view: RunView) -> list[Banner]:
+    """What makes this run differ from its specs, for the top of the report: shortened runs, then
+    substituted data sets."""
+    return ([Banner("Shortened run", text) for text in shortened_warnings(view)]
+            + [Banner("Data substituted", text) for text in substitution_warnings(view)])
+
+
+def substitutions(view: RunView) -> dict[tuple[str, str], list[str]]:
+    """(data set used, data set the spec names) -> the networks trained on the stand-in."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for job in view.jobs:
+        if job.data is not None and job.data.requested:
+            networks = found.setdefault((job.data.name, job.data.requested), [])
+            if job.network not in networks:
+                networks.append(job.network)
+    return found
+
+
+def substitution_warnings(view: RunView) -> list[str]:
+    """One line per data set that stood in for the one a spec names."""
+    every = len(view.networks)
+    return [f"{name} stood in for {requested}, the data set the spec names"
+            + ("" if len(networks) == every else f", in {', '.join(networks)}")
+            + f": accuracies are not comparable with figures published on {requested}."
+            for (name, requested), networks in substitutions(view).items()]
 
 
 def shortened_warnings(view: RunView) -> list[str]:
@@ -274,7 +304,8 @@ def params_table(view: RunView) -> Table:
                 rows.append(row + [cell for cell, _ in cells])
                 marks.append(mark_row + [mark for _, mark in cells])
     align = tuple("left" if c in ("network", "count") else "right" for c in columns)
-    return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object), id="params")
+    return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object), id="params",
+                 title="Parameter counts")
 
 
 def _agreement(value: int | None, reference: int | None) -> tuple[str, Mark]:
@@ -305,7 +336,8 @@ def layer_disagreements(view: RunView) -> Table | None:
         return None
     columns = ["network", "layer", "framework", "oracle (trainable / non-trainable)",
                "framework (trainable / non-trainable)"]
-    return Table(_texts(rows, columns), ("left", "left", "left", "right", "right"), id="layer-disagreements")
+    return Table(_texts(rows, columns), ("left", "left", "left", "right", "right"), id="layer-disagreements",
+                 title="Layers that disagree with the oracle")
 
 
 PARITY_COLUMNS = ("network", "input_shape", "a", "b", "max_abs", "max_rel", "tolerance", "first_divergent_layer", "passed")
@@ -325,7 +357,8 @@ def parity_table(entries: list[dict[str, Any]]) -> Table | None:
         marks.append(["pass" if passed is True and c == "passed" else "fail" if passed is False and c == "passed" else ""
                       for c in columns])
     align = tuple("right" if c in ("max_abs", "max_rel", "tolerance") else "left" for c in columns)
-    return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object), id="parity")
+    return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object), id="parity",
+                 title="Parity checks, pair by pair")
 
 
 def _parity_cell(column: str, value: Any) -> str:
@@ -361,7 +394,8 @@ def first_steps_table(view: RunView) -> Table | None:
     if not rows:
         return None
     columns = ["network", "seed", "init", "first-step loss", "largest first-step gap", "largest first-epoch gap"]
-    return Table(_texts(rows, columns), ("left", "left", "left", "left", "right", "right"), id="first-steps")
+    return Table(_texts(rows, columns), ("left", "left", "left", "left", "right", "right"), id="first-steps",
+                 title="First training steps")
 
 
 # ----------------------------------------------------------------------------- results
@@ -371,7 +405,11 @@ Better = Literal["higher", "lower"]
 
 @dataclass(frozen=True)
 class Metric:
-    """One row of the results table: how to read it from a job and how to write it."""
+    """One row of the results table: how to read it from a job and how to write it.
+
+    ``timing`` gives the row's repeated timings when it has them: only such a row can mark a best
+    value, and only one whose whole p10-p90 range lies beyond every other job's (beyond the noise).
+    """
 
     id: str
     label: str
@@ -379,6 +417,7 @@ class Metric:
     value: Callable[[JobResult], float | None]
     rounded: Callable[[float | None], str]
     text: Callable[[JobResult], str] | None = None
+    timing: Callable[[JobResult], Timing | None] | None = None
 
     def cell(self, job: JobResult) -> str:
         return self.text(job) if self.text is not None else self.rounded(self.value(job))
@@ -420,12 +459,13 @@ METRICS: tuple[Metric, ...] = (
     Metric("final-test-loss", "final test loss", "lower", lambda j: _last(j, "test_loss"), fmt.significant),
     Metric("final-train-loss", "final train loss", "lower", lambda j: _last(j, "train_loss"), fmt.significant),
     Metric("step-time", "step time, ms: median [p10–p90]", "lower", lambda j: _median(j.step_time), fmt.significant,
-           lambda j: _spread(j.step_time)),
-    Metric("images-per-second", "training images/s", "higher", lambda j: j.images_per_second, fmt.significant),
+           lambda j: _spread(j.step_time), lambda j: j.step_time),
+    Metric("images-per-second", "training images/s (from the mean step time)", "higher", lambda j: j.images_per_second,
+           fmt.significant),
     Metric("latency-1", "inference latency, batch 1, ms", "lower", lambda j: _median(j.latency_batch_1),
-           fmt.significant, lambda j: _spread(j.latency_batch_1)),
+           fmt.significant, lambda j: _spread(j.latency_batch_1), lambda j: j.latency_batch_1),
     Metric("latency-batch", "inference latency, training batch, ms", "lower", lambda j: _median(j.latency_batch),
-           fmt.significant, lambda j: _spread(j.latency_batch)),
+           fmt.significant, lambda j: _spread(j.latency_batch), lambda j: j.latency_batch),
     Metric("peak-memory", "peak memory (RSS), MiB", "lower", lambda j: j.peak_rss_mb, fmt.significant),
     Metric("gflops", "achieved GFLOP/s", "higher", lambda j: j.gflops, fmt.significant),
     Metric("build", "time to build, s", "lower", lambda j: j.build_seconds, fmt.significant),
@@ -435,7 +475,7 @@ METRICS: tuple[Metric, ...] = (
 
 
 def results_table(view: RunView) -> Table:
-    """One column per job, one row per metric; the best value of each row among ``ok`` jobs marked."""
+    """One column per job, one row per metric; a timing clearly better than every other ``ok`` job's marked."""
     jobs = view.jobs
     columns = ["", *(view.label(job) for job in jobs)]
     rows, marks, keys = [], [], []
@@ -453,17 +493,24 @@ def results_table(view: RunView) -> Table:
         marks=pd.DataFrame(marks, columns=columns, dtype=object),
         sort_keys=pd.DataFrame(keys, columns=columns, dtype=float),
         sort="columns", row_ids=tuple(m.id for m in METRICS), row_better=tuple(m.better or "" for m in METRICS),
-        id="results",
+        id="results", title="Every measurement, job by job",
     )
 
 
 def _best_cells(metric: Metric, jobs: list[JobResult], values: list[float | None]) -> list[bool]:
-    """True for the cells whose rounded value is the best among two or more ``ok`` jobs."""
-    eligible = [v for job, v in zip(jobs, values) if job.status == "ok" and v is not None and math.isfinite(v)]
-    if metric.better is None or len(eligible) < 2:
+    """True for the one ``ok`` job whose p10-p90 range is better than every other ``ok`` job's whole
+    range; all False for rows without timings (one value per job says nothing about its noise)."""
+    if metric.timing is None or metric.better is None:
         return [False] * len(jobs)
-    best = metric.rounded(max(eligible) if metric.better == "higher" else min(eligible))
-    return [job.status == "ok" and v is not None and metric.rounded(v) == best for job, v in zip(jobs, values)]
+    timings = [metric.timing(job) if job.status == "ok" else None for job in jobs]
+    present = [i for i, timing in enumerate(timings) if timing is not None]
+    if len(present) < 2:
+        return [False] * len(jobs)
+    lower = metric.better == "lower"
+    best = min(present, key=lambda i: timings[i].median_ms) if lower else max(present, key=lambda i: timings[i].median_ms)
+    clear = all((timings[best].p90_ms < timings[i].p10_ms) if lower else (timings[best].p10_ms > timings[i].p90_ms)
+                for i in present if i != best)
+    return [clear and i == best for i in range(len(jobs))]
 
 
 # ----------------------------------------------------------------------------- settings
@@ -477,8 +524,9 @@ def settings_of(view: RunView, network: str, framework: str) -> dict[str, Any]:
     return view.run.framework_params.get(network, {}).get(framework, {}).get("effective_settings", {})
 
 
-def settings_table(view: RunView, network: str) -> Table | None:
-    """Every hyperparameter as each framework resolved it, side by side; defaults flagged."""
+def settings_table(view: RunView, network: str, only_differing: bool = False) -> Table | None:
+    """Every hyperparameter as each framework resolved it, side by side; defaults flagged. With
+    ``only_differing``, just the rows where the frameworks differ or one used its own default."""
     per_framework = {fw: settings_of(view, network, fw) for fw in view.frameworks}
     per_framework = {fw: groups for fw, groups in per_framework.items() if groups}
     if not per_framework:
@@ -504,11 +552,18 @@ def settings_table(view: RunView, network: str) -> Table | None:
                 row.append(fmt.plain(entry.get("value")) + (f" {DEFAULT_FLAG}" if flagged else ""))
                 mark_row.append("flag" if flagged else "")
             notes = [f"{fw}: {entry['note']}" for fw, entry in entries.items() if entry and entry.get("note")]
+            if only_differing and len(set(row[3:])) <= 1 and "flag" not in mark_row:
+                continue
             rows.append([*row, "; ".join(notes)])
             marks.append([*mark_row, ""])
+    if not rows:
+        return None
     align = ("left",) * len(columns)
+    suffix = "-differing" if only_differing else ""
     return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object),
-                 id=f"settings-{network}")
+                 id=f"settings-{network}{suffix}",
+                 title=f"{network}: settings that differ or are framework defaults" if only_differing
+                 else f"{network}: every setting")
 
 
 def _setting(raw: Any) -> dict[str, Any] | None:
@@ -523,7 +578,7 @@ def _setting(raw: Any) -> dict[str, Any] | None:
 def notes(view: RunView) -> list[str]:
     """What a reviewer must know: run notes, failed and diverged jobs, data stand-ins, mismatches."""
     items = [*view.run.notes, *_job_notes(view), *_data_notes(view), *_check_notes(view), *_parity_notes(view)]
-    return list(dict.fromkeys(items))
+    return [item for item in dict.fromkeys(items) if not STAND_IN.search(item)]
 
 
 def _job_notes(view: RunView) -> list[str]:
@@ -538,17 +593,8 @@ def _job_notes(view: RunView) -> list[str]:
 
 
 def _data_notes(view: RunView) -> list[str]:
-    items: list[str] = []
-    stand_ins: dict[tuple[str, str], list[str]] = {}
-    for job in view.jobs:
-        if job.data is not None:
-            items.extend(job.data.notes)
-            if job.data.requested:
-                stand_ins.setdefault((job.data.name, job.data.requested), []).append(job.network)
-    for (name, requested), networks in stand_ins.items():
-        where = ", ".join(dict.fromkeys(networks))
-        items.append(f"{name} stood in for {requested}, the data set the spec names, in {where}.")
-    return items
+    """The data sets' own notes (a substitution is in the banner, not here)."""
+    return [note for job in view.jobs if job.data is not None for note in job.data.notes]
 
 
 def _check_notes(view: RunView) -> list[str]:

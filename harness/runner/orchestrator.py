@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from harness.commands.check import as_json
 from harness.oracle import analyse, check_expect
-from harness.results import Epoch, JobResult, RunResults, write_model
+from harness.results import Epoch, JobResult, RunResults, write_model, write_run
 from harness.runner import measure
 from harness.runner.child import ChildOutcome, run_child
 from harness.runner.jobs import RESULTS_FILE, Job
@@ -158,7 +158,7 @@ class Orchestrator:
         self.results.jobs = list(self.finished)
         self.results.framework_params = framework_params(self.finished)
         self.results.finished_at = measure.now()
-        write_model(self.out / RESULTS_FILE, self.results)
+        write_run(self.out / RESULTS_FILE, self.results)
 
 
 def framework_params(jobs: list[JobResult]) -> dict[str, dict[str, Any]]:
