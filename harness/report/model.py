@@ -223,9 +223,9 @@ def substitution_warnings(view: RunView) -> list[str]:
             for (name, requested), networks in substitutions(view).items()]
 
 
-def shortened_warnings(view: RunView) -> list[str]:
-    """One line per network trained on fewer epochs or images than its spec asks for."""
-    warnings = []
+def shortened(view: RunView) -> dict[str, str]:
+    """Network -> how it ran short of its spec (fewer epochs or images), for the networks that did."""
+    found = {}
     for network in view.networks:
         jobs = view.jobs_of(network)
         parts = []
@@ -240,7 +240,23 @@ def shortened_warnings(view: RunView) -> list[str]:
                 if full is not None and size < full:
                     parts.append(f"{size:,} of {full:,} {what} images")
         if parts:
-            warnings.append(f"{network} ran on {' and '.join(parts)}: its figures are not comparable with a full run.")
+            found[network] = " and ".join(parts)
+    return found
+
+
+def shortened_warnings(view: RunView) -> list[str]:
+    """One line per way the networks ran short of their specs, naming the networks (once each)."""
+    by_text: dict[str, list[str]] = {}
+    for network, text in shortened(view).items():
+        by_text.setdefault(text, []).append(network)
+    warnings = []
+    for text, networks in by_text.items():
+        if len(networks) == 1:
+            who, their = networks[0], "its"
+        else:
+            who = "Every network" if len(networks) == len(view.networks) else ", ".join(networks)
+            their = "their"
+        warnings.append(f"{who} ran on {text}: {their} figures are not comparable with a full run.")
     return warnings
 
 

@@ -41,8 +41,9 @@ def title(view: RunView) -> str:
     spec = view.networks[0].split(":", 1)[0]
     if len(view.networks) > TITLE_NETWORKS:
         return f"{spec}: {len(view.networks)} variants in {frameworks}"
-    against = " vs ".join(names[network] for network in reversed(view.networks))
-    prefix = f"{spec}: " if names[view.networks[0]] != view.networks[0] else ""
+    shown = [names[network] for network in view.networks]
+    against = f"{shown[1]} vs {shown[0]}" if len(shown) == 2 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    prefix = f"{spec}: " if shown[0] != view.networks[0] else ""
     return f"{prefix}{against} in {frameworks}"
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 from harness.report import format as fmt
 from harness.report import stats
 from harness.report.document import Block, Bullets, Mark, Table, Text
-from harness.report.model import FAIL, PASS, RunView, first_line, shortened_warnings, substitutions
+from harness.report.model import FAIL, PASS, RunView, first_line, shortened, substitutions
 from harness.results import JobResult
 
 NEAR_CHANCE = 0.1
@@ -133,7 +133,7 @@ def _published(view: RunView, network: str) -> str:
         return fmt.MISSING
     reasons = [f"published on {requested}" for (_, requested), networks in substitutions(view).items()
                if network in networks]
-    if any(text.startswith(f"{network} ran on") for text in shortened_warnings(view)):
+    if network in shortened(view):
         reasons.append("this run is a slice")
     return fmt.accuracy(value) + (f", not comparable ({'; '.join(reasons)})" if reasons else "")
 
@@ -159,7 +159,14 @@ def networks_table(view: RunView) -> Table:
 
 
 def _factor(value: float | None) -> str:
-    return "" if value is None else f" ({fmt.ratio(value)})"
+    return "" if value is None else f" ({times(value)})"
+
+
+def times(value: float | None) -> str:
+    """A factor such as ``1.08x``; below 0.1 with two significant figures (``0.0019x``), never ``0.00x``."""
+    if value is None or value <= 0 or value >= 0.1:
+        return fmt.ratio(value)
+    return f"{fmt.significant(value, 2)}x"
 
 
 # ----------------------------------------------------------------------------- frameworks table
@@ -222,8 +229,8 @@ def frameworks_table(view: RunView, found: dict[tuple[str, str], Group]) -> Tabl
     n = _n_text(found)
     diffs = differences(view, found)
     columns = ["network", "framework", f"test accuracy ({'n varies' if n is None else f'n={n}'})"]
-    columns += [f"Δ vs {names[base]}, points"] if several else []
-    columns += ["step, ms: median [p10–p90]"] + ([f"step vs {names[base]}"] if several else [])
+    columns += ["Δ accuracy, points"] if several else []
+    columns += ["step, ms: median [p10–p90]"] + (["step ×"] if several else [])
     columns += ["images/s", "parity"]
     rows, marks = [], []
     previous = None
@@ -241,7 +248,7 @@ def frameworks_table(view: RunView, found: dict[tuple[str, str], Group]) -> Tabl
             base_group = found.get((base, framework))
             ratio = None if network == base or base_group is None or base_group.step is None or group.step is None \
                 else group.step.median / base_group.step.median
-            row.append("baseline" if network == base else fmt.ratio(ratio))
+            row.append("baseline" if network == base else times(ratio))
             mark.append("")
         row += [fmt.significant(group.images_per_second), _parity_cell(view, network, framework)]
         mark += ["", ""]
@@ -266,8 +273,8 @@ def _accuracy_phrase(view: RunView, found: dict[tuple[str, str], Group], network
     if not diffs:
         return "no accuracy to compare"
     if all(d.p_value is None and d.half_width is None for _, d in diffs):
-        values = ", ".join(f"{d.mean * POINTS:+.2f} ({framework})" for framework, d in diffs)
-        return f"accuracy {values} points, n=1: no uncertainty estimate, no test"
+        values = ", ".join(f"{d.mean * POINTS:+.2f} {framework}" for framework, d in diffs)
+        return f"accuracy {values} (points, n=1)"
     parts = []
     for framework, d in diffs:
         text = f"{d.mean * POINTS:+.2f}" + ("" if d.half_width is None else f" ± {d.half_width * POINTS:.2f}")
@@ -297,10 +304,11 @@ def findings(view: RunView, found: dict[tuple[str, str], Group]) -> list[str]:
                  for framework in view.frameworks
                  if (network, framework) in found and (base, framework) in found
                  and found[(network, framework)].step and found[(base, framework)].step]
-        step_text = ", ".join(f"{fmt.ratio(r)} ({framework})" for framework, r in steps)
-        lines.append(f"{names[network]} against {names[base]}: {fmt.ratio(params)} the parameters, "
-                     f"{fmt.ratio(macs)} the MACs; steps take {step_text or 'no measured time'} the time; "
-                     f"{_accuracy_phrase(view, found, network)}.")
+        step_text = ("step time " + ", ".join(f"{times(r)} {framework}" for framework, r in steps)
+                     if steps else "no step times to compare")
+        macs_text = f"{times(macs)} the MACs" if macs is not None else "MACs that depend on the input size"
+        lines.append(f"{names[network]} against {names[base]}: {times(params)} the parameters, {macs_text}; "
+                     f"{step_text}; {_accuracy_phrase(view, found, network)}.")
     return lines
 
 
@@ -315,10 +323,15 @@ def problems(view: RunView, found: dict[tuple[str, str], Group]) -> list[str]:
                          f"{len(job.history)} of {job.epochs_requested} epochs{reason}")
     low = [g for g in found.values() if near_chance(view, g)]
     if low:
-        level = chance(view, low[0].network)
-        where = ", ".join(f"{names[g.network]} · {g.framework}" for g in low)
-        items.append(f"Near chance (chance is {fmt.accuracy(level)}): {where}; these networks learned little, "
-                     "so their accuracy says nothing about the network.")
+        level = fmt.accuracy(chance(view, low[0].network))
+        measured = [g for g in found.values() if g.estimate is not None]
+        if len(low) == len(measured):
+            items.append(f"Every accuracy is near chance (chance is {level}): the networks learned little in this "
+                         "run, so it has no accuracy finding.")
+        else:
+            where = ", ".join(f"{names[g.network]} · {g.framework}" for g in low)
+            items.append(f"Near chance (chance is {level}): {where}; these learned little, so their accuracy "
+                         "says nothing about the network.")
     return items
 
 
