@@ -166,8 +166,9 @@ def test_a_shortened_run_says_so_at_the_top(tmp_path: Path) -> None:
     write_report(write_run(sample_run(epochs=1, shortened=True), tmp_path))
     markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
     top = markdown.split("\n## ", 1)[0].replace("\n> ", " ").replace("\n ", "\n> ")
-    assert ("> **Shortened run:** lenet ran on 1 of the spec's 10 epochs and 512 of 60,000 training images: "
-            "its figures are not comparable with a full run.") in top
+    assert ("> **Shortened run:** Every network ran on 1 of the spec's 10 epochs and 512 of 60,000 training images: "
+            "their figures are not comparable with a full run.") in top
+    assert top.count("Shortened run") == 1, "one banner for the networks shortened alike"
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert html.index('class="warning"') < html.index('<section id="summary">')
 

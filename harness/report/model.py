@@ -26,8 +26,8 @@ DEFAULT_FLAG = "(default)"
 REASON_CHARS = 120
 NOTE_CHARS = 600
 STATUS_MARKS: dict[str, Mark] = {"ok": "pass", "diverged": "warn", "skipped": "warn"}
-STAND_IN = re.compile(r"\bstands? in for the spec's\b")
-"""The harness's own notes on a substituted data set, which the report's banner already states."""
+IN_BANNERS = re.compile(r"\bstands? in for the spec's\b|^(train|test) limited to its first \d+ of \d+ images\.$")
+"""The harness's own notes on a substituted data set or a slice, which the report's banners already state."""
 
 
 class RunView:
@@ -593,8 +593,11 @@ def _setting(raw: Any) -> dict[str, Any] | None:
 
 def notes(view: RunView) -> list[str]:
     """What a reviewer must know: run notes, failed and diverged jobs, data stand-ins, mismatches."""
-    items = [*view.run.notes, *_job_notes(view), *_data_notes(view), *_check_notes(view), *_parity_notes(view)]
-    return [item for item in dict.fromkeys(items) if not STAND_IN.search(item)]
+    # `harness run` notes each job that did not finish ok in its own words; the report's own line says more.
+    said = tuple(f"{job.network} / {job.framework} / seed {job.seed}: " for job in view.jobs if job.status != "ok")
+    run_notes = [note for note in view.run.notes if not note.startswith(said)]
+    items = [*run_notes, *_job_notes(view), *_data_notes(view), *_check_notes(view), *_parity_notes(view)]
+    return [item for item in dict.fromkeys(items) if not IN_BANNERS.search(item)]
 
 
 def _job_notes(view: RunView) -> list[str]:
