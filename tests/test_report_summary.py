@@ -12,6 +12,7 @@ from scipy import stats as scipy_stats
 from harness.report import write_report
 from harness.report.markdown import MAX_LINE
 from harness.report.model import RunView
+from harness.report.plots import comparison_chart
 from harness.report.stats import difference, estimate
 from harness.report.summary import groups
 from harness.results import RunResults
@@ -190,3 +191,17 @@ def test_every_committed_report_leads_with_its_summary_in_short_lines(report: Pa
     too_long = [line for line in lines_outside_details(markdown) if len(line) > MAX_LINE]
     assert too_long == []
     assert re.findall(r"^## .*$", markdown, re.MULTILINE)[0] == "## Summary"
+
+
+def test_the_comparison_chart_has_error_bars_an_accuracy_axis_from_chance_and_a_labelled_log_time_axis() -> None:
+    view = RunView(three_seeds())
+    figure, caption = comparison_chart(view)
+    accuracy_axes, time_axes = figure.axes[:2]
+    assert accuracy_axes.get_ylim() == pytest.approx((0.1, 1.0)) and "chance" in accuracy_axes.get_ylabel()
+    bars = [c for c in accuracy_axes.containers if c.has_yerr]
+    assert len(bars) == 6, "one 95% interval per network and framework"
+    segment = bars[0].lines[2][0].get_segments()[0]
+    interval = scipy_stats.ttest_1samp(ACCURACY[("lenet", "keras")], 0.0).confidence_interval(0.95)
+    assert (segment[0][1], segment[1][1]) == pytest.approx((interval.low, interval.high))
+    assert time_axes.get_yscale() == "log" and "log scale" in time_axes.get_ylabel()
+    assert "from chance (0.1) to 1" in caption and "log scale" in caption

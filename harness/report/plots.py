@@ -98,8 +98,15 @@ def curves(view: RunView, network: str, path: Path) -> ReportFigure:
 
 
 def comparison(view: RunView, path: Path) -> ReportFigure:
+    """The comparison chart (:func:`comparison_chart`) written to ``path``."""
+    with _style(path.stem):
+        figure, title = comparison_chart(view)
+        return ReportFigure(path.name, title, _save(figure, path, title))
+
+
+def comparison_chart(view: RunView) -> tuple[Figure, str]:
     """Final test accuracy (mean, 95% CI over seeds) from chance to 1, and step time (median, p10-p90)
-    on a log axis, per network and framework."""
+    on a log axis, per network and framework; with its caption."""
     found = groups(view)
     levels = [level for network in view.networks if (level := chance(view, network)) is not None]
     floor = min(levels, default=0.0)
@@ -108,35 +115,34 @@ def comparison(view: RunView, path: Path) -> ReportFigure:
     title = (f"Final test accuracy, mean with 95% CI over seeds ({n_text}; no bars with one seed), on an axis from "
              f"chance ({floor:g}) to 1 so a gap can be judged against the whole range; training step time, median "
              "with p10–p90, on a log scale")
-    with _style(path.stem):
-        figure = Figure(figsize=SIZE, layout="constrained")
-        accuracy_axes, time_axes = figure.subplots(1, 2)
-        width = 0.8 / max(1, len(view.frameworks))
-        for (network, framework), group in found.items():
-            index = view.frameworks.index(framework)
-            color = PALETTE[index % len(PALETTE)]
-            x = view.networks.index(network) + (index - (len(view.frameworks) - 1) / 2) * width
-            _accuracy_point(accuracy_axes, group, x, color)
-            if group.step is not None:
-                step = group.step
-                time_axes.errorbar([x], [step.median], yerr=[[step.median - step.low], [step.high - step.median]],
-                                   capsize=3, linestyle="none", color=color, marker="o", markersize=6)
-            else:
-                _no_data(time_axes, x, group.statuses or "no time", color)
-        for axes in (accuracy_axes, time_axes):
-            axes.set_xticks(range(len(view.networks)), view.networks, rotation=15 if len(view.networks) > 3 else 0)
-            axes.set_xlim(-0.6, len(view.networks) - 0.4)
-        accuracy_axes.set(title=f"final test accuracy ({n_text})", ylabel="accuracy (chance to 1)", ylim=(floor, 1.0))
-        time_axes.set(title="step time, median and p10–p90", ylabel="ms (log scale)")
-        if any(group.step is not None for group in found.values()):
-            time_axes.set_yscale("log")
-            time_axes.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
-            time_axes.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
-            time_axes.yaxis.set_minor_formatter(StrMethodFormatter("{x:g}"))
-        handles = [Line2D([], [], color=PALETTE[i % len(PALETTE)], marker="o", linestyle="none", label=name)
-                   for i, name in enumerate(view.frameworks)]
-        figure.legend(handles=handles, loc="outside right center", frameon=False)
-        return ReportFigure(path.name, title, _save(figure, path, title))
+    figure = Figure(figsize=SIZE, layout="constrained")
+    accuracy_axes, time_axes = figure.subplots(1, 2)
+    width = 0.8 / max(1, len(view.frameworks))
+    for (network, framework), group in found.items():
+        index = view.frameworks.index(framework)
+        color = PALETTE[index % len(PALETTE)]
+        x = view.networks.index(network) + (index - (len(view.frameworks) - 1) / 2) * width
+        _accuracy_point(accuracy_axes, group, x, color)
+        if group.step is not None:
+            step = group.step
+            time_axes.errorbar([x], [step.median], yerr=[[step.median - step.low], [step.high - step.median]],
+                               capsize=3, linestyle="none", color=color, marker="o", markersize=6)
+        else:
+            _no_data(time_axes, x, group.statuses or "no time", color)
+    for axes in (accuracy_axes, time_axes):
+        axes.set_xticks(range(len(view.networks)), view.networks, rotation=15 if len(view.networks) > 3 else 0)
+        axes.set_xlim(-0.6, len(view.networks) - 0.4)
+    accuracy_axes.set(title=f"final test accuracy ({n_text})", ylabel="accuracy (chance to 1)", ylim=(floor, 1.0))
+    time_axes.set(title="step time, median and p10–p90", ylabel="ms (log scale)")
+    if any(group.step is not None for group in found.values()):
+        time_axes.set_yscale("log")
+        time_axes.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+        time_axes.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        time_axes.yaxis.set_minor_formatter(StrMethodFormatter("{x:g}"))
+    handles = [Line2D([], [], color=PALETTE[i % len(PALETTE)], marker="o", linestyle="none", label=name)
+               for i, name in enumerate(view.frameworks)]
+    figure.legend(handles=handles, loc="outside right center", frameon=False)
+    return figure, title
 
 
 def _accuracy_point(axes: Axes, group: Group, x: float, color: tuple[float, ...]) -> None:
