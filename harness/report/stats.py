@@ -45,7 +45,7 @@ def estimate(values: Sequence[float], confidence: float = CONFIDENCE) -> Estimat
     sem = float(stats.sem(finite))
     if sem == 0:
         return Estimate(mean, 0.0, len(finite))
-    low, high = stats.t.interval(confidence, len(finite) - 1, loc=mean, scale=sem)
+    _, high = stats.t.interval(confidence, len(finite) - 1, loc=mean, scale=sem)
     return Estimate(mean, float(high - mean), len(finite))
 
 

@@ -294,8 +294,8 @@ def findings(view: RunView, found: dict[tuple[str, str], Group]) -> list[str]:
         accuracy = ", ".join(f"{_accuracy_cell(g, n)} ({g.framework})" for g in present) or "none finished"
         steps = ", ".join(f"{fmt.significant(g.step.median)} ms ({g.framework})" for g in found.values() if g.step)
         chance_note = " (near chance)" if any(near_chance(view, g) for g in present) else ""
-        return [f"{names[base]}: test accuracy {accuracy}{chance_note}, n={n if n is not None else 'varies'}; "
-                f"median step {steps or 'not measured'}."]
+        return [(f"{names[base]}: test accuracy {accuracy}{chance_note}, n={n if n is not None else 'varies'}; "
+                 f"median step {steps or 'not measured'}.")]
     lines = []
     for network in view.networks[1:]:
         params = _ratio(_oracle(view, network, "params"), _oracle(view, base, "params"))
