@@ -43,3 +43,4 @@ def test_counts_are_exact_and_settings_keep_full_precision() -> None:
     assert fmt.plain([3, 3]) == "[3, 3]"
     assert fmt.plain(True) == "true"
     assert fmt.ratio(1.3) == "1.30x"
+    assert fmt.ratio(0.00185) == "0.0019x" and fmt.ratio(0.092) == "0.092x"

@@ -159,20 +159,13 @@ def networks_table(view: RunView) -> Table:
 
 
 def _factor(value: float | None) -> str:
-    return "" if value is None else f" ({times(value)})"
-
-
-def times(value: float | None) -> str:
-    """A factor such as ``1.08x``; below 0.1 with two significant figures (``0.0019x``), never ``0.00x``."""
-    if value is None or value <= 0 or value >= 0.1:
-        return fmt.ratio(value)
-    return f"{fmt.significant(value, 2)}x"
+    return "" if value is None else f" ({fmt.ratio(value)})"
 
 
 # ----------------------------------------------------------------------------- frameworks table
 
 
-def _n_text(found: dict[tuple[str, str], Group]) -> int | None:
+def seed_count(found: dict[tuple[str, str], Group]) -> int | None:
     """The number of seeds behind every accuracy, or None when it varies."""
     counts = {group.estimate.n for group in found.values() if group.estimate is not None}
     return counts.pop() if len(counts) == 1 else None
@@ -226,7 +219,7 @@ def frameworks_table(view: RunView, found: dict[tuple[str, str], Group]) -> Tabl
     names = labels(view)
     base = view.networks[0]
     several = len(view.networks) > 1
-    n = _n_text(found)
+    n = seed_count(found)
     diffs = differences(view, found)
     columns = ["network", "framework", f"test accuracy ({'n varies' if n is None else f'n={n}'})"]
     columns += ["Δ accuracy, points"] if several else []
@@ -248,7 +241,7 @@ def frameworks_table(view: RunView, found: dict[tuple[str, str], Group]) -> Tabl
             base_group = found.get((base, framework))
             ratio = None if network == base or base_group is None or base_group.step is None or group.step is None \
                 else group.step.median / base_group.step.median
-            row.append("baseline" if network == base else times(ratio))
+            row.append("baseline" if network == base else fmt.ratio(ratio))
             mark.append("")
         row += [fmt.significant(group.images_per_second), _parity_cell(view, network, framework)]
         mark += ["", ""]
@@ -290,7 +283,7 @@ def findings(view: RunView, found: dict[tuple[str, str], Group]) -> list[str]:
     base = view.networks[0]
     if len(view.networks) == 1:
         present = [g for g in found.values() if g.estimate is not None]
-        n = _n_text(found)
+        n = seed_count(found)
         accuracy = ", ".join(f"{_accuracy_cell(g, n)} ({g.framework})" for g in present) or "none finished"
         steps = ", ".join(f"{fmt.significant(g.step.median)} ms ({g.framework})" for g in found.values() if g.step)
         chance_note = " (near chance)" if any(near_chance(view, g) for g in present) else ""
@@ -304,10 +297,10 @@ def findings(view: RunView, found: dict[tuple[str, str], Group]) -> list[str]:
                  for framework in view.frameworks
                  if (network, framework) in found and (base, framework) in found
                  and found[(network, framework)].step and found[(base, framework)].step]
-        step_text = ("step time " + ", ".join(f"{times(r)} {framework}" for framework, r in steps)
+        step_text = ("step time " + ", ".join(f"{fmt.ratio(r)} {framework}" for framework, r in steps)
                      if steps else "no step times to compare")
-        macs_text = f"{times(macs)} the MACs" if macs is not None else "MACs that depend on the input size"
-        lines.append(f"{names[network]} against {names[base]}: {times(params)} the parameters, {macs_text}; "
+        macs_text = f"{fmt.ratio(macs)} the MACs" if macs is not None else "MACs that depend on the input size"
+        lines.append(f"{names[network]} against {names[base]}: {fmt.ratio(params)} the parameters, {macs_text}; "
                      f"{step_text}; {_accuracy_phrase(view, found, network)}.")
     return lines
 
@@ -337,7 +330,7 @@ def problems(view: RunView, found: dict[tuple[str, str], Group]) -> list[str]:
 
 def certainty(view: RunView, found: dict[tuple[str, str], Group]) -> str:
     """How certain the numbers are, and what each column means."""
-    n = _n_text(found)
+    n = seed_count(found)
     if n == 1:
         accuracy = ("One seed per job (n=1): accuracies carry no uncertainty estimate, so no difference is "
                     "tested or marked; run with `--seeds 0,1,2` for confidence intervals and a test.")
