@@ -540,9 +540,13 @@ def settings_of(view: RunView, network: str, framework: str) -> dict[str, Any]:
     return view.run.framework_params.get(network, {}).get(framework, {}).get("effective_settings", {})
 
 
-def settings_table(view: RunView, network: str, only_differing: bool = False) -> Table | None:
-    """Every hyperparameter as each framework resolved it, side by side; defaults flagged. With
-    ``only_differing``, just the rows where the frameworks differ or one used its own default."""
+SettingRows = Literal["differing", "alike"]
+
+
+def settings_table(view: RunView, network: str, which: SettingRows) -> Table | None:
+    """Hyperparameters as each framework resolved them, side by side, defaults flagged: the rows where
+    the frameworks differ or one used its own default (``differing``), or all the others (``alike``).
+    Together the two tables hold every setting once."""
     per_framework = {fw: settings_of(view, network, fw) for fw in view.frameworks}
     per_framework = {fw: groups for fw, groups in per_framework.items() if groups}
     if not per_framework:
@@ -568,18 +572,18 @@ def settings_table(view: RunView, network: str, only_differing: bool = False) ->
                 row.append(fmt.plain(entry.get("value")) + (f" {DEFAULT_FLAG}" if flagged else ""))
                 mark_row.append("flag" if flagged else "")
             notes = [f"{fw}: {entry['note']}" for fw, entry in entries.items() if entry and entry.get("note")]
-            if only_differing and len(set(row[3:])) <= 1 and "flag" not in mark_row:
+            differs = len(set(row[3:])) > 1 or "flag" in mark_row
+            if differs != (which == "differing"):
                 continue
             rows.append([*row, "; ".join(notes)])
             marks.append([*mark_row, ""])
     if not rows:
         return None
     align = ("left",) * len(columns)
-    suffix = "-differing" if only_differing else ""
     return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object),
-                 id=f"settings-{network}{suffix}",
-                 title=f"{network}: settings that differ or are framework defaults" if only_differing
-                 else f"{network}: every setting")
+                 id=f"settings-{network}" + ("" if which == "differing" else "-alike"),
+                 title=f"{network}: settings that differ or are framework defaults" if which == "differing"
+                 else f"{network}: settings every framework resolved alike")
 
 
 def _setting(raw: Any) -> dict[str, Any] | None:

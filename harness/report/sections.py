@@ -127,18 +127,19 @@ def _settings_section(view: RunView) -> Section:
     blocks: list[Block] = [Text(
         "Every hyperparameter as each framework resolved it, in its own convention; the spec column holds "
         f"the spec's neutral value, and {model.DEFAULT_FLAG} flags a value left to the framework's default. "
-        "Shown: the settings where the frameworks differ or one used its own default; every setting is folded "
-        "below each."
+        "Shown: the settings where the frameworks differ or one used its own default; the settings every "
+        "framework resolved alike are folded below each."
     )]
     for network in view.networks:
-        full = model.settings_table(view, network)
-        if full is None:
+        differing = model.settings_table(view, network, "differing")
+        alike = model.settings_table(view, network, "alike")
+        if differing is None and alike is None:
             blocks += [Heading(network), Text("No settings recorded.")]
             continue
-        differing = model.settings_table(view, network, only_differing=True)
         blocks += [Heading(network), differing if differing is not None else Text(
             "Every framework resolved every setting alike, none by its own default.")]
-        blocks.append(Details(f"{network}: every setting", (full,)))
+        if alike is not None:
+            blocks.append(Details(f"{network}: {len(alike.frame)} settings every framework resolved alike", (alike,)))
     return Section("Effective settings", "settings", tuple(blocks))
 
 
