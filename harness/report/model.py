@@ -57,6 +57,14 @@ class RunView:
         return " · ".join(parts)
 
 
+def labels(view: RunView) -> dict[str, str]:
+    """Each network's short name: the variant alone when every network is a variant of one spec."""
+    prefixes = {network.split(":", 1)[0] for network in view.networks}
+    if len(prefixes) == 1 and all(":" in network for network in view.networks):
+        return {network: network.split(":", 1)[1] for network in view.networks}
+    return {network: network for network in view.networks}
+
+
 def first_line(text: str, limit: int = REASON_CHARS) -> str:
     """The first line of ``text``, cut to ``limit`` characters."""
     line = text.strip().splitlines()[0] if text.strip() else ""
@@ -216,9 +224,9 @@ def substitutions(view: RunView) -> dict[tuple[str, str], list[str]]:
 
 def substitution_warnings(view: RunView) -> list[str]:
     """One line per data set that stood in for the one a spec names."""
-    every = len(view.networks)
+    every, names = len(view.networks), labels(view)
     return [f"{name} stood in for {requested}, the data set the spec names"
-            + ("" if len(networks) == every else f", in {', '.join(networks)}")
+            + ("" if len(networks) == every else f", in {', '.join(names[n] for n in networks)}")
             + f": accuracies are not comparable with figures published on {requested}."
             for (name, requested), networks in substitutions(view).items()]
 
@@ -251,10 +259,11 @@ def shortened_warnings(view: RunView) -> list[str]:
         by_text.setdefault(text, []).append(network)
     warnings = []
     for text, networks in by_text.items():
+        names = labels(view)
         if len(networks) == 1:
-            who, their = networks[0], "its"
+            who, their = names[networks[0]], "its"
         else:
-            who = "Every network" if len(networks) == len(view.networks) else ", ".join(networks)
+            who = "Every network" if len(networks) == len(view.networks) else ", ".join(names[n] for n in networks)
             their = "their"
         warnings.append(f"{who} ran on {text}: {their} figures are not comparable with a full run.")
     return warnings

@@ -6,8 +6,8 @@ from __future__ import annotations
 from harness.report import format as fmt
 from harness.report import model
 from harness.report.document import Block, Bullets, Details, Figure, Heading, Report, Section, Text
-from harness.report.model import RunView
-from harness.report.summary import labels, summary_blocks
+from harness.report.model import RunView, labels
+from harness.report.summary import summary_blocks
 from harness.shapes import describe_shape
 
 READING = (

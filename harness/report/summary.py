@@ -18,7 +18,7 @@ import pandas as pd
 from harness.report import format as fmt
 from harness.report import stats
 from harness.report.document import Block, Bullets, Mark, Table, Text
-from harness.report.model import FAIL, PASS, RunView, first_line, shortened, substitutions
+from harness.report.model import FAIL, PASS, RunView, first_line, labels, shortened, substitutions
 from harness.results import JobResult
 
 NEAR_CHANCE = 0.1
@@ -66,14 +66,6 @@ def groups(view: RunView) -> dict[tuple[str, str], Group]:
                                                 stats.estimate(list(accuracy.values())), stats.timing_spread(timings),
                                                 jobs[0].batch_size)
     return found
-
-
-def labels(view: RunView) -> dict[str, str]:
-    """Each network's short name: the variant alone when every network is a variant of one spec."""
-    prefixes = {network.split(":", 1)[0] for network in view.networks}
-    if len(prefixes) == 1 and all(":" in network for network in view.networks):
-        return {network: network.split(":", 1)[1] for network in view.networks}
-    return {network: network for network in view.networks}
 
 
 def chance(view: RunView, network: str) -> float | None:
