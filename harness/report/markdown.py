@@ -6,6 +6,7 @@ than :data:`MAX_LINE`; a table wider than that is folded into a ``<details>`` bl
 
 from __future__ import annotations
 
+import html
 import re
 import textwrap
 from pathlib import Path
@@ -14,6 +15,8 @@ from harness.report.document import Block, Report, Table
 from harness.report.jinja import environment
 
 SPECIAL = re.compile(r"([\\*|])")
+BLOCK_START = re.compile(r"^(\s*)(?=([-+#]|\d+[.)])(\s|$))(\d*)(.)")
+"""A wrapped line that would start a list or a heading: its marker gets a backslash."""
 MAX_LINE = 160
 """The longest Markdown line allowed outside a ``<details>`` block."""
 WRAP = 100
@@ -27,9 +30,12 @@ def escape(text: str) -> str:
 
 
 def wrap(text: str, first: str = "", rest: str = "") -> str:
-    """Escaped ``text`` wrapped at :data:`WRAP` columns, the first line after ``first``, the others after ``rest``."""
-    return textwrap.fill(escape(text), width=WRAP, initial_indent=first, subsequent_indent=rest,
-                         break_long_words=False, break_on_hyphens=False)
+    """Escaped ``text`` wrapped at :data:`WRAP` columns, the first line after ``first``, the others after
+    ``rest``; a wrapped line that would start a list or a heading is escaped so it stays prose."""
+    lines = textwrap.wrap(escape(text), width=WRAP, initial_indent=first, subsequent_indent=rest,
+                          break_long_words=False, break_on_hyphens=False)
+    tail = [rest + BLOCK_START.sub(r"\1\4\\\5", line[len(rest):]) for line in lines[1:]]
+    return "\n".join(lines[:1] + tail)
 
 
 def table(block: Table) -> str:
@@ -46,7 +52,8 @@ def table(block: Table) -> str:
 
 
 def _fold(summary: str, body: str) -> str:
-    return f"<details><summary>{escape(summary)}</summary>\n\n{body}\n\n</details>"
+    """``body`` in a ``<details>`` block; its one-line ``summary`` is HTML, so it is escaped as HTML."""
+    return f"<details><summary>{html.escape(' '.join(summary.split()), quote=False)}</summary>\n\n{body}\n\n</details>"
 
 
 def blocks(items: tuple[Block, ...], folded: bool = False) -> str:
