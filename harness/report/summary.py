@@ -205,6 +205,14 @@ def differences(view: RunView, found: dict[tuple[str, str], Group]) -> dict[tupl
             for key, group in found.items() if key[0] != base}
 
 
+def step_ratio(view: RunView, found: dict[tuple[str, str], Group], network: str, framework: str) -> float | None:
+    """The median step of ``network`` over the first network's, in ``framework``; None if either is missing."""
+    group, base = found.get((network, framework)), found.get((view.networks[0], framework))
+    if group is None or base is None or group.step is None or base.step is None:
+        return None
+    return _ratio(group.step.median, base.step.median)
+
+
 def frameworks_table(view: RunView, found: dict[tuple[str, str], Group]) -> Table:
     """Per network and framework: accuracy, its difference from the baseline, step time and its factor,
     images/s and parity."""
@@ -230,10 +238,7 @@ def frameworks_table(view: RunView, found: dict[tuple[str, str], Group]) -> Tabl
         row.append(_step_cell(group))
         mark.append("")
         if several:
-            base_group = found.get((base, framework))
-            ratio = None if network == base or base_group is None or base_group.step is None or group.step is None \
-                else group.step.median / base_group.step.median
-            row.append("baseline" if network == base else fmt.ratio(ratio))
+            row.append("baseline" if network == base else fmt.ratio(step_ratio(view, found, network, framework)))
             mark.append("")
         row += [fmt.significant(group.images_per_second), _parity_cell(view, network, framework)]
         mark += ["", ""]
@@ -250,11 +255,11 @@ def frameworks_table(view: RunView, found: dict[tuple[str, str], Group]) -> Tabl
 
 def _accuracy_phrase(view: RunView, found: dict[tuple[str, str], Group], network: str) -> str:
     base = view.networks[0]
-    pairs = [(framework, found[(network, framework)], found[(base, framework)]) for framework in view.frameworks
-             if (network, framework) in found and (base, framework) in found]
-    if any(near_chance(view, g) or near_chance(view, b) for _, g, b in pairs):
+    frameworks = [fw for fw in view.frameworks if (network, fw) in found and (base, fw) in found]
+    if any(near_chance(view, found[(name, fw)]) for fw in frameworks for name in (network, base)):
         return "accuracy near chance, so no accuracy finding"
-    diffs = [(framework, d) for framework, g, b in pairs if (d := stats.difference(b.accuracy, g.accuracy)) is not None]
+    measured = differences(view, found)
+    diffs = [(fw, d) for fw in frameworks if (d := measured.get((network, fw))) is not None]
     if not diffs:
         return "no accuracy to compare"
     if all(d.p_value is None and d.half_width is None for _, d in diffs):
@@ -285,10 +290,8 @@ def findings(view: RunView, found: dict[tuple[str, str], Group]) -> list[str]:
     for network in view.networks[1:]:
         params = _ratio(_oracle(view, network, "params"), _oracle(view, base, "params"))
         macs = _ratio(_oracle(view, network, "macs"), _oracle(view, base, "macs"))
-        steps = [(framework, found[(network, framework)].step.median / found[(base, framework)].step.median)
-                 for framework in view.frameworks
-                 if (network, framework) in found and (base, framework) in found
-                 and found[(network, framework)].step and found[(base, framework)].step]
+        steps = [(framework, r) for framework in view.frameworks
+                 if (r := step_ratio(view, found, network, framework)) is not None]
         step_text = ("step time " + ", ".join(f"{fmt.ratio(r)} {framework}" for framework, r in steps)
                      if steps else "no step times to compare")
         macs_text = f"{fmt.ratio(macs)} the MACs" if macs is not None else "MACs that depend on the input size"
@@ -320,7 +323,7 @@ def problems(view: RunView, found: dict[tuple[str, str], Group]) -> list[str]:
     return items
 
 
-def certainty(view: RunView, found: dict[tuple[str, str], Group]) -> str:
+def certainty(found: dict[tuple[str, str], Group]) -> str:
     """How certain the numbers are, and what each column means."""
     n = seed_count(found)
     if n == 1:
@@ -342,7 +345,7 @@ def summary_blocks(view: RunView) -> tuple[Block, ...]:
         return (Text("No training jobs are recorded in this run."), networks_table(view)) if view.networks else (
             Text("Nothing was run."),)
     blocks: list[Block] = [Bullets(tuple(findings(view, found))), networks_table(view),
-                           frameworks_table(view, found), Text(certainty(view, found))]
+                           frameworks_table(view, found), Text(certainty(found))]
     trouble = problems(view, found)
     if trouble:
         blocks.append(Bullets(tuple(trouble)))
