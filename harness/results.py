@@ -20,12 +20,17 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 SCHEMA_VERSION = 2
 SAMPLES_FILE = "samples.json.gz"
+SAMPLES_LIMIT = 256 * 1024 * 1024
+"""The most bytes a samples file may decompress to (a run holds a few MB; more is a damaged or hostile file)."""
 TIMED_FIELDS = ("step_time", "latency_batch_1", "latency_batch")
 """The :class:`JobResult` fields whose raw samples move to the samples file."""
+Samples = dict[str, dict[str, dict[str, dict[str, list[float]]]]]
+"""Network -> framework -> seed -> timed field -> samples in milliseconds."""
+SAMPLES = TypeAdapter(Samples)
 
 Status = Literal["ok", "diverged", "failed", "timeout", "oom", "interrupted", "skipped"]
 
@@ -211,7 +216,7 @@ def write_run(path: Path, run: RunResults) -> None:
     beside it (network -> framework -> seed -> timed field -> samples in ms)."""
     path = Path(path)
     data = run.model_dump(mode="json")
-    samples: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {}
+    samples: Samples = {}
     for job in data["jobs"]:
         for name in TIMED_FIELDS:
             values = job[name].pop("samples_ms", []) if job.get(name) else []
@@ -224,19 +229,24 @@ def write_run(path: Path, run: RunResults) -> None:
     write_json_atomic(path, data)
 
 
-def _read_samples(path: Path) -> dict[str, Any]:
+def _read_samples(path: Path) -> Samples:
     """The samples file's mapping; empty when the file is missing (reports need no samples)."""
     if not path.is_file():
         return {}
     try:
-        data = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
+        with gzip.open(path, "rb") as stream:
+            raw = stream.read(SAMPLES_LIMIT + 1)
+        if len(raw) > SAMPLES_LIMIT:
+            raise ValueError(f"it decompresses to more than {SAMPLES_LIMIT:,} bytes")
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, EOFError, ValueError) as exc:
         raise ValueError(f"{path}: not a gzip-compressed JSON samples file ({exc}); regenerate it with "
                          "`harness run`, or delete it to read the results without raw samples.") from exc
-    samples = data.get("samples") if isinstance(data, dict) else None
-    if not isinstance(samples, dict):
-        raise ValueError(f"{path}: no 'samples' mapping; regenerate it with `harness run`, or delete it.")
-    return samples
+    try:
+        return SAMPLES.validate_python(data.get("samples") if isinstance(data, dict) else None)
+    except ValidationError as exc:
+        raise ValueError(f"{path}: no valid 'samples' mapping (network -> framework -> seed -> field -> list of "
+                         "milliseconds); regenerate it with `harness run`, or delete it.") from exc
 
 
 def read_run(path: Path) -> RunResults:
@@ -254,5 +264,5 @@ def read_run(path: Path) -> RunResults:
             for name in TIMED_FIELDS:
                 timing = getattr(job, name)
                 if timing is not None and not timing.samples_ms:
-                    timing.samples_ms = [float(value) for value in recorded.get(name, [])]
+                    timing.samples_ms = recorded.get(name, [])
     return run

@@ -65,3 +65,11 @@ def test_a_damaged_samples_file_is_explained(tmp_path: Path) -> None:
     outcome = CliRunner().invoke(main, ["report", str(path)])
     assert outcome.exit_code == 2
     assert "not a gzip-compressed JSON samples file" in outcome.output and "Traceback" not in outcome.output
+
+
+def test_a_samples_file_of_the_wrong_shape_is_explained(tmp_path: Path) -> None:
+    path = write_run(sample_run(epochs=2, samples=40), tmp_path)
+    (tmp_path / SAMPLES_FILE).write_bytes(gzip.compress(b'{"samples": {"lenet": {"keras": {"0": {"step_time": "x"}}}}}'))
+    outcome = CliRunner().invoke(main, ["report", str(path)])
+    assert outcome.exit_code == 2
+    assert "no valid 'samples' mapping" in outcome.output and "Traceback" not in outcome.output
