@@ -2,11 +2,11 @@
 
 Per network and framework: test accuracy over the seeds (mean ± 95% confidence interval, ``n``
 stated; with one seed ``n=1`` and nothing is marked), the median step time with its spread, the
-images per second at that same median step, and the parity check. With several networks (variants)
-the first is the baseline, and every other is stated as factors against it: parameters, MACs,
-step time, and the accuracy difference with its confidence interval and a t-test over the seeds
-(:mod:`harness.report.stats`); a difference is bold only when it is significant. Jobs that did not
-finish are named, and so is an accuracy near chance.
+images per second at that same median step; per network, the parameter and parity checks.
+With several networks (variants) the first is the baseline, and every other is stated as factors
+against it: parameters, MACs, step time, and the accuracy difference with its confidence interval
+and a t-test over the seeds (:mod:`harness.report.stats`); a difference is bold only when it is
+significant. Jobs that did not finish are named, and so is an accuracy near chance.
 """
 
 from __future__ import annotations
@@ -109,6 +109,15 @@ def _params_agree(view: RunView, network: str) -> str:
     return f" {FAIL} ({', '.join(differ)})" if differ else f" {PASS}"
 
 
+def _parity(view: RunView, network: str) -> str:
+    """✓ when every parity pair of ``network`` agreed, ✗ with the pairs that did not, — when none ran."""
+    entries = [entry for entry in view.run.parity if entry.get("network") == network]
+    if not entries:
+        return fmt.MISSING
+    failed = [f"{entry.get('a')} vs {entry.get('b')}" for entry in entries if entry.get("passed") is False]
+    return f"{FAIL} {', '.join(failed)}" if failed else f"{PASS} {len(entries)} pair{'s' if len(entries) > 1 else ''}"
+
+
 def _macs(view: RunView, network: str) -> str:
     analysis = view.run.networks.get(network, {})
     if analysis.get("macs") is not None or not analysis.get("macs_by_size"):
@@ -132,12 +141,12 @@ def _published(view: RunView, network: str) -> str:
 
 def networks_table(view: RunView) -> Table:
     """Per network: parameters (✓ when every framework agrees with the oracle) and MACs, as factors of
-    the first network's, and the published test accuracy."""
+    the first network's, parity across the frameworks, and the published test accuracy."""
     names = labels(view)
     base = view.networks[0]
     published = any((view.run.networks.get(n, {}).get("reference") or {}).get("test_accuracy") is not None
                     for n in view.networks)
-    columns = ["network", "parameters", "MACs per image"] + (["published test accuracy"] if published else [])
+    columns = ["network", "parameters", "MACs per image", "parity"] + (["published test accuracy"] if published else [])
     rows = []
     for network in view.networks:
         params = fmt.count(_oracle(view, network, "params")) + _params_agree(view, network)
@@ -145,8 +154,10 @@ def networks_table(view: RunView) -> Table:
         if network != base:
             params += _factor(_ratio(_oracle(view, network, "params"), _oracle(view, base, "params")))
             macs += _factor(_ratio(_oracle(view, network, "macs"), _oracle(view, base, "macs")))
-        rows.append([names[network], params, macs] + ([_published(view, network)] if published else []))
-    return Table(pd.DataFrame(rows, columns=columns, dtype=object), ("left", "right", "right", "left")[:len(columns)],
+        rows.append([names[network], params, macs, _parity(view, network)]
+                    + ([_published(view, network)] if published else []))
+    align = ("left", "right", "right", "left", "left")[:len(columns)]
+    return Table(pd.DataFrame(rows, columns=columns, dtype=object), align,  # type: ignore[arg-type]
                  sort="none", id="summary-networks", title="Networks")
 
 
@@ -183,14 +194,6 @@ def _difference_cell(difference: stats.Difference | None) -> str:
     return text
 
 
-def _parity_cell(view: RunView, network: str, framework: str) -> str:
-    passed = [entry.get("passed") for entry in view.run.parity
-              if entry.get("network") == network and framework in (entry.get("a"), entry.get("b"))]
-    if not passed:
-        return fmt.MISSING
-    return FAIL if False in passed else PASS
-
-
 def _step_cell(group: Group) -> str:
     if group.step is None:
         return group.statuses or fmt.MISSING
@@ -215,7 +218,7 @@ def step_ratio(view: RunView, found: dict[tuple[str, str], Group], network: str,
 
 def frameworks_table(view: RunView, found: dict[tuple[str, str], Group]) -> Table:
     """Per network and framework: accuracy, its difference from the baseline, step time and its factor,
-    images/s and parity."""
+    and images/s."""
     names = labels(view)
     base = view.networks[0]
     several = len(view.networks) > 1
@@ -224,7 +227,7 @@ def frameworks_table(view: RunView, found: dict[tuple[str, str], Group]) -> Tabl
     columns = ["network", "framework", f"test accuracy ({'n varies' if n is None else f'n={n}'})"]
     columns += ["Δ accuracy, points"] if several else []
     columns += ["step, ms: median [p10–p90]"] + (["step ×"] if several else [])
-    columns += ["images/s", "parity"]
+    columns += ["images/s"]
     rows, marks = [], []
     previous = None
     for (network, framework), group in found.items():
@@ -240,11 +243,11 @@ def frameworks_table(view: RunView, found: dict[tuple[str, str], Group]) -> Tabl
         if several:
             row.append("baseline" if network == base else fmt.ratio(step_ratio(view, found, network, framework)))
             mark.append("")
-        row += [fmt.significant(group.images_per_second), _parity_cell(view, network, framework)]
-        mark += ["", ""]
+        row.append(fmt.significant(group.images_per_second))
+        mark.append("")
         rows.append(row)
         marks.append(mark)
-    align = tuple("left" if c in ("network", "framework", "parity") else "right" for c in columns)
+    align = tuple("left" if c in ("network", "framework") else "right" for c in columns)
     return Table(pd.DataFrame(rows, columns=columns, dtype=object), align,  # type: ignore[arg-type]
                  marks=pd.DataFrame(marks, columns=columns, dtype=object), sort="none", id="summary",
                  title="Summary per network and framework")
@@ -335,7 +338,7 @@ def certainty(found: dict[tuple[str, str], Group]) -> str:
                     "otherwise), bold only when p < 0.05.")
     return (f"{accuracy} Step time: median with the 10th–90th percentile of the timed steps (several seeds: the "
             "median of the seeds' medians, lowest p10 to highest p90); images/s: batch size / that median step "
-            "time. Parity: the same weights give the same outputs in this framework (✓) or not (✗).")
+            "time. Parity: the same weights give the same outputs in every framework and the reference (✓) or not (✗).")
 
 
 def summary_blocks(view: RunView) -> tuple[Block, ...]:
