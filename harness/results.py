@@ -4,10 +4,16 @@ Every job's result is written as soon as the job ends, by writing a temporary fi
 target and renaming it over the target, so a crash or Ctrl-C never leaves a half-written file.
 ``SCHEMA_VERSION`` is stored in every file (as asv does), so later harness versions can refuse or
 convert files they do not understand.
+
+Since schema 2 a run's raw timing samples live beside its ``results.json`` in ``samples.json.gz``
+(deterministic gzip), so the results file stays small enough to review; schema 1 files, with the
+samples inline, are still read. Per-job files keep their samples inline.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import tempfile
@@ -27,7 +33,15 @@ from pydantic import (
 
 from harness import limits
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SAMPLES_FILE = "samples.json.gz"
+SAMPLES_LIMIT = 256 * 1024 * 1024
+"""The most bytes a samples file may decompress to (a run holds a few MB; more is a damaged or hostile file)."""
+TIMED_FIELDS = ("step_time", "latency_batch_1", "latency_batch")
+"""The :class:`JobResult` fields whose raw samples move to the samples file."""
+Samples = dict[str, dict[str, dict[str, dict[str, list[float]]]]]
+"""Network -> framework -> seed -> timed field -> samples in milliseconds."""
+SAMPLES = TypeAdapter(Samples)
 TEMPORARY_PREFIX_CHARS = 40
 """How much of the target's name a temporary file of :func:`write_json_atomic` repeats."""
 
@@ -221,17 +235,19 @@ class RunResults(Model):
     settings: dict[str, Any] = Field(default_factory=dict, description="The run's options as resolved.")
     started_at: str | None = None
     finished_at: str | None = None
+    samples_file: str | None = Field(
+        default=None, description="The file beside this one that holds the raw timing samples (schema 2 on)."
+    )
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
+def _write_atomic(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file beside it and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name[:TEMPORARY_PREFIX_CHARS]}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=2, sort_keys=True, allow_nan=True)
-            stream.write("\n")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)
@@ -241,9 +257,61 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise
 
 
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
+    text = json.dumps(data, indent=2, sort_keys=True, allow_nan=True) + "\n"
+    _write_atomic(path, text.encode("utf-8"))
+
+
 def write_model(path: Path, model: BaseModel) -> None:
     """Atomically write a results model."""
     write_json_atomic(path, model.model_dump(mode="json"))
+
+
+def _gzip_json(data: Any) -> bytes:
+    """``data`` as compact JSON in a gzip stream without a name or a time: the same data, the same bytes."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=9, mtime=0) as stream:
+        stream.write(json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=True).encode("utf-8"))
+    return buffer.getvalue()
+
+
+def write_run(path: Path, run: RunResults) -> None:
+    """Write a run: ``path`` (results.json) without raw timing samples, the samples in ``samples.json.gz``
+    beside it (network -> framework -> seed -> timed field -> samples in ms)."""
+    path = Path(path)
+    data = run.model_dump(mode="json")
+    samples: Samples = {}
+    for job in data["jobs"]:
+        for name in TIMED_FIELDS:
+            values = job[name].pop("samples_ms", []) if job.get(name) else []
+            if values:
+                per_seed = samples.setdefault(job["network"], {}).setdefault(job["framework"], {})
+                per_seed.setdefault(str(job["seed"]), {})[name] = values
+    data["schema_version"] = SCHEMA_VERSION
+    data["samples_file"] = SAMPLES_FILE
+    _write_atomic(path.parent / SAMPLES_FILE, _gzip_json({"schema_version": SCHEMA_VERSION, "samples": samples}))
+    write_json_atomic(path, data)
+
+
+def _read_samples(path: Path) -> Samples:
+    """The samples file's mapping; empty when the file is missing (reports need no samples)."""
+    if not path.is_file():
+        return {}
+    try:
+        with gzip.open(path, "rb") as stream:
+            raw = stream.read(SAMPLES_LIMIT + 1)
+        if len(raw) > SAMPLES_LIMIT:
+            raise ValueError(f"it decompresses to more than {SAMPLES_LIMIT:,} bytes")
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, EOFError, ValueError) as exc:
+        raise ValueError(f"{path}: not a gzip-compressed JSON samples file ({exc}); regenerate it with "
+                         "`harness run`, or delete it to read the results without raw samples.") from exc
+    try:
+        return SAMPLES.validate_python(data.get("samples") if isinstance(data, dict) else None)
+    except ValidationError as exc:
+        raise ValueError(f"{path}: no valid 'samples' mapping (network -> framework -> seed -> field -> list of "
+                         "milliseconds); regenerate it with `harness run`, or delete it.") from exc
 
 
 class ResultsFileError(ValueError):
@@ -385,4 +453,12 @@ def read_run(path: Path) -> RunResults:
             where = ".".join(str(part) for part in (key, *error["loc"]))
             raise ResultsFileError(f"{where}: {error['msg']} ({exc.error_count()} problem(s) in all); the file does not "
                                    f"follow the results schema. {READ_FIX}") from None
+    if run.samples_file:
+        samples = _read_samples(Path(path).parent / Path(run.samples_file).name)
+        for job in run.jobs:
+            recorded = samples.get(job.network, {}).get(job.framework, {}).get(str(job.seed), {})
+            for name in TIMED_FIELDS:
+                timing = getattr(job, name)
+                if timing is not None and not timing.samples_ms:
+                    timing.samples_ms = recorded.get(name, [])
     return run

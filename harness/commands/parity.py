@@ -18,9 +18,9 @@ from harness.commands.common import (
     threads_option,
 )
 from harness.parity import DEFAULT_TOLERANCE, PairResult
+from harness.results import RunResults, read_run, write_json_atomic, write_run
 from harness.runner.child import LocalExecutor
 from harness.runner.parity import NetworkParity, check_network, real_or_synthetic
-from harness.results import RunResults, read_run, write_json_atomic, write_model
 from harness.runner.threads import default_threads
 
 
@@ -73,7 +73,7 @@ def record(out: Path, results: list[NetworkParity]) -> None:
         checked = {result.network for result in results}
         kept = [entry for entry in run.parity if entry.get("network") not in checked]
         run.parity = kept + [pair.as_dict() for result in results for pair in result.pairs]
-        write_model(run_file, run)
+        write_run(run_file, run)
 
 
 @click.command()

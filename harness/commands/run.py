@@ -12,7 +12,7 @@ from harness import limits
 from harness.commands.common import choose_frameworks, console, err_console, fail, load_all, print_errors
 from harness.commands.options import FiniteFloat, bounded_int
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
-from harness.results import RunResults, write_model
+from harness.results import RunResults, write_run
 from harness.runner.child import LocalExecutor
 from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, RunOptions, plan_jobs
 from harness.runner.noise import busy_now
@@ -207,7 +207,7 @@ def finish(results: RunResults, out: Path, quiet: bool, make_report: bool) -> No
     for job in results.jobs:
         if job.status != "ok":
             results.notes.append(f"{job.network} / {job.framework} / seed {job.seed}: {job.status}: {job.reason}")
-    write_model(out / RESULTS_FILE, results)
+    write_run(out / RESULTS_FILE, results)
     if not quiet:
         print_table(console, summary_table(results.jobs))
     console.print(write_report(out / RESULTS_FILE) if make_report else f"Results: {out / RESULTS_FILE}", highlight=False,

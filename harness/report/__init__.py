@@ -69,6 +69,10 @@ def write_report(results_path: Path, out_dir: Path | None = None) -> list[Path]:
     if not target.exists() or not target.samefile(source):
         shutil.copyfile(source, target)
         written.append(target)
+        samples = source.parent / Path(run.samples_file).name if run.samples_file else None
+        if samples is not None and samples.is_file():
+            shutil.copyfile(samples, directory / samples.name)
+            written.append(directory / samples.name)
     view = RunView(run)
     per_network, compared = write_plots(view, directory)
     report = build_report(view, per_network, compared)

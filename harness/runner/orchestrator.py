@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from harness.oracle import analyse, as_json, check_expect
-from harness.results import Epoch, JobResult, RunResults, read_json, write_model
+from harness.results import Epoch, JobResult, RunResults, read_json, write_model, write_run
 from harness.runner import measure
 from harness.runner.child import ChildOutcome, LocalExecutor
 from harness.runner.jobs import RESULTS_FILE, Job
@@ -156,7 +156,7 @@ class Orchestrator:
         self.results.jobs = list(self.finished)
         self.results.framework_params = framework_params(self.finished)
         self.results.finished_at = measure.now()
-        write_model(self.out / RESULTS_FILE, self.results)
+        write_run(self.out / RESULTS_FILE, self.results)
 
 
 def framework_params(jobs: list[JobResult]) -> dict[str, dict[str, Any]]:
