@@ -86,7 +86,7 @@ def test_results_have_one_column_per_network_and_framework_with_status_and_reaso
     assert status[" · ".join(FAILED)].startswith("failed: worker exited with signal 9 (SIGKILL) \\| killed")
     assert dict(zip(rows[""], rows["epochs run"]))[" · ".join(DIVERGED)] == "4 / 10"
     for label in ("final test accuracy", "best test accuracy", "final test loss", "step time, ms: median [p10–p90]",
-                  "training images/s (from the mean step time)", "inference latency, batch 1, ms", "peak memory (RSS), MiB", "achieved GFLOP/s",
+                  "training images/s (from the mean step time)", "inference latency, batch 1, ms", "peak memory (RSS), MiB", "achieved GFLOP/s (share of the machine's FP32 GEMM rate)",
                   "time to first step, s"):
         assert label in rows
 

@@ -492,11 +492,37 @@ METRICS: tuple[Metric, ...] = (
     Metric("latency-batch", "inference latency, training batch, ms", "lower", lambda j: _median(j.latency_batch),
            fmt.significant, lambda j: _spread(j.latency_batch), lambda j: j.latency_batch),
     Metric("peak-memory", "peak memory (RSS), MiB", "lower", lambda j: j.peak_rss_mb, fmt.significant),
-    Metric("gflops", "achieved GFLOP/s", "higher", lambda j: j.gflops, fmt.significant),
+    Metric("gflops", "achieved GFLOP/s (share of the machine's FP32 GEMM rate)", "higher", lambda j: j.gflops,
+           fmt.significant, lambda j: _gflops_text(j)),
+    Metric("noise", "timing noise (other processes' CPU share)", None,
+           lambda j: j.noise.other_cpu_share if j.noise else None, fmt.plain, lambda j: _noise_text(j)),
     Metric("build", "time to build, s", "lower", lambda j: j.build_seconds, fmt.significant),
     Metric("first-step", "time to first step, s", "lower", lambda j: j.first_step_seconds, fmt.significant),
     Metric("train-time", "training time, s", "lower", _train_seconds, fmt.significant),
 )
+
+
+def _gflops_text(job: JobResult) -> str:
+    if job.gflops is None:
+        return fmt.MISSING
+    if not job.gemm_gflops:
+        return fmt.significant(job.gflops)
+    return f"{fmt.significant(job.gflops)} ({job.gflops / job.gemm_gflops:.0%} of {fmt.significant(job.gemm_gflops)})"
+
+
+def _noise_text(job: JobResult) -> str:
+    if job.noise is None:
+        return "not recorded"
+    share = f"{job.noise.other_cpu_share:.0%}"
+    if not job.noise.flags:
+        return f"quiet ({share})"
+    kinds = " and ".join(dict.fromkeys(flag.split(":")[0] for flag in job.noise.flags))
+    return f"⚠ {kinds} ({share})"
+
+
+def noisy(job: JobResult) -> bool:
+    """Whether the job was timed on a busy machine or has unstable rounds."""
+    return job.noise is not None and bool(job.noise.flags)
 
 
 def results_table(view: RunView) -> Table:
@@ -510,6 +536,8 @@ def results_table(view: RunView) -> Table:
         rows.append([metric.label, *(metric.cell(job) for job in jobs)])
         if metric.id == "status":
             marks.append(["", *(STATUS_MARKS.get(job.status, "fail") for job in jobs)])
+        elif metric.id == "noise":
+            marks.append(["", *("warn" if noisy(job) else "" for job in jobs)])
         else:
             marks.append(["", *("best" if flag else "" for flag in best)])
         keys.append([math.nan, *(math.nan if v is None or not math.isfinite(v) else v for v in values)])
@@ -524,8 +552,9 @@ def results_table(view: RunView) -> Table:
 
 def _best_cells(metric: Metric, jobs: list[JobResult], values: list[float | None]) -> list[bool]:
     """True for the one ``ok`` job whose p10-p90 range is better than every other ``ok`` job's whole
-    range; all False for rows without timings (one value per job says nothing about its noise)."""
-    if metric.timing is None or metric.better is None:
+    range; all False for rows without timings (one value per job says nothing about its noise) and
+    when any of the jobs was timed on a busy machine or has unstable rounds."""
+    if metric.timing is None or metric.better is None or any(noisy(job) for job in jobs if job.status == "ok"):
         return [False] * len(jobs)
     timings = [metric.timing(job) if job.status == "ok" else None for job in jobs]
     present = [i for i, timing in enumerate(timings) if timing is not None]
