@@ -92,6 +92,7 @@ class JobResult(Model):
     network: str = Field(description="Network key: spec name, or name:variant.")
     spec_file: str
     framework: str
+    mode: str = Field(default="eager", description="eager, or compiled (the framework's compiler).")
     seed: int
     status: Status
     reason: str | None = None
@@ -110,6 +111,10 @@ class JobResult(Model):
     latency_batch_size: int | None = Field(default=None, description="Images per call of latency_batch.")
     build_seconds: float | None = None
     first_step_seconds: float | None = None
+    compile_seconds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Input shape -> seconds of the first training step at that shape (tracing, compiling), left out of step_time.",
+    )
     peak_rss_mb: float | None = None
     gflops: float | None = Field(default=None, description="Achieved training GFLOP/s (2 x oracle MACs x 3).")
     effective_settings: dict[str, Any] = Field(default_factory=dict)
@@ -127,6 +132,11 @@ class JobResult(Model):
     data_seconds: float | None = Field(default=None, description="Loading and preparing the data set.")
     definitions: dict[str, str] = Field(default_factory=dict, description="How each measured figure is defined.")
     log_tail: str | None = Field(default=None, description="The worker's last output lines, when it failed.")
+
+    @property
+    def label(self) -> str:
+        """The framework, with the mode when it is not eager (``torch:compiled``): what tells jobs apart."""
+        return self.framework if self.mode == "eager" else f"{self.framework}:{self.mode}"
 
     @property
     def final_test_accuracy(self) -> float | None:

@@ -71,5 +71,6 @@ TASKS: dict[type[Message], Callable[[Framework, Any], Message]] = {
 def run_task(request: InfoRequest | ParamsRequest | ParityRequest | TrainRequest) -> Message:
     """Instantiate the requested framework in this process (one plugin discovery) and run the task."""
     target = request.target()
-    framework = framework_class(target.framework)(device=target.device, threads=target.threads, seed=target.seed)
+    framework = framework_class(target.framework)(device=target.device, threads=target.threads, seed=target.seed,
+                                                      mode=target.mode)
     return TASKS[type(request)](framework, request)

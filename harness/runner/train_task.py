@@ -41,7 +41,8 @@ DEFINITIONS: dict[str, str] = {
     "test_accuracy": "share of test images whose largest logit is the label, computed by the harness.",
     "seconds": "wall time of an epoch's training (batches from the harness and train_step calls), evaluation not included.",
     "step_time": "wall time of one framework.train_step (forward, backward, update, loss read back) plus framework.synchronize(), "
-                 "for every full batch after the job's first {warmup} steps.",
+                 "for every full batch after the job's first {warmup} steps, leaving out the first step at each input shape "
+                 "(compile_seconds): steady state.",
     "images_per_second": "images in the timed steps / sum of their step times.",
     "gflops": "achieved training GFLOP/s = sum over the timed steps of (3 x oracle forward MACs per image x 2 FLOPs per MAC x batch size) "
               "/ sum of their step times / 1e9 (backward counted as twice the forward; convolutions and dense layers only).",
@@ -49,6 +50,8 @@ DEFINITIONS: dict[str, str] = {
                "repeated up to {repeats} times or {budget:g} s per batch size.",
     "build_seconds": "framework.build, plus load_weights with init shared, plus prepare_training.",
     "first_step_seconds": "the job's first train_step alone (includes any graph tracing or compilation).",
+    "compile_seconds": "per input shape (batch x height x width x channels), the first train_step at that shape: tracing and "
+                       "compiling (in compiled mode) or retracing (a last partial batch, a size-agnostic network's new size).",
     "startup_seconds": "worker process start to the framework imported and configured (threads, device, seeds).",
     "peak_rss_mb": "peak resident memory of the worker process (ru_maxrss), in MiB.",
 }
@@ -122,6 +125,7 @@ class Loop:
         self.flops_known = True
         self.first_losses: list[float] = []
         self.first_step_seconds: float | None = None
+        self.compile_seconds: dict[str, float] = {}
         self.steps_done = 0
         self.started = time.perf_counter()
         self.last_event = 0.0
@@ -174,6 +178,10 @@ class Loop:
             self.first_step_seconds = seconds
         if len(self.first_losses) < FIRST_LOSSES:
             self.first_losses.append(float(loss))
+        shape = "x".join(str(size) for size in images.shape)
+        if shape not in self.compile_seconds:
+            self.compile_seconds[shape] = seconds
+            return
         if self.steps_done <= self.config.warmup_steps or len(images) != self.config.batch_size:
             return
         self.step_seconds.append(seconds)
@@ -194,6 +202,7 @@ class Loop:
             "images_per_second": self.timed_images / total if total > 0 else None,
             "gflops": self.timed_flops / total / 1e9 if total > 0 and self.flops_known else None,
             "first_step_seconds": self.first_step_seconds,
+            "compile_seconds": self.compile_seconds,
             "first_step_losses": self.first_losses,
         }
 
