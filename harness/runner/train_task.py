@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from harness.framework import Framework
+from harness.framework import Framework, StepResult
 from harness.oracle import analyse
 from harness.results import Epoch, Params
 from harness.runner import measure
@@ -57,8 +57,24 @@ DEFINITIONS: dict[str, str] = {
 }
 
 
+COMPILER_LINES = 12
+"""How many lines of a compiler's message a failed compiled job keeps in its reason."""
+
+
 class Diverged(Exception):
     """A non-finite training loss: training stops, the history so far is kept."""
+
+
+class CompileFailed(RuntimeError):
+    """The framework's compiler could not compile the network (compiled mode only)."""
+
+
+def compiler_message(framework: Framework, exc: Exception, where: str) -> str:
+    """Why compiling failed: the compiled mode, where, and the first lines of the compiler's message."""
+    lines = f"{type(exc).__name__}: {exc}".strip().splitlines()
+    more = f"\n[{len(lines) - COMPILER_LINES} more lines in the log]" if len(lines) > COMPILER_LINES else ""
+    head = "\n".join(lines[:COMPILER_LINES])
+    return f"{framework.compiled_mode} could not compile the network ({where}): {head}{more}"
 
 
 def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -94,6 +110,11 @@ def time_calls(call: Callable[[], object], synchronize: Callable[[], None], repe
         samples.append(time.perf_counter() - start)
         spent += samples[-1]
     return samples
+
+
+def shape_key(images: np.ndarray) -> str:
+    """An input shape as ``compile_seconds`` keys it: ``64x28x28x1``."""
+    return "x".join(str(size) for size in images.shape)
 
 
 class MacCounter:
@@ -142,7 +163,7 @@ class Loop:
         start = time.perf_counter()
         for images, labels in self.data.train.batches(batch_size, self.config.seed, epoch, shuffle=True):
             step_start = time.perf_counter()
-            result = self.framework.train_step(self.trainer, images, labels)
+            result = self.train_step(images, labels)
             self.framework.synchronize()
             elapsed = time.perf_counter() - step_start
             steps += 1
@@ -162,9 +183,14 @@ class Loop:
                 emit("step", epoch=epoch, step=steps, steps=total_steps, loss=result.loss, elapsed=step_start - self.started)
         seconds = time.perf_counter() - start
         eval_start = time.perf_counter()
-        test_loss, test_accuracy = evaluate(
-            self.framework, self.model, self.data.test.batches(batch_size, self.config.seed, epoch, shuffle=False)
-        )
+        try:
+            test_loss, test_accuracy = evaluate(
+                self.framework, self.model, self.data.test.batches(batch_size, self.config.seed, epoch, shuffle=False)
+            )
+        except Exception as exc:
+            if self.framework.mode == "eager" or epoch > 1 or isinstance(exc, MemoryError):
+                raise
+            raise CompileFailed(compiler_message(self.framework, exc, "predict")) from exc
         record = Epoch(
             epoch=epoch, train_loss=loss_sum / max(images_seen, 1), train_accuracy=correct / max(images_seen, 1),
             test_loss=test_loss, test_accuracy=test_accuracy, seconds=seconds, steps=steps,
@@ -173,12 +199,22 @@ class Loop:
         self.history.append(record)
         emit("epoch", **record.model_dump(mode="json"), epochs=self.config.epochs, elapsed=time.perf_counter() - self.started)
 
+    def train_step(self, images: np.ndarray, labels: np.ndarray) -> StepResult:
+        """One ``train_step``; in compiled mode a failure at a new input shape is the compiler's."""
+        try:
+            return self.framework.train_step(self.trainer, images, labels)
+        except Exception as exc:
+            shape = shape_key(images)
+            if self.framework.mode == "eager" or shape in self.compile_seconds or isinstance(exc, MemoryError):
+                raise
+            raise CompileFailed(compiler_message(self.framework, exc, f"training step at {shape}")) from exc
+
     def record_step(self, seconds: float, images: np.ndarray, loss: float) -> None:
         if self.first_step_seconds is None:
             self.first_step_seconds = seconds
         if len(self.first_losses) < FIRST_LOSSES:
             self.first_losses.append(float(loss))
-        shape = "x".join(str(size) for size in images.shape)
+        shape = shape_key(images)
         if shape not in self.compile_seconds:
             self.compile_seconds[shape] = seconds
             return
