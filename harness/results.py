@@ -113,7 +113,8 @@ class JobResult(Model):
     first_step_seconds: float | None = None
     compile_seconds: dict[str, float] = Field(
         default_factory=dict,
-        description="Input shape -> seconds of the first training step at that shape (tracing, compiling), left out of step_time.",
+        description="Input shape -> seconds of the first training step at that shape (tracing, compiling); "
+                    "left out of step_time.",
     )
     peak_rss_mb: float | None = None
     gflops: float | None = Field(default=None, description="Achieved training GFLOP/s (2 x oracle MACs x 3).")

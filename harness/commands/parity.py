@@ -112,8 +112,9 @@ def parity(specs: tuple[str, ...], framework_names: str, modes: list[str], toler
     results = []
     for network in networks:
         with err_console.status(f"parity: {network.key} in {', '.join(selection.names)}"):
-            result = check_network(network, selection.names, executor, modes=modes, threads=threads, device=device, batch=batch,
-                                   seed=seed, tolerance=tolerance, timeout=timeout, images=real_or_synthetic(data_dir))
+            result = check_network(network, selection.names, executor, modes=modes, threads=threads, device=device,
+                                   batch=batch, seed=seed, tolerance=tolerance, timeout=timeout,
+                                   images=real_or_synthetic(data_dir))
         results.append(result)
         if as_json_output:
             continue
