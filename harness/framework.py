@@ -139,6 +139,15 @@ class Framework(ABC):
             return f"the module '{cls.module}' is not installed; install it with: {cls.install_hint}"
         return None
 
+    @classmethod
+    def check_mode(cls, mode: str) -> None:
+        """Raise :class:`ModeError` when this framework cannot run ``mode`` (no import)."""
+        if mode not in MODES:
+            raise ModeError(f"unknown mode '{mode}'; use one of {', '.join(MODES)}.")
+        if mode == "compiled" and cls.compiled_mode is None:
+            raise ModeError(f"the {cls.name} plugin offers no compiled mode (its Framework class sets no compiled_mode); "
+                            "run it with --mode eager.")
+
     # ----------------------------------------------------------------- worker process
 
     def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0, mode: Mode = "eager") -> None:
@@ -148,11 +157,7 @@ class Framework(ABC):
         form (:attr:`compiled_mode`); :meth:`layer_outputs` may stay eager. Raises
         :class:`ModeError` when the plugin offers no compiled mode.
         """
-        if mode not in MODES:
-            raise ModeError(f"unknown mode '{mode}'; use one of {', '.join(MODES)}.")
-        if mode == "compiled" and self.compiled_mode is None:
-            raise ModeError(f"the {self.name} plugin offers no compiled mode (its Framework class sets no compiled_mode); "
-                            "run it with --mode eager.")
+        self.check_mode(mode)
         self.device = device
         self.threads = threads
         self.seed = seed
