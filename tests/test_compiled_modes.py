@@ -16,12 +16,14 @@ from click.testing import CliRunner
 
 from harness.cli import main
 from harness.plugins import discover, frameworks
+from harness.report.compare import compare_runs
 from harness.results import read_run
 from harness.runner.child import LocalExecutor
 from harness.runner.jobs import RunOptions, plan_jobs
 from harness.runner.parity import check_network
 from harness.runner.train_task import COMPILER_LINES
 from harness.spec import load_network
+from report_support import sample_run
 from run_support import write_spec
 
 INSTALLED = frameworks()
@@ -102,6 +104,17 @@ def test_both_modes_run_resume_and_time_each_shape_apart(tmp_path: Path, fake_pl
     code, output = harness_run(spec, "--framework", "fake_jit", "--mode", "compiled", "--epochs", "1", "--out", str(out),
                                "--resume")
     assert "kept" not in output and len(job_file(out, "tiny__fake_jit__compiled__seed0.json")["history"]) == 1
+
+
+def test_compare_matches_jobs_by_mode() -> None:
+    """A compiled job is compared with the compiled job of the other run, never with an eager one."""
+    old = sample_run(epochs=1)
+    new = old.model_copy(deep=True)
+    compiled = next(job for job in new.jobs if job.framework == "torch").model_copy(update={"mode": "compiled"})
+    new.jobs.append(compiled)
+    changes = compare_runs(old, new)
+    assert {(c.framework, c.verdict) for c in changes if c.metric == "job"} == {("torch:compiled", "only in NEW")}
+    assert all(c.verdict != "only in NEW" for c in changes if c.framework == "torch")
 
 
 def test_a_framework_without_a_compiled_mode_fails_that_job_clearly(tmp_path: Path, fake_plugin: None) -> None:
