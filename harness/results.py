@@ -166,6 +166,7 @@ class JobResult(Model):
     network: str = Field(description="Network key: spec name, or name:variant.")
     spec_file: str
     framework: str
+    mode: str = Field(default="eager", description="eager, or compiled (the framework's compiler).")
     seed: NonNegativeInt
     status: Status
     reason: str | None = None
@@ -187,6 +188,11 @@ class JobResult(Model):
     latency_batch_size: NonNegativeInt | None = Field(default=None, description="Images per call of latency_batch.")
     build_seconds: NonNegative | None = None
     first_step_seconds: NonNegative | None = None
+    compile_seconds: dict[str, NonNegative] = Field(
+        default_factory=dict,
+        description="Input shape -> seconds of the first training step at that shape (tracing, compiling); "
+                    "left out of step_time.",
+    )
     peak_rss_mb: NonNegative | None = None
     gflops: NonNegative | None = Field(default=None, description="Achieved training GFLOP/s (2 x oracle MACs x 3).")
     gemm_gflops: NonNegative | None = Field(default=None, description="The machine's FP32 GEMM rate at the job's threads (its ceiling).")
@@ -206,6 +212,11 @@ class JobResult(Model):
     data_seconds: float | None = Field(default=None, description="Loading and preparing the data set.")
     definitions: dict[str, str] = Field(default_factory=dict, description="How each measured figure is defined.")
     log_tail: str | None = Field(default=None, description="The worker's last output lines, when it failed.")
+
+    @property
+    def label(self) -> str:
+        """The framework, with the mode when it is not eager (``torch:compiled``): what tells jobs apart."""
+        return self.framework if self.mode == "eager" else f"{self.framework}:{self.mode}"
 
     @property
     def final_test_accuracy(self) -> float | None:

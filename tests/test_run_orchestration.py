@@ -66,7 +66,9 @@ def test_run_writes_every_result(tmp_path: Path, fake_plugin: None) -> None:
     job = run.jobs[0]
     assert [epoch.epoch for epoch in job.history] == [1, 2]
     assert all(epoch.steps == 2 and epoch.test_accuracy is not None for epoch in job.history)
-    assert job.step_time is not None and job.step_time.count == 4 and len(job.step_time.samples_ms) == 4
+    # 4 steps of one shape: the first is timed apart (compile_seconds), the other 3 are steady state.
+    assert job.step_time is not None and job.step_time.count == 3 and len(job.step_time.samples_ms) == 3
+    assert list(job.compile_seconds) == ["32x8x8x1"] and job.compile_seconds["32x8x8x1"] == job.first_step_seconds
     assert job.images_per_second and job.gflops and job.first_step_seconds is not None
     assert job.latency_batch_1 and job.latency_batch and job.latency_batch_size == 32
     assert job.data and job.data.name == "synthetic" and job.data.checksum

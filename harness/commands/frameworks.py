@@ -39,6 +39,7 @@ class FrameworkInfo:
     framework_version: str | None = None
     devices: list[str] = field(default_factory=list)
     thread_settings: dict[str, Any] = field(default_factory=dict)
+    compiled_mode: str | None = None
     reason: str | None = None
     install: str | None = None
 
@@ -50,7 +51,7 @@ def _registered_row(name: str, registered: Registered) -> FrameworkInfo:
         name=name, status=AVAILABLE if reason is None else UNAVAILABLE, display_name=getattr(cls, "display_name", name),
         plugin=registered.plugin, distribution=registered.distribution,
         distribution_version=registered.distribution_version, framework_version=cls.version(),
-        reason=reason, install=getattr(cls, "install_hint", None),
+        compiled_mode=getattr(cls, "compiled_mode", None), reason=reason, install=getattr(cls, "install_hint", None),
     )
 
 
@@ -142,12 +143,12 @@ def _status_text(row: FrameworkInfo) -> str:
 def frameworks_table(rows: list[FrameworkInfo], threads: int) -> Table:
     """The rich table ``harness frameworks`` prints."""
     table = Table(title=f"Framework plugins (thread settings for --threads {threads})", title_justify="left", show_lines=True)
-    for column in ("framework", "plugin", "version", "devices", "threads", "status"):
+    for column in ("framework", "plugin", "version", "devices", "threads", "compiled mode", "status"):
         table.add_column(column, overflow="fold")
     for row in rows:
         name = f"[bold]{row.name}[/]" + (f"\n{row.display_name}" if row.display_name and row.display_name != row.name else "")
         table.add_row(name, _plugin_text(row), row.framework_version or "-", ", ".join(row.devices) or "-",
-                      _threads_text(row.thread_settings), _status_text(row))
+                      _threads_text(row.thread_settings), row.compiled_mode or "-", _status_text(row))
     return table
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import rich_click as click
 
 from harness import limits
-from harness.commands.common import choose_frameworks, console, err_console, fail, load_all, print_errors
+from harness.commands.common import choose_frameworks, console, err_console, fail, load_all, mode_option, print_errors
 from harness.commands.options import FiniteFloat, bounded_int
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
 from harness.results import RunResults, write_run
@@ -81,6 +81,7 @@ def write_report(results_path: Path) -> str:
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--framework", "framework_names", default="all", show_default=True,
               help="`all` (every installed framework) or names separated by commas, e.g. `keras,torch`.")
+@mode_option
 @click.option("--variant", "variants", multiple=True, help="Run only this variant of the specs (repeatable).")
 @click.option("--epochs", type=bounded_int(1, limits.MAX_EPOCHS), help="Epochs per job (default: the spec's train.epochs).")
 @click.option("--seed", type=bounded_int(0, limits.MAX_SEED), help="Seed of every job (default: the spec's train.seed).")
@@ -111,7 +112,7 @@ def write_report(results_path: Path) -> str:
 @click.option("--report/--no-report", "make_report", default=True, show_default=True, help="Write the report at the end.")
 @click.option("--dry-run", is_flag=True, help="Check the specs, frameworks and data, list the jobs, and train nothing.")
 def run(
-    specs: tuple[str, ...], framework_names: str, variants: tuple[str, ...], epochs: int | None, seed: int | None,
+    specs: tuple[str, ...], framework_names: str, modes: list[str], variants: tuple[str, ...], epochs: int | None, seed: int | None,
     seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
     limit_test: int | None, init: str | None, device: str, threads: int | None, timeout: float | None, out: Path | None,
     resume: bool, quiet: bool, warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
@@ -119,7 +120,7 @@ def run(
 ) -> None:
     """Train every network of SPECS in every framework, one job at a time, and measure each.
 
-    One job per (spec, variant, seed, framework), each in its own subprocess with the same thread
+    One job per (spec, variant, seed, framework, mode), each in its own subprocess with the same thread
     count and device. Every job's result is written to `<out>/jobs/` as soon as it ends, and
     `<out>/results.json` after every job. Exits 1 when a job failed, timed out or ran out of
     memory (a diverged run is a result, not a failure), 2 on bad input, 3 when a data set cannot
@@ -133,7 +134,7 @@ def run(
     networks = only_variants(networks, variants)
     discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
     options = RunOptions(
-        frameworks=selection.names, seeds=parse_seeds(seed, seeds), epochs=epochs, batch_size=batch_size,
+        frameworks=selection.names, modes=modes, seeds=parse_seeds(seed, seeds), epochs=epochs, batch_size=batch_size,
         dataset=dataset, data_dir=data_dir, limit_train=limit_train, limit_test=limit_test, init=init,  # type: ignore[arg-type]
         device=device, threads=threads or default_threads(), warmup_steps=warmup_steps, latency_repeats=latency_repeats,
     )
@@ -175,7 +176,7 @@ def run(
             except KeyboardInterrupt:
                 err_console.print(f"Interrupted: finished jobs are kept in {out / RESULTS_FILE}.")
                 raise SystemExit(EXIT_INTERRUPTED) from None
-            if check_parity and len(selection.names) > 1:
+            if check_parity and len(selection.names) * len(options.modes) > 1:
                 add_parity(results, networks, options, executor)
             finish(results, out, quiet, make_report)
     except OutputError as exc:
@@ -188,8 +189,8 @@ def add_parity(results: RunResults, networks: list[Network], options: RunOptions
 
     for network in networks:
         with err_console.status(f"parity: {network.key}"):
-            parity = check_network(network, options.frameworks, executor, threads=options.threads, device=options.device,
-                                   seed=(options.seeds or [network.spec.train.seed])[0],
+            parity = check_network(network, options.frameworks, executor, modes=options.modes, threads=options.threads,
+                                   device=options.device, seed=(options.seeds or [network.spec.train.seed])[0],
                                    images=real_or_synthetic(options.data_dir))
         results.parity += [pair.as_dict() for pair in parity.pairs]
         results.notes += [f"parity: {network.key} could not run in {name}: {reason}" for name, reason in parity.failures.items()]
@@ -206,7 +207,7 @@ def finish(results: RunResults, out: Path, quiet: bool, make_report: bool) -> No
     """Notes on failed and diverged jobs, the summary table, the report, and the exit code."""
     for job in results.jobs:
         if job.status != "ok":
-            results.notes.append(f"{job.network} / {job.framework} / seed {job.seed}: {job.status}: {job.reason}")
+            results.notes.append(f"{job.network} / {job.label} / seed {job.seed}: {job.status}: {job.reason}")
     write_run(out / RESULTS_FILE, results)
     if not quiet:
         print_table(console, summary_table(results.jobs))

@@ -169,9 +169,10 @@ def _params(jobs: list[JobResult]) -> int | None:
 
 
 def _group(run: RunResults) -> dict[tuple[str, str], list[JobResult]]:
+    """Jobs by network and framework in its mode (``torch:compiled``: compiled matches compiled only)."""
     groups: dict[tuple[str, str], list[JobResult]] = {}
     for job in sorted(run.jobs, key=lambda j: j.seed):
-        groups.setdefault((job.network, job.framework), []).append(job)
+        groups.setdefault((job.network, job.label), []).append(job)
     return groups
 
 

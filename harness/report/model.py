@@ -40,18 +40,20 @@ class RunView:
             {job.framework for job in run.jobs} | {name for per in run.framework_params.values() for name in per}
         )
         self.seeds = sorted({job.seed for job in run.jobs})
+        self.modes = sorted({job.mode for job in run.jobs}, key=lambda mode: mode != "eager")
         self.jobs = sorted(
             run.jobs,
-            key=lambda job: (self.networks.index(job.network), self.frameworks.index(job.framework), job.seed),
+            key=lambda job: (self.networks.index(job.network), self.frameworks.index(job.framework), job.seed,
+                             self.modes.index(job.mode)),
         )
 
     def jobs_of(self, network: str) -> list[JobResult]:
         return [job for job in self.jobs if job.network == network]
 
     def label(self, job: JobResult) -> str:
-        """A job's column heading: the framework, with the network and seed when they vary."""
+        """A job's column heading: the framework, with the network, mode and seed when they vary."""
         parts = [job.network] if len(self.networks) > 1 else []
-        parts.append(job.framework)
+        parts.append(job.label if len(self.modes) > 1 else job.framework)
         if len(self.seeds) > 1:
             parts.append(f"seed {job.seed}")
         return " · ".join(parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from harness.report import format as fmt
 from harness.report import model
+from harness.report.compiled import COMPILED_TEXT, compile_options, compiled_table
 from harness.report.document import Block, Bullets, Details, Figure, Heading, Report, Section, Text
 from harness.report.model import RunView, labels
 from harness.report.summary import summary_blocks
@@ -116,7 +117,12 @@ def _parameters_section(view: RunView) -> Section:
 def _results_section(view: RunView) -> Section:
     if not view.jobs:
         return Section("Results", "results", (Text("No training jobs are recorded in this run."),))
-    return Section("Results", "results", (Details("Every measurement, job by job", (model.results_table(view),)),))
+    every = Details("Every measurement, job by job", (model.results_table(view),))
+    compiled = compiled_table(view)
+    if compiled is None:
+        return Section("Results", "results", (every,))
+    return Section("Results", "results", (every, Heading("Eager and compiled"), Text(COMPILED_TEXT),
+                                          compiled, Bullets(tuple(compile_options(view)))))
 
 
 def _plots_section(per_network: dict[str, Figure], compared: Figure) -> Section:

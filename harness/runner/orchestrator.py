@@ -21,6 +21,7 @@ from harness.results import Epoch, JobResult, RunResults, read_json, write_model
 from harness.runner import measure
 from harness.runner.child import ChildOutcome, LocalExecutor
 from harness.runner.jobs import RESULTS_FILE, Job
+from harness.runner.protocol import TrainConfig
 from harness.spec import Network
 
 REUSABLE = ("ok", "diverged")
@@ -45,9 +46,19 @@ def stored_result(job: Job, out: Path) -> JobResult | None:
         result = JobResult.model_validate(read_json(path))
     except (ValueError, ValidationError, OSError):
         return None
-    if result.status not in REUSABLE or result.config != job.config.comparable():
+    if result.status not in REUSABLE or stored_config(result, job) != job.config.comparable():
         return None
     return result
+
+
+def stored_config(result: JobResult, job: Job) -> dict[str, Any] | None:
+    """The settings a stored result ran with, completed with the defaults of settings added since
+    (a result from before ``mode`` existed ran in eager mode); None when they no longer validate."""
+    try:
+        config = TrainConfig.model_validate({**result.config, "spec": job.config.spec, "data_dir": job.config.data_dir})
+    except ValidationError:
+        return None
+    return config.comparable()
 
 
 def network_objects(networks: list[Network]) -> dict[str, dict[str, Any]]:
@@ -67,7 +78,7 @@ def base_result(job: Job, status: str, started_at: str, version: str | None) -> 
     """What the parent knows of ``job`` without its worker (``version``: the framework's)."""
     config = job.config
     return JobResult(
-        network=job.network.key, spec_file=job.network.path, framework=config.framework, seed=config.seed,
+        network=job.network.key, spec_file=job.network.path, framework=config.framework, mode=config.mode, seed=config.seed,
         status=status, epochs_requested=config.epochs, spec_epochs=job.network.spec.train.epochs, batch_size=config.batch_size,
         config=config.comparable(), started_at=started_at, finished_at=measure.now(),
         environment=measure.environment(config.framework, version, config.device, config.threads),

@@ -37,7 +37,7 @@ def step_time_text(timing: Timing | None) -> str:
 
 def job_line(result: JobResult) -> str:
     """One line that says how a job ended."""
-    what = f"{result.network} / {result.framework} / seed {result.seed}"
+    what = f"{result.network} / {result.label} / seed {result.seed}"
     if result.status not in ("ok", "diverged"):
         return f"{result.status:<11} {what}: {result.reason}"
     accuracy = result.final_test_accuracy
@@ -59,7 +59,7 @@ def summary_table(results: list[JobResult]) -> Table:
     for result in results:
         final, best = result.final_test_accuracy, result.best_test_accuracy
         table.add_row(
-            result.network, result.framework, str(result.seed), status_text(result),
+            result.network, result.label, str(result.seed), status_text(result),
             f"{final:.4f}" if final is not None else "-", f"{best:.4f}" if best is not None else "-",
             step_time_text(result.step_time),
             f"{result.images_per_second:,.0f}" if result.images_per_second else "-",
