@@ -78,8 +78,6 @@ def test_packed_jobs_are_not_timing_grade(tmp_path: Path, fake_plugin: None) -> 
     assert code == 0, output
     job = read_run(out / "results.json").jobs[0]
     assert job.status == "ok" and not job.timing_grade and job.node and job.node.concurrent_jobs == 0
-    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake", "--concurrency", "2", "--out", str(out))
-    assert code == 2 and "--executor ray" in output
 
 
 def test_a_killed_worker_is_recorded_and_the_other_jobs_finish(tmp_path: Path, fake_plugin: None) -> None:
