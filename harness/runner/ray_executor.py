@@ -8,8 +8,10 @@ corrupt timings). On the node it starts the harness's usual worker subprocess wi
 variables, the thread limits, and what the plugins installed on that node ask for, so a job is
 as isolated as a local one and its thread variables are set before its framework is imported.
 
-Progress events stream back to the driver through a Ray queue. The driver takes each task the
-moment it ends (``ray.wait``) and hands its outcome to the orchestrator, which writes the result.
+Progress events stream back to the driver through a small actor (:class:`EventInbox`), sent
+without waiting: a task that blocks in ``ray.get`` lends its CPUs to other tasks, which would put
+two jobs on cores meant for one. The driver takes each task the moment it ends (``ray.wait``)
+and hands its outcome to the orchestrator, which writes the result.
 A job's timeout is enforced on its node, like a local one (its process group is killed); a task
 still running well past it (an unresponsive node) is cancelled with ``ray.cancel(force=True)``.
 Ray is imported only when this executor is used; it is an optional dependency.
@@ -60,8 +62,26 @@ def node_environment(request: TrainRequest, extra_env: dict[str, str]) -> dict[s
     return env
 
 
-def run_on_node(position: int, request_json: str, timeout: float | None, extra_env: dict[str, str], queue: Any) -> dict[str, Any]:
-    """The Ray task of one job: run its worker subprocess here and return how it ended (plain data)."""
+class EventInbox:
+    """A Ray actor that keeps the events tasks send (in order per task) until the driver takes them."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[int, dict[str, Any]]] = []
+
+    def put(self, position: int, event: dict[str, Any]) -> None:
+        self.events.append((position, event))
+
+    def take(self) -> list[tuple[int, dict[str, Any]]]:
+        events, self.events = self.events, []
+        return events
+
+
+def run_on_node(position: int, request_json: str, timeout: float | None, extra_env: dict[str, str], inbox: Any) -> dict[str, Any]:
+    """The Ray task of one job: run its worker subprocess here and return how it ended (plain data).
+
+    Events go to ``inbox`` without waiting; the task waits for the last one only after its worker
+    ended (and after noting the time), so the driver has every event of a job before its end.
+    """
     import ray
 
     request = REQUEST.validate_json(request_json)
@@ -69,14 +89,19 @@ def run_on_node(position: int, request_json: str, timeout: float | None, extra_e
     node = describe_node(request.config.device)
     node_id = ray.get_runtime_context().get_node_id()
     started = time.time()
-    queue.put((position, {"event": STARTED, "node": node.model_dump(), "node_id": node_id, "at": started}))
-    outcome = run_child(request, node_environment(request, extra_env), timeout=timeout,
-                        on_event=lambda event: queue.put((position, event)))
+    sent = [inbox.put.remote(position, {"event": STARTED, "node": node.model_dump(), "node_id": node_id, "at": started})]
+
+    def send(event: dict[str, Any]) -> None:
+        sent[0] = inbox.put.remote(position, event)
+
+    outcome = run_child(request, node_environment(request, extra_env), timeout=timeout, on_event=send)
+    ended = time.time()
+    ray.get(sent[0])
     return {
         "status": outcome.status, "result": outcome.result.model_dump_json() if outcome.result is not None else None,
         "error": outcome.error, "traceback": outcome.traceback, "returncode": outcome.returncode,
         "output_tail": outcome.output_tail, "node": node.model_dump(), "node_id": node_id, "started": started,
-        "ended": time.time(),
+        "ended": ended,
     }
 
 
@@ -97,17 +122,23 @@ class Tracker:
 
     sink: JobSink
     spans: dict[int, Span] = field(default_factory=dict)
+    ended: set[int] = field(default_factory=set)
 
-    def drain(self, queue: Any) -> None:
-        """Pass every queued event on, in order; a task's start becomes ``job_started``."""
-        size = queue.qsize()
-        for position, event in queue.get_nowait_batch(size) if size else []:
+    def drain(self, ray: Any, inbox: Any) -> None:
+        """Pass every event sent so far on, in order; a task's start becomes ``job_started``.
+        Late events of a job already ended (its task crashed mid-send) are dropped."""
+        for position, event in ray.get(inbox.take.remote()):
+            if position in self.ended:
+                continue
             if event.get("event") == STARTED:
-                node = Node.model_validate(event["node"])
-                self.spans[position] = Span(node, event["node_id"], float(event["at"]))
-                self.sink.job_started(position, node)
+                self.start(position, Node.model_validate(event["node"]), event["node_id"], float(event["at"]))
             else:
                 self.sink.job_event(position, event)
+
+    def start(self, position: int, node: Node, node_id: str, at: float) -> None:
+        if position not in self.spans:
+            self.spans[position] = Span(node, node_id, at)
+            self.sink.job_started(position, node)
 
     def concurrent(self, position: int) -> int:
         """Other jobs whose time on this job's node overlapped this job's."""
@@ -124,6 +155,7 @@ class Tracker:
         return bool(timeout) and span is not None and time.monotonic() - span.seen > timeout + DRIVER_GRACE_S  # type: ignore[operator]
 
     def end(self, position: int, outcome: ChildOutcome, ended: float | None = None) -> None:
+        self.ended.add(position)
         span = self.spans.get(position)
         if span is not None:
             span.end = ended if ended is not None else time.time()
@@ -216,21 +248,19 @@ class RayExecutor:
         if not requests:
             return
         ray = import_ray()
-        from ray.util.queue import Queue
-
         self.connect()
         self.check_feasible(ray, requests)
-        queue = Queue(actor_options={"num_cpus": 0})
+        inbox = ray.remote(num_cpus=0)(EventInbox).remote()
         task = ray.remote(max_calls=1, max_retries=0)(run_on_node)
         pending = {
-            task.options(**self.resources(request)).remote(position, request.model_dump_json(), timeout, self.extra_env, queue): position
+            task.options(**self.resources(request)).remote(position, request.model_dump_json(), timeout, self.extra_env, inbox): position
             for position, request in enumerate(requests)
         }
         tracker = Tracker(sink)
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_S)
-                tracker.drain(queue)
+                tracker.drain(ray, inbox)
                 for ref in done:
                     position = pending.pop(ref)
                     self.collect(ray, ref, requests[position], tracker, position)
@@ -244,7 +274,7 @@ class RayExecutor:
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
-            ray.kill(queue.actor)
+            ray.kill(inbox)
 
     @staticmethod
     def collect(ray: Any, ref: Any, request: TrainRequest, tracker: Tracker, position: int) -> None:
@@ -255,8 +285,7 @@ class RayExecutor:
             tracker.end(position, task_failure(ray, error))
             return
         result = request.result_type.model_validate_json(answer["result"]) if answer["result"] is not None else None
-        if position not in tracker.spans:
-            tracker.spans[position] = Span(Node.model_validate(answer["node"]), answer["node_id"], answer["started"])
+        tracker.start(position, Node.model_validate(answer["node"]), answer["node_id"], answer["started"])
         outcome = ChildOutcome(answer["status"], result, answer["error"], answer["traceback"], answer["returncode"],
                                answer["output_tail"])
         tracker.end(position, outcome, answer["ended"])
