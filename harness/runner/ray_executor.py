@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -272,8 +273,16 @@ class RayExecutor:
                             "timeout", error=f"the job ran past its {timeout:g} s timeout and its node did not stop it; "
                                              "its Ray task was cancelled"))
         finally:
-            for ref in pending:
-                ray.cancel(ref, force=True)
+            self.cancel(ray, list(pending), inbox)
+
+    @staticmethod
+    def cancel(ray: Any, refs: list[Any], inbox: Any) -> None:
+        """Cancel ``refs`` (queued or running) and drop the inbox; a Ray already going down (Ctrl-C
+        in a terminal reaches its processes too) has nothing left to cancel."""
+        for handle in refs:
+            with suppress(ray.exceptions.RayError, ConnectionError, ValueError):
+                ray.cancel(handle, force=True)
+        with suppress(ray.exceptions.RayError, ConnectionError, ValueError):
             ray.kill(inbox)
 
     @staticmethod
