@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import shlex
 import sys
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import ContextManager
 
 import rich_click as click
 
@@ -18,8 +17,8 @@ from harness.runner.fairness import fairness_notes
 from harness.runner.jobs import RESULTS_FILE, RunOptions, plan_jobs
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
-from harness.runner.ray_executor import RayExecutor, RayUnavailable, import_ray
 from harness.runner.progress import LiveView, QuietView, print_table, summary_table
+from harness.runner.ray_executor import RayExecutor, RayUnavailable, import_ray
 from harness.runner.threads import default_threads
 from harness.spec import Network
 
@@ -72,7 +71,9 @@ def write_report(results_path: Path) -> str:
     return f"Report: {', '.join(pages)} (results: {results_path})"
 
 
-def choose_executor(kind: str, ray_address: str | None, concurrency: int, local: LocalExecutor) -> ContextManager[Executor]:
+def choose_executor(
+    kind: str, ray_address: str | None, concurrency: int, local: LocalExecutor,
+) -> AbstractContextManager[Executor]:
     """The executor of the jobs, as a context manager (Ray's connects and lets go); exits 2 with
     the fix when Ray is asked for and not installed."""
     if kind == "local":
@@ -132,7 +133,8 @@ def run(
     specs: tuple[str, ...], framework_names: str, variants: tuple[str, ...], epochs: int | None, seed: int | None,
     seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
     limit_test: int | None, init: str | None, device: str, threads: int | None, timeout: float | None,
-    executor_kind: str, ray_address: str | None, concurrency: int, out: Path | None, resume: bool, quiet: bool, warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
+    executor_kind: str, ray_address: str | None, concurrency: int, out: Path | None, resume: bool, quiet: bool,
+    warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
     dry_run: bool,
 ) -> None:
     """Train every network of SPECS in every framework, and measure each.

@@ -20,7 +20,7 @@ def gpu_names(visible: str | None) -> str | None:
         return None
     command = ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"] + (["-i", visible] if visible else [])
     try:
-        answer = subprocess.run(command, capture_output=True, text=True, timeout=20)
+        answer = subprocess.run(command, capture_output=True, text=True, timeout=20, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     names = [line.strip() for line in answer.stdout.splitlines() if line.strip()]

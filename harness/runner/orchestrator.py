@@ -2,11 +2,11 @@
 
 Each job runs in its own worker subprocess (same thread count and device for all, so timings are
 fair), on this machine (:class:`~harness.runner.child.LocalExecutor`, one job at a time) or on a
-Ray cluster (:mod:`harness.runner.ray_executor`). Its result is written atomically to ``<out>/jobs/<file>`` the moment it ends, and
-``<out>/results.json`` is rewritten after every job, so a crash, a timeout or Ctrl-C loses
-nothing that had finished. A job that fails, times out, runs out of memory or diverges is
-recorded with its reason (and the epochs it finished, from its progress events), and the other
-jobs carry on.
+Ray cluster (:mod:`harness.runner.ray_executor`). Its result is written atomically to
+``<out>/jobs/<file>`` the moment it ends, and ``<out>/results.json`` is rewritten after every
+job, so a crash, a timeout or Ctrl-C loses nothing that had finished. A job that fails, times
+out, runs out of memory or diverges is recorded with its reason (and the epochs it finished, from
+its progress events), and the other jobs carry on.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from harness.plugins import discover
 from harness.results import Node
@@ -197,7 +197,7 @@ class RayExecutor:
     extra_env: dict[str, str] = field(default_factory=dict)
     connected: bool = field(default=False, init=False)
 
-    def __enter__(self) -> RayExecutor:
+    def __enter__(self) -> Self:
         self.connect()
         return self
 
