@@ -158,3 +158,11 @@ def test_ray_trains_a_real_framework_like_the_local_executor(tmp_path: Path) -> 
     assert [job.status for job in runs["ray"].jobs] == ["ok"]
     assert [without_timings(job) for job in runs["ray"].jobs] == [without_timings(job) for job in runs["local"].jobs]
     assert runs["ray"].jobs[0].timing_grade and runs["ray"].jobs[0].node.concurrent_jobs == 0  # type: ignore[union-attr]
+
+
+def test_a_job_no_node_can_run_is_refused_before_anything_starts(tmp_path: Path, fake_plugin: None) -> None:
+    result = CliRunner().invoke(main, ["run", str(write_spec(tmp_path)), "--framework", "fake", "--threads", "4", "--quiet",
+                                       "--executor", "ray", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "asks Ray for 4 CPUs" in result.output and "most CPUs on a node: 2" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out" / "jobs").exists()
