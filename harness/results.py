@@ -92,6 +92,7 @@ class Node(Model):
     cpu: str
     gpu: str | None = Field(default=None, description="The GPU(s) a cuda job saw; None for a CPU job.")
     concurrent_jobs: int = Field(default=0, description="Other jobs of the run that ran on this node at the same time.")
+    niceness: int = Field(default=0, description="The job's scheduling niceness; above 0, any other process on the node comes first.")
 
 
 class JobResult(Model):

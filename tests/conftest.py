@@ -38,7 +38,8 @@ def ray_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     before = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(paths + ([before] if before else []))
     try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=folder)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=folder,
+                 _system_config={"worker_niceness": 0})
     finally:
         if before is None:
             os.environ.pop("PYTHONPATH")

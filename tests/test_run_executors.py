@@ -38,6 +38,14 @@ def test_jobs_that_shared_their_node_are_noted() -> None:
     assert len(notes) == 1 and "not timing-grade" in notes[0] and "torch seed 0 (2 concurrent)" in notes[0]
 
 
+def test_a_lowered_priority_is_noted() -> None:
+    low = job("torch")
+    assert low.node is not None
+    low.node.niceness = 15
+    notes = fairness_notes([job("keras"), low])
+    assert len(notes) == 1 and "niceness 15" in notes[0] and "RAY_worker_niceness=0" in notes[0]
+
+
 def test_ray_options_need_the_ray_executor(tmp_path: Path, fake_plugin: None) -> None:
     for option in (["--concurrency", "2"], ["--ray-address", "auto"]):
         result = CliRunner().invoke(main, ["run", str(write_spec(tmp_path)), "--framework", "fake", *option,

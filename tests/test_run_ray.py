@@ -65,6 +65,7 @@ def test_ray_run_equals_local_run(tmp_path: Path, fake_plugin: None) -> None:
         assert job.node.gpu is None and job.timing_grade
     # two 1-thread jobs fit on 2 CPUs at once: Ray ran some side by side, and says so
     assert all(job.node is not None and job.node.cpu == local.jobs[0].node.cpu for job in ray.jobs)  # type: ignore[union-attr]
+    assert all(job.node is not None and job.node.niceness == 0 for job in ray.jobs)
     shared = [job for job in ray.jobs if not job.timing_grade]
     assert shared and all(job.node and job.node.concurrent_jobs > 0 for job in shared)
     assert any("not timing-grade" in note for note in ray.notes)

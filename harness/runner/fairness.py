@@ -13,8 +13,8 @@ def hardware(node: Node) -> str:
 
 
 def fairness_notes(jobs: list[JobResult]) -> list[str]:
-    """Warnings for the report: per network, timings from different hardware, and jobs that were
-    not timing-grade (they shared their node with other jobs)."""
+    """Warnings for the report: per network, timings from different hardware, jobs that were not
+    timing-grade (they shared their node with other jobs), and jobs run at a lowered priority."""
     notes: list[str] = []
     networks = list(dict.fromkeys(job.network for job in jobs))
     for network in networks:
@@ -29,4 +29,9 @@ def fairness_notes(jobs: list[JobResult]) -> list[str]:
                               for job in shared)
             notes.append(f"{network}: {len(shared)} job(s) shared their node with other jobs or were packed on purpose "
                          f"(--concurrency), so their timings are not timing-grade: {which}.")
+        demoted = sorted({job.node.niceness for job in measured if job.node is not None and job.node.niceness > 0})
+        if demoted:
+            notes.append(f"{network}: some jobs ran at a lowered priority (niceness {', '.join(map(str, demoted))}; Ray's default "
+                         "for its workers is 15), so any other process on their node came first; start the cluster with "
+                         "RAY_worker_niceness=0 for timing-grade runs.")
     return notes

@@ -1,4 +1,4 @@
-"""The node a job runs on: host name, CPU model and the GPU the job sees, measured where it runs."""
+"""The node a job runs on: host name, CPU model, the GPU the job sees and its priority, measured where it runs."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def gpu_names(visible: str | None) -> str | None:
 
 
 def describe_node(device: str) -> Node:
-    """This machine, as a job on ``device`` sees it (a CPU job sees no GPU)."""
+    """This machine, as a job on ``device`` started from this process sees it (a CPU job sees no
+    GPU; the worker inherits this process's niceness)."""
     gpu = gpu_names(os.environ.get("CUDA_VISIBLE_DEVICES")) if device == "cuda" else None
-    return Node(hostname=socket.gethostname(), cpu=cpu_model(), gpu=gpu)
+    return Node(hostname=socket.gethostname(), cpu=cpu_model(), gpu=gpu, niceness=os.nice(0))

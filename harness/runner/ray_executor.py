@@ -37,6 +37,8 @@ RAY_MISSING = ("--executor ray needs Ray, which is not installed in this Python:
 STARTED = "ray-task-started"
 """The event a task sends before its worker starts: the node it landed on, and when (node clock)."""
 POLL_S = 0.25
+EMBEDDED_CONFIG = {"worker_niceness": 0}
+"""An embedded Ray runs its workers (and so the jobs) at normal priority; Ray's default is niceness 15."""
 DRIVER_GRACE_S = 30.0
 """How long past ``--timeout`` the driver waits for a node to end a job before cancelling its task."""
 
@@ -211,7 +213,7 @@ class RayExecutor:
             return
         try:
             if self.address is None:
-                ray.init(address="local", include_dashboard=False, log_to_driver=False)
+                ray.init(address="local", include_dashboard=False, log_to_driver=False, _system_config=EMBEDDED_CONFIG)
             else:
                 ray.init(address=self.address, log_to_driver=False)
         except (ConnectionError, ValueError, RuntimeError) as exc:
