@@ -159,6 +159,16 @@ class Environment(Model):
     determinism: dict[str, Any] = Field(default_factory=dict)
 
 
+class Node(Model):
+    """The machine a job ran on, and whether it had that machine to itself."""
+
+    hostname: str
+    cpu: str
+    gpu: str | None = Field(default=None, description="The GPU(s) a cuda job saw; None for a CPU job.")
+    concurrent_jobs: int = Field(default=0, description="Other jobs of the run that ran on this node at the same time.")
+    niceness: int = Field(default=0, description="The job's scheduling niceness; above 0, any other process on the node comes first.")
+
+
 class JobResult(Model):
     """Everything one (network, framework, seed) job measured, whatever its outcome."""
 
@@ -212,6 +222,10 @@ class JobResult(Model):
     data_seconds: float | None = Field(default=None, description="Loading and preparing the data set.")
     definitions: dict[str, str] = Field(default_factory=dict, description="How each measured figure is defined.")
     log_tail: str | None = Field(default=None, description="The worker's last output lines, when it failed.")
+    node: Node | None = Field(default=None, description="Where the job ran (None in results from before nodes were recorded).")
+    timing_grade: bool = Field(
+        default=True, description="False when other jobs shared the job's node while it ran, or the run packed jobs (--concurrency)."
+    )
 
     @property
     def label(self) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,15 +14,46 @@ import pytest
 from run_support import FIXTURES
 
 
-@pytest.fixture
-def fake_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Install the fake plugin through an entry point, for this process and its workers."""
-    site = tmp_path / "site"
+def fake_plugin_paths(folder: Path) -> list[str]:
+    """Install the fake plugin's entry point under ``folder``; the paths that make it importable."""
+    site = folder / "site"
     dist = site / "harness_run_fake-0.1.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: harness-run-fake\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[harness]\nrun_fake = run_fake_plugin\n")
-    paths = [str(site), str(FIXTURES)]
+    return [str(site), str(FIXTURES)]
+
+
+@pytest.fixture(scope="session")
+def ray_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One embedded Ray (2 CPUs) for the whole test session, its workers seeing the fake plugin.
+
+    Ray's processes take the environment they start with, so the fake plugin's paths are put on
+    PYTHONPATH for ``ray.init`` only; this process keeps its own (tests add the plugin with
+    ``fake_plugin``). Ray's folder is short (its socket paths have a length limit).
+    """
+    ray = pytest.importorskip("ray")
+    paths = fake_plugin_paths(tmp_path_factory.mktemp("ray-fake"))
+    folder = tempfile.mkdtemp(prefix="hray", dir="/tmp")
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths + ([before] if before else []))
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=folder,
+                 _system_config={"worker_niceness": 0})
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH")
+        else:
+            os.environ["PYTHONPATH"] = before
+    yield
+    ray.shutdown()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def fake_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Install the fake plugin through an entry point, for this process and its workers."""
+    paths = fake_plugin_paths(tmp_path)
     for path in reversed(paths):
         monkeypatch.syspath_prepend(path)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import rich_click as click
@@ -14,11 +15,14 @@ from harness.commands.options import FiniteFloat, bounded_int
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
 from harness.results import RunResults, write_run
 from harness.runner.child import LocalExecutor
+from harness.runner.executor import Executor
+from harness.runner.fairness import fairness_notes
 from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, RunOptions, plan_jobs
 from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
 from harness.runner.progress import LiveView, LogView, QuietView, print_table, summary_table
+from harness.runner.ray_executor import RayExecutor, RayUnavailable, import_ray
 from harness.runner.threads import default_threads
 from harness.spec import Network
 from harness.spec.loader import duplicate_networks
@@ -77,6 +81,24 @@ def write_report(results_path: Path) -> str:
     return f"Report: {', '.join(pages)} (results: {results_path})"
 
 
+def choose_executor(
+    kind: str, ray_address: str | None, concurrency: int, local: LocalExecutor,
+) -> AbstractContextManager[Executor]:
+    """The executor of the jobs, as a context manager (Ray's connects and lets go); exits 2 with
+    the fix when Ray is asked for and not installed."""
+    if kind == "local":
+        if ray_address is not None or concurrency > 1:
+            raise click.BadParameter("--ray-address and --concurrency go with --executor ray; the local executor runs one "
+                                     "job at a time.", param_hint="--executor")
+        return nullcontext(local)
+    try:
+        import_ray()
+    except RayUnavailable as exc:
+        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    return RayExecutor(address=ray_address, concurrency=concurrency, extra_env=dict(local.extra_env))
+
+
 @click.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--framework", "framework_names", default="all", show_default=True,
@@ -96,6 +118,13 @@ def write_report(results_path: Path) -> str:
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--threads", type=bounded_int(1, limits.MAX_THREADS), help="Threads per job, the same for every framework (default: all cores).")
 @click.option("--timeout", type=FiniteFloat(min=0, min_open=True, max=limits.MAX_TIMEOUT_S), help="Seconds one job may run before it is killed.")
+@click.option("--executor", "executor_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="`local`: one job at a time on this machine. `ray`: every job is a Ray task (see docs/scaling.md).")
+@click.option("--ray-address", help="With --executor ray: `auto` or `ray://HEAD:10001` joins a cluster "
+                                    "(default: start an embedded local Ray).")
+@click.option("--concurrency", type=bounded_int(1, limits.MAX_THREADS), default=1, show_default=True,
+              help="With --executor ray: pack N jobs per node (each asks Ray for threads/N CPUs); for accuracy-only sweeps, "
+                   "their timings are marked as not timing-grade.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: `reports/<spec name>`, or `reports/<name1>+<name2>` for several specs).")
 @click.option("--resume", is_flag=True, help="Keep the jobs already finished in --out with the same settings.")
@@ -114,15 +143,17 @@ def write_report(results_path: Path) -> str:
 def run(
     specs: tuple[str, ...], framework_names: str, modes: list[str], variants: tuple[str, ...], epochs: int | None, seed: int | None,
     seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
-    limit_test: int | None, init: str | None, device: str, threads: int | None, timeout: float | None, out: Path | None,
-    resume: bool, quiet: bool, warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
+    limit_test: int | None, init: str | None, device: str, threads: int | None, timeout: float | None,
+    executor_kind: str, ray_address: str | None, concurrency: int, out: Path | None, resume: bool, quiet: bool,
+    warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
     dry_run: bool,
 ) -> None:
-    """Train every network of SPECS in every framework, one job at a time, and measure each.
+    """Train every network of SPECS in every framework, and measure each.
 
-    One job per (spec, variant, seed, framework, mode), each in its own subprocess with the same thread
-    count and device. Every job's result is written to `<out>/jobs/` as soon as it ends, and
-    `<out>/results.json` after every job. Exits 1 when a job failed, timed out or ran out of
+    One job per (spec, variant, seed, framework, mode), each in its own subprocess with the same
+    thread count and device, one at a time on this machine (or as Ray tasks: `--executor ray`).
+    Every job's result is written to `<out>/jobs/` as soon as it ends, and `<out>/results.json`
+    after every job. Exits 1 when a job failed, timed out or ran out of
     memory (a diverged run is a result, not a failure), 2 on bad input, 3 when a data set cannot
     be found or fails its checksum (before any job starts), 130 on Ctrl-C.
     """
@@ -133,6 +164,8 @@ def run(
         raise SystemExit(EXIT_BAD_INPUT)
     networks = only_variants(networks, variants)
     discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
+    local = LocalExecutor(discovery)
+    executor_context = choose_executor(executor_kind, ray_address, concurrency, local)
     options = RunOptions(
         frameworks=selection.names, modes=modes, seeds=parse_seeds(seed, seeds), epochs=epochs, batch_size=batch_size,
         dataset=dataset, data_dir=data_dir, limit_train=limit_train, limit_test=limit_test, init=init,  # type: ignore[arg-type]
@@ -164,20 +197,24 @@ def run(
             remove_stale_temporaries(out, out / JOBS_FOLDER)
             results = RunResults(
                 command=shlex.join(["harness", *sys.argv[1:]]), specs=list(dict.fromkeys(n.path for n in networks)),
-                networks=network_objects(networks), notes=notes, settings=options_record(options, timeout),
+                networks=network_objects(networks), notes=notes,
+                settings=options_record(options, timeout) | {"executor": executor_kind, "ray_address": ray_address,
+                                                             "concurrency": concurrency},
             )
             versions = {name: discovery.frameworks[name].framework.version() for name in selection.names}
             view = QuietView(console) if quiet else LiveView(console, jobs) if console.is_terminal else LogView(console)
-            executor = LocalExecutor(discovery)
-            orchestrator = Orchestrator(jobs, out, results, view, executor, versions=versions, timeout=timeout, resume=resume)
             try:
-                with view:
-                    results = orchestrator.execute()
+                with executor_context as executor, view:
+                    results = Orchestrator(jobs, out, results, view, executor, versions=versions, timeout=timeout,
+                                           resume=resume).execute()
             except KeyboardInterrupt:
                 err_console.print(f"Interrupted: finished jobs are kept in {out / RESULTS_FILE}.")
                 raise SystemExit(EXIT_INTERRUPTED) from None
+            except RayUnavailable as exc:
+                err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+                raise SystemExit(EXIT_BAD_INPUT) from None
             if check_parity and len(selection.names) * len(options.modes) > 1:
-                add_parity(results, networks, options, executor)
+                add_parity(results, networks, options, local)
             finish(results, out, quiet, make_report)
     except OutputError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
@@ -208,6 +245,7 @@ def finish(results: RunResults, out: Path, quiet: bool, make_report: bool) -> No
     for job in results.jobs:
         if job.status != "ok":
             results.notes.append(f"{job.network} / {job.label} / seed {job.seed}: {job.status}: {job.reason}")
+    results.notes += fairness_notes(results.jobs)
     write_run(out / RESULTS_FILE, results)
     if not quiet:
         print_table(console, summary_table(results.jobs))

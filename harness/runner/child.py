@@ -1,7 +1,7 @@
 """The parent side of a worker: start it isolated, stream its events, enforce its timeout.
 
 :class:`LocalExecutor` runs typed requests (:mod:`harness.runner.protocol`) in worker
-subprocesses, with the plugin discovery its command made once.
+subprocesses on this machine, one at a time, with the plugin discovery its command made once.
 """
 
 from __future__ import annotations
@@ -12,19 +12,25 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from harness.plugins import Discovery, worker_environment
+from harness.results import Node
 from harness.runner.events import parse_event
-from harness.runner.protocol import Message, Reply
+from harness.runner.executor import JobSink
+from harness.runner.node import describe_node
+from harness.runner.protocol import Message, Reply, TrainRequest
 from harness.runner.threads import thread_environment
 
 EventHandler = Callable[[dict[str, Any]], None]
+PARENT_VARIABLE = "HARNESS_PARENT_PID"
+"""Tells a worker which process started it, so it dies with that process (see :mod:`harness.runner.worker`)."""
 
 
 @dataclass
@@ -37,6 +43,7 @@ class ChildOutcome:
     traceback: str | None = None
     returncode: int | None = None
     output_tail: str = ""
+    node: Node | None = None
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
@@ -133,7 +140,8 @@ def run_child(
         oom_before = oom_kills()
         process = subprocess.Popen(
             [sys.executable, "-m", "harness.runner.worker", str(request_path), str(result_path)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**env, PARENT_VARIABLE: str(os.getpid())},
+            start_new_session=True,
         )
         tail: list[str] = []
         timed_out = threading.Event()
@@ -182,6 +190,8 @@ class LocalExecutor:
 
     discovery: Discovery
     extra_env: dict[str, str] = field(default_factory=dict)
+    concurrency: int = field(default=1, init=False)
+    """Jobs run at once: one, so every job has this machine to itself."""
 
     def environment(self, request: Message) -> dict[str, str]:
         target = request.target()  # type: ignore[attr-defined]
@@ -193,3 +203,12 @@ class LocalExecutor:
 
     def run(self, request: Message, *, timeout: float | None = None, on_event: EventHandler | None = None) -> ChildOutcome:
         return run_child(request, self.environment(request), timeout=timeout, on_event=on_event)
+
+    def run_jobs(self, requests: Sequence[TrainRequest], sink: JobSink, *, timeout: float | None = None) -> None:
+        """Run ``requests`` one after another, telling ``sink`` as each starts, reports and ends."""
+        for position, request in enumerate(requests):
+            node = describe_node(request.config.device)
+            sink.job_started(position, node)
+            outcome = self.run(request, timeout=timeout, on_event=partial(sink.job_event, position))
+            outcome.node = node
+            sink.job_ended(position, outcome)

@@ -1,11 +1,12 @@
-"""Running the jobs of ``harness run`` one at a time, and keeping every result.
+"""Running the jobs of ``harness run`` through an executor, and keeping every result.
 
 Each job runs in its own worker subprocess (same thread count and device for all, so timings are
-fair). Its result is written atomically to ``<out>/jobs/<file>`` the moment it ends, and
-``<out>/results.json`` is rewritten after every job, so a crash, a timeout or Ctrl-C loses
-nothing that had finished. A job that fails, times out, runs out of memory or diverges is
-recorded with its reason (and the epochs it finished, from its progress events), and the next
-job runs.
+fair), on this machine (:class:`~harness.runner.child.LocalExecutor`, one job at a time) or on a
+Ray cluster (:mod:`harness.runner.ray_executor`). Its result is written atomically to
+``<out>/jobs/<file>`` the moment it ends, and ``<out>/results.json`` is rewritten after every
+job, so a crash, a timeout or Ctrl-C loses nothing that had finished. A job that fails, times
+out, runs out of memory or diverges is recorded with its reason (and the epochs it finished, from
+its progress events), and the other jobs carry on.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from harness.oracle import analyse, as_json, check_expect
-from harness.results import Epoch, JobResult, RunResults, read_json, write_model, write_run
+from harness.results import Epoch, JobResult, Node, RunResults, read_json, write_model, write_run
 from harness.runner import measure
-from harness.runner.child import ChildOutcome, LocalExecutor
+from harness.runner.child import ChildOutcome
+from harness.runner.executor import Executor
 from harness.runner.jobs import RESULTS_FILE, Job
 from harness.runner.protocol import TrainConfig
 from harness.spec import Network
@@ -88,6 +90,7 @@ def base_result(job: Job, status: str, started_at: str, version: str | None) -> 
 def job_result(job: Job, outcome: ChildOutcome, events: list[dict[str, Any]], started_at: str, version: str | None) -> JobResult:
     """The :class:`JobResult` of a finished worker, whatever its outcome."""
     result = base_result(job, outcome.status, started_at, version)
+    result.node = outcome.node
     if outcome.result is not None:
         measured = outcome.result.model_dump(mode="json", exclude_none=True)
         return JobResult.model_validate({**result.model_dump(), **measured})
@@ -98,18 +101,33 @@ def job_result(job: Job, outcome: ChildOutcome, events: list[dict[str, Any]], st
 
 
 @dataclass
+class Running:
+    """A job its executor has started: when, and the epochs it reported so far."""
+
+    started_at: str
+    node: Node | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class Orchestrator:
-    """Runs ``jobs`` in order, writing each result to ``out`` as it ends."""
+    """Runs ``jobs`` through ``executor``, writing each result to ``out`` the moment it ends.
+
+    The local executor runs one job at a time; the Ray executor may run several at once and end
+    them in any order. results.json always lists the jobs in their planned order.
+    """
 
     jobs: list[Job]
     out: Path
     results: RunResults
     progress: Progress
-    executor: LocalExecutor
+    executor: Executor
     versions: dict[str, str | None] = field(default_factory=dict)
     timeout: float | None = None
     resume: bool = False
-    finished: list[JobResult] = field(default_factory=list)
+    finished: dict[int, JobResult] = field(default_factory=dict)
+    todo: list[int] = field(default_factory=list)
+    running: dict[int, Running] = field(default_factory=dict)
 
     def base(self, job: Job, status: str, started_at: str, reason: str) -> JobResult:
         result = base_result(job, status, started_at, self.versions.get(job.config.framework))
@@ -117,55 +135,68 @@ class Orchestrator:
         return result
 
     def execute(self) -> RunResults:
-        """Run every job; on KeyboardInterrupt the running job is kept as ``interrupted``, the
+        """Run every job; on KeyboardInterrupt the running jobs are kept as ``interrupted``, the
         rest as ``skipped``, results.json is written, and the interrupt is re-raised."""
         self.results.started_at = self.results.started_at or measure.now()
         for index, job in enumerate(self.jobs):
             stored = stored_result(job, self.out) if self.resume else None
             if stored is not None:
-                self.finish(job, stored, reused=True)
-                continue
-            try:
-                self.finish(job, self.run_job(job), reused=False)
-            except KeyboardInterrupt:
-                for rest in self.jobs[index + 1:]:
-                    self.finished.append(self.base(rest, "skipped", measure.now(), "not run: the run was interrupted (Ctrl-C)"))
-                self.save()
-                raise
+                self.finish(index, stored, reused=True)
+            else:
+                self.todo.append(index)
+        try:
+            self.executor.run_jobs([self.jobs[index].request() for index in self.todo], self, timeout=self.timeout)
+        except KeyboardInterrupt:
+            self.interrupted()
+            raise
         self.save()
         return self.results
 
-    def run_job(self, job: Job) -> JobResult:
-        self.progress.job_started(job)
-        events: list[dict[str, Any]] = []
-        started_at = measure.now()
+    def interrupted(self) -> None:
+        """Keep the running jobs (with their epochs) as interrupted, the others as skipped."""
+        for index, running in list(self.running.items()):
+            result = self.base(self.jobs[index], "interrupted", running.started_at,
+                               "interrupted by the user (Ctrl-C); the epochs it finished are kept")
+            result.history, result.node = _history_from_events(running.events), running.node
+            self.finish(index, result, reused=False)
+        for index in self.todo:
+            if index not in self.finished:
+                self.finished[index] = self.base(self.jobs[index], "skipped", measure.now(), "not run: the run was interrupted (Ctrl-C)")
+        self.save()
 
-        def on_event(event: dict[str, Any]) -> None:
-            if event.get("event") == "epoch":
-                events.append(event)
-            self.progress.job_event(job, event)
+    def job_started(self, position: int, node: Node) -> None:
+        index = self.todo[position]
+        self.running[index] = Running(measure.now(), node)
+        self.progress.job_started(self.jobs[index])
 
-        try:
-            outcome = self.executor.run(job.request(), timeout=self.timeout, on_event=on_event)
-        except KeyboardInterrupt:
-            interrupted = self.base(job, "interrupted", started_at, "interrupted by the user (Ctrl-C); the epochs it finished are kept")
-            interrupted.history = _history_from_events(events)
-            self.finish(job, interrupted, reused=False)
-            raise
-        return job_result(job, outcome, events, started_at, self.versions.get(job.config.framework))
+    def job_event(self, position: int, event: dict[str, Any]) -> None:
+        index = self.todo[position]
+        if event.get("event") == "epoch" and index in self.running:
+            self.running[index].events.append(event)
+        self.progress.job_event(self.jobs[index], event)
 
-    def finish(self, job: Job, result: JobResult, reused: bool) -> None:
+    def job_ended(self, position: int, outcome: ChildOutcome) -> None:
+        index = self.todo[position]
+        running = self.running.get(index) or Running(measure.now())
+        job = self.jobs[index]
+        result = job_result(job, outcome, running.events, running.started_at, self.versions.get(job.config.framework))
+        result.timing_grade = self.executor.concurrency == 1 and (outcome.node is None or outcome.node.concurrent_jobs == 0)
+        self.finish(index, result, reused=False)
+
+    def finish(self, index: int, result: JobResult, reused: bool) -> None:
         """Record ``result``: its own file first, then the run's results.json."""
+        job = self.jobs[index]
         if not reused:
             write_model(job.result_path(self.out), result)
-        self.finished.append(result)
+        self.running.pop(index, None)
+        self.finished[index] = result
         self.save()
         self.progress.job_finished(job, result, reused)
 
     def save(self) -> None:
-        """Rewrite ``<out>/results.json`` with every job recorded so far."""
-        self.results.jobs = list(self.finished)
-        self.results.framework_params = framework_params(self.finished)
+        """Rewrite ``<out>/results.json`` with every job recorded so far, in the planned order."""
+        self.results.jobs = [self.finished[index] for index in sorted(self.finished)]
+        self.results.framework_params = framework_params(self.results.jobs)
         self.results.finished_at = measure.now()
         write_run(self.out / RESULTS_FILE, self.results)
 

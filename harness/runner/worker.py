@@ -4,11 +4,16 @@ The parent gives the worker an environment whose thread variables are already se
 :mod:`harness.runner.threads`), so no framework starts its pools with another size. The worker
 validates the typed request once (:mod:`harness.runner.protocol`), instantiates the one framework
 it names, runs the task, and writes a :class:`~harness.runner.protocol.Reply` atomically.
-Progress events go to stdout (:mod:`harness.runner.events`).
+Progress events go to stdout (:mod:`harness.runner.events`). On Linux the worker dies with the
+process that started it (``HARNESS_PARENT_PID``), so a killed parent (a Ray task cancelled or
+crashed, a harness killed outright) leaves no worker behind.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -30,7 +35,21 @@ def reply_to(request_text: str) -> Reply:
         return Reply(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask Linux to kill this worker when its parent dies; exit now if the parent is already gone."""
+    parent = os.environ.get("HARNESS_PARENT_PID")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != int(parent):
+        os._exit(1)
+
+
 def main(argv: list[str]) -> int:
+    die_with_parent()
     request_path, reply_path = Path(argv[0]), Path(argv[1])
     write_json_atomic(reply_path, reply_to(request_path.read_text(encoding="utf-8")).model_dump())
     return 0
