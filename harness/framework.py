@@ -18,7 +18,7 @@ import importlib.util
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -73,6 +73,34 @@ class EffectiveSettings:
 
 
 @dataclass(frozen=True)
+class TrainingConventions:
+    """Where a framework's training update knowingly departs from the neutral rules (Keras') and no
+    argument of the framework can remove the departure. The numpy training reference
+    (:mod:`harness.reference_train`) can follow each of them, so that training parity compares a
+    framework with the update it claims to make and states how large each departure's effect is.
+
+    * ``adam_epsilon``: ``before_correction`` (neutral: ``lr_t * m / (sqrt(v) + eps)``) or
+      ``after_correction`` (``lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)``; PyTorch, Paddle).
+    * ``rmsprop_epsilon``: ``inside_sqrt`` (neutral: ``g / sqrt(v + eps)``) or ``outside_sqrt``
+      (``g / (sqrt(v) + eps)``; PyTorch).
+    * ``bn_moving_variance``: ``biased`` (neutral: the batch variance over n) or ``unbiased``
+      (over n - 1; PyTorch).
+    """
+
+    adam_epsilon: Literal["before_correction", "after_correction"] = "before_correction"
+    rmsprop_epsilon: Literal["inside_sqrt", "outside_sqrt"] = "inside_sqrt"
+    bn_moving_variance: Literal["biased", "unbiased"] = "biased"
+
+    def departures(self) -> dict[str, str]:
+        """The conventions that differ from the neutral ones, by name."""
+        neutral = TrainingConventions()
+        return {name: value for name, value in vars(self).items() if value != getattr(neutral, name)}
+
+
+NEUTRAL_CONVENTIONS = TrainingConventions()
+
+
+@dataclass(frozen=True)
 class StepResult:
     """What one training step reports back (loss as a Python float forces completion)."""
 
@@ -97,6 +125,9 @@ class Framework(ABC):
     """The framework's distribution on the package index, for its version."""
     install_hint: ClassVar[str]
     """The command that installs this plugin and its framework."""
+    training_conventions: ClassVar[TrainingConventions] = NEUTRAL_CONVENTIONS
+    """Departures of the training update from the neutral rules that no framework argument removes
+    (declared, then checked against the numpy reference by the conformance kit)."""
 
     # ----------------------------------------------------------------- harness process, no import
 

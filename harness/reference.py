@@ -34,15 +34,16 @@ def activate(x: np.ndarray, function: str) -> np.ndarray:
     return x
 
 
-def _windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], pads: tuple[int, int, int, int], fill: float) -> np.ndarray:
-    """(N, Ho, Wo, C, kh, kw) windows of ``x`` padded with ``fill``."""
+def windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], pads: tuple[int, int, int, int], fill: float) -> np.ndarray:
+    """(N, Ho, Wo, C, kh, kw) windows of ``x`` padded with ``fill`` (a view of the padded copy)."""
     top, bottom, left, right = pads
     padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=fill)
     view = sliding_window_view(padded, kernel, axis=(1, 2))
     return view[:, :: stride[0], :: stride[1]]
 
 
-def _pads(layer: schema.Layer, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> tuple[int, int, int, int]:
+def window_pads(layer: schema.Layer, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` pixels of a window layer's padding for input ``x``."""
     pads = resolve_padding(layer.padding, x.shape[1], x.shape[2], kernel, stride)
     assert pads is not None
     return pads
@@ -51,23 +52,23 @@ def _pads(layer: schema.Layer, x: np.ndarray, kernel: tuple[int, int], stride: t
 def _window_layer(layer: schema.Layer, x: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
     if layer.type in ("conv", "depthwise_conv"):
         kernel, stride = schema.pair(layer.kernel), schema.pair(layer.stride)
-        windows = _windows(x, kernel, stride, _pads(layer, x, kernel, stride), 0.0)
+        patches = windows(x, kernel, stride, window_pads(layer, x, kernel, stride), 0.0)
         weights = params["kernel"].astype(np.float64)
         if layer.type == "conv":
-            out = np.einsum("nhwcij,ijcf->nhwf", windows, weights, optimize=True)
+            out = np.einsum("nhwcij,ijcf->nhwf", patches, weights, optimize=True)
         else:
-            out = np.einsum("nhwcij,ijcm->nhwcm", windows, weights, optimize=True)
+            out = np.einsum("nhwcij,ijcm->nhwcm", patches, weights, optimize=True)
             out = out.reshape(out.shape[:3] + (-1,))
         if "bias" in params:
             out = out + params["bias"]
         return activate(out, layer.activation)
     kernel = schema.pair(layer.pool)
     stride = schema.pair(layer.stride if layer.stride is not None else layer.pool)
-    pads = _pads(layer, x, kernel, stride)
+    pads = window_pads(layer, x, kernel, stride)
     if layer.type == "max_pool":
-        return _windows(x, kernel, stride, pads, -np.inf).max(axis=(-2, -1))
-    total = _windows(x, kernel, stride, pads, 0.0).sum(axis=(-2, -1))
-    count = _windows(np.ones_like(x[:1, ..., :1]), kernel, stride, pads, 0.0).sum(axis=(-2, -1))
+        return windows(x, kernel, stride, pads, -np.inf).max(axis=(-2, -1))
+    total = windows(x, kernel, stride, pads, 0.0).sum(axis=(-2, -1))
+    count = windows(np.ones_like(x[:1, ..., :1]), kernel, stride, pads, 0.0).sum(axis=(-2, -1))
     return total / count
 
 

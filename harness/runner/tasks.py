@@ -11,6 +11,7 @@ from harness.plugins import framework_class
 from harness.runner.parity_task import parity_task
 from harness.runner.threads import effective_threads
 from harness.runner.worker import emit
+from harness.runner.train_parity_task import train_parity_task
 from harness.runner.train_task import train_task
 from harness.spec import Network, load_network
 
@@ -68,7 +69,8 @@ def params_task(framework: Framework, request: dict[str, Any]) -> dict[str, Any]
     return {"networks": results, "thread_settings": framework.thread_settings()}
 
 
-TASKS: dict[str, Task] = {"info": info_task, "params": params_task, "parity": parity_task, "train": train_task}
+TASKS: dict[str, Task] = {"info": info_task, "params": params_task, "parity": parity_task, "train": train_task,
+                         "train_parity": train_parity_task}
 
 
 def run_task(request: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount, StepResult
+from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount, StepResult, TrainingConventions
 from harness.spec import Network, Node
 from harness.spec.schema import Train
 
@@ -56,6 +56,8 @@ class PaddleFramework(Framework):
     module = "paddle"
     distribution = "paddlepaddle"
     install_hint = "pip install -e plugins/paddle  (or: pip install 'harness[paddle]')"
+    # paddle.optimizer.Adam has no argument that moves epsilon before the bias correction.
+    training_conventions = TrainingConventions(adam_epsilon="after_correction")
 
     def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0) -> None:
         """Import Paddle and apply the thread count, device, seed and determinism flags."""

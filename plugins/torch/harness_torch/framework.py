@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount, StepResult
+from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount, StepResult, TrainingConventions
 from harness.spec import Network
 from harness.spec.schema import Train
 
@@ -28,6 +28,9 @@ class TorchFramework(Framework):
     module = "torch"
     distribution = "torch"
     install_hint = "pip install -e plugins/torch"
+    # No argument of torch.optim.Adam, torch.optim.RMSprop or nn.BatchNorm2d removes these.
+    training_conventions = TrainingConventions(adam_epsilon="after_correction", rmsprop_epsilon="outside_sqrt",
+                                               bn_moving_variance="unbiased")
 
     def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0) -> None:
         """Check the device, then set threads, seeds, deterministic algorithms and IEEE float32."""
