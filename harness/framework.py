@@ -45,15 +45,25 @@ class ParamCount:
 class Setting:
     """One hyperparameter as the framework resolved it.
 
-    ``neutral`` is the spec's value in the neutral convention, ``value`` the value passed to the
-    framework in its own convention (e.g. PyTorch BN momentum = 1 - neutral), and ``default``
-    is True when the framework's own default was used because the spec had nothing to say.
+    ``neutral`` is the spec's value in the neutral convention, ``value`` the value the framework
+    holds in its own convention (read back from it where it can be), ``convention`` how ``value``
+    follows from ``neutral`` (``same``; ``one_minus``, e.g. PyTorch's BN momentum; ``not_applicable``
+    for a term the framework does not have), and ``default`` is True when the framework's own
+    default was used because the spec had nothing to say. The conformance kit checks that every
+    batch-norm and optimizer ``value`` is what ``neutral`` implies (:meth:`implied`).
     """
 
     value: Any
     neutral: Any = None
     default: bool = False
     note: str = ""
+    convention: Literal["same", "one_minus", "not_applicable"] = "same"
+
+    def implied(self) -> Any:
+        """The value ``neutral`` implies in the framework's convention (None: nothing to check)."""
+        if self.convention == "not_applicable" or self.neutral is None:
+            return None
+        return 1.0 - self.neutral if self.convention == "one_minus" else self.neutral
 
 
 @dataclass

@@ -8,6 +8,7 @@ contributes only ``build``, ``prepare_training``, ``train_step`` and ``predict``
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import time
@@ -25,6 +26,7 @@ from harness.runner.jobs import TrainConfig
 from harness.runner.threads import effective_threads
 from harness.runner.worker import emit
 from harness.spec import Network, load_network
+from harness.train_parity import batch_digest
 from harness.weights import initial_weights
 
 DETERMINISM_GROUPS = ("runtime", "determinism")
@@ -121,6 +123,8 @@ class Loop:
         self.timed_flops = 0.0
         self.flops_known = True
         self.first_losses: list[float] = []
+        self.first_batches: list[str] = []
+        self.batch_order = hashlib.blake2b(digest_size=8)
         self.first_step_seconds: float | None = None
         self.steps_done = 0
         self.started = time.perf_counter()
@@ -143,7 +147,7 @@ class Loop:
             elapsed = time.perf_counter() - step_start
             steps += 1
             self.steps_done += 1
-            self.record_step(elapsed, images, result.loss)
+            self.record_step(elapsed, images, labels, result.loss)
             loss_sum += result.loss * len(labels)
             correct += result.correct
             images_seen += len(labels)
@@ -169,11 +173,14 @@ class Loop:
         self.history.append(record)
         emit("epoch", **record.model_dump(mode="json"), epochs=self.config.epochs, elapsed=time.perf_counter() - self.started)
 
-    def record_step(self, seconds: float, images: np.ndarray, loss: float) -> None:
+    def record_step(self, seconds: float, images: np.ndarray, labels: np.ndarray, loss: float) -> None:
         if self.first_step_seconds is None:
             self.first_step_seconds = seconds
+        digest = batch_digest(images, labels)
+        self.batch_order.update(digest.encode())
         if len(self.first_losses) < FIRST_LOSSES:
             self.first_losses.append(float(loss))
+            self.first_batches.append(digest)
         if self.steps_done <= self.config.warmup_steps or len(images) != self.config.batch_size:
             return
         self.step_seconds.append(seconds)
@@ -195,6 +202,8 @@ class Loop:
             "gflops": self.timed_flops / total / 1e9 if total > 0 and self.flops_known else None,
             "first_step_seconds": self.first_step_seconds,
             "first_step_losses": self.first_losses,
+            "first_step_batches": self.first_batches,
+            "batch_order": self.batch_order.hexdigest(),
         }
 
 
