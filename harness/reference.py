@@ -42,6 +42,16 @@ def windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], pad
     return view[:, :: stride[0], :: stride[1]]
 
 
+def columns(patches: np.ndarray) -> np.ndarray:
+    """Windows ``(N, Ho, Wo, C, kh, kw)`` as rows ``(N * Ho * Wo, C * kh * kw)`` (a copy), for one matrix product."""
+    return patches.reshape(int(np.prod(patches.shape[:3])), -1)
+
+
+def kernel_matrix(kernel: np.ndarray) -> np.ndarray:
+    """A conv kernel ``(kh, kw, C, F)`` as the matrix ``(C * kh * kw, F)`` that multiplies :func:`columns`."""
+    return kernel.transpose(2, 0, 1, 3).reshape(-1, kernel.shape[-1])
+
+
 def window_pads(layer: schema.Layer, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> tuple[int, int, int, int]:
     """``(top, bottom, left, right)`` pixels of a window layer's padding for input ``x``."""
     pads = resolve_padding(layer.padding, x.shape[1], x.shape[2], kernel, stride)
@@ -55,7 +65,7 @@ def _window_layer(layer: schema.Layer, x: np.ndarray, params: dict[str, np.ndarr
         patches = windows(x, kernel, stride, window_pads(layer, x, kernel, stride), 0.0)
         weights = params["kernel"].astype(np.float64)
         if layer.type == "conv":
-            out = np.einsum("nhwcij,ijcf->nhwf", patches, weights, optimize=True)
+            out = (columns(patches) @ kernel_matrix(weights)).reshape(patches.shape[:3] + weights.shape[-1:])
         else:
             out = np.einsum("nhwcij,ijcm->nhwcm", patches, weights, optimize=True)
             out = out.reshape(out.shape[:3] + (-1,))

@@ -78,8 +78,10 @@ def _window_backward(layer: schema.Layer, x: np.ndarray, y: np.ndarray, grad: np
         grad = activation_grad(y, grad, layer.activation)
         grads = {"bias": grad.sum(axis=(0, 1, 2))} if "bias" in params else {}
         if layer.type == "conv":
-            grads["kernel"] = np.einsum("nhwcij,nhwf->ijcf", patches, grad, optimize=True)
-            patch_grad = np.einsum("nhwf,ijcf->nhwcij", grad, weights, optimize=True)
+            rows = grad.reshape(-1, grad.shape[-1])
+            kh, kw, channels, filters = weights.shape
+            grads["kernel"] = (reference.columns(patches).T @ rows).reshape(channels, kh, kw, filters).transpose(1, 2, 0, 3)
+            patch_grad = (rows @ reference.kernel_matrix(weights).T).reshape(patches.shape)
         else:
             grad = grad.reshape(grad.shape[:3] + weights.shape[2:])
             grads["kernel"] = np.einsum("nhwcij,nhwcm->ijcm", patches, grad, optimize=True)

@@ -80,6 +80,7 @@ def adam_spec_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(len(INSTALLED) < 2, reason=f"needs two installed frameworks, found {INSTALLED}: not installed")
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "adadelta", "rmsprop"])
 def test_every_framework_trains_like_the_reference_with_every_optimizer(spec_file: Path, optimizer: str) -> None:
