@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-
 from harness.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

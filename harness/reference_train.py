@@ -17,12 +17,12 @@ What one training step of a network *means*, written down once and framework-fre
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 import numpy as np
 
 from harness import reference
 from harness.framework import NEUTRAL_CONVENTIONS, NeutralWeights, TrainingConventions
-from harness.spec import Network, Node
-from harness.spec import schema
+from harness.spec import Network, Node, schema
 
 TRAINABLE = ("kernel", "bias", "gamma", "beta")
 """Tensors the optimizer updates; ``moving_mean`` and ``moving_variance`` follow the batches."""

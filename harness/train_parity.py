@@ -269,7 +269,7 @@ def compare_runs(network: str, a: TrainingRun, b: TrainingRun, start: NeutralWei
             if not np.isfinite(relative) or relative > allowed:
                 first = Divergence(steps, f"{key} after the last step", relative, allowed)
                 break
-    loss_diffs = [abs(p - q) for p, q in zip(a.losses, b.losses)]
+    loss_diffs = [abs(p - q) for p, q in zip(a.losses, b.losses, strict=False)]  # a failed run may stop early
     explained = {}
     if allowance is not None:
         departures = sorted(set(allowance[0].conventions.items()) ^ set(allowance[1].conventions.items()))

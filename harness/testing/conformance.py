@@ -74,7 +74,7 @@ def _translation_problem(where: str, setting: Setting) -> str | None:
     if implied is None or setting.default:
         return None
     reported, expected = _leaf_values(setting.value), _leaf_values(implied)
-    if len(reported) != len(expected) or not all(_same(r, e) for r, e in zip(reported, expected)):
+    if len(reported) != len(expected) or not all(_same(r, e) for r, e in zip(reported, expected, strict=True)):
         return (f"{where}: the framework holds {setting.value!r}, but the neutral value {setting.neutral!r} "
                 f"implies {implied!r} (convention '{setting.convention}')")
     return None
