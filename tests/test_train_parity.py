@@ -111,3 +111,22 @@ def test_parity_train_steps_names_the_step_and_layer_of_an_altered_update(
     altered = first[("altered", "reference")]
     assert altered["first_divergent_step"] == 1 and altered["first_divergent_layer"] == "conv_1/kernel"
     assert first[("numpyref", "reference")]["passed"]
+
+
+def test_run_with_shared_init_reports_training_parity_and_the_batch_order(
+        numpyref_site: Path, tmp_path: Path, adam_spec_file: Path) -> None:
+    write_plugin(tmp_path, "harness-altered", {"altered": "altered_plugin"}, {"altered_plugin": ALTERED})
+    out = tmp_path / "out"
+    result = run_harness(["run", str(adam_spec_file), "--framework", "numpyref,altered", "--init", "shared",
+                          "--epochs", "1", "--limit-train", "20", "--limit-test", "8", "--batch-size", "8", "--threads", "1",
+                          "--quiet", "--warmup-steps", "0", "--latency-repeats", "1", "--out", str(out)],
+                         environment(tmp_path, numpyref_site))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    run = json.loads((out / "results.json").read_text())
+    assert {job["batch_order"] for job in run["jobs"]} and len({job["batch_order"] for job in run["jobs"]}) == 1
+    assert [job["history"][0]["steps"] for job in run["jobs"]] == [3, 3]  # 20 images, batches of 8, 8 and 4
+    pairs = {(pair["a"], pair["b"]): pair for pair in run["train_parity"]}
+    assert pairs[("numpyref", "reference")]["passed"] and pairs[("numpyref", "reference")]["steps"] == 5
+    assert pairs[("altered", "reference")]["first_divergence"].startswith("step 1, conv_1/kernel")
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "Training parity" in report and "same batches, same order" in report
