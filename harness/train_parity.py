@@ -31,6 +31,7 @@ import numpy as np
 
 from harness.framework import NEUTRAL_CONVENTIONS, Framework, NeutralWeights, TrainingConventions
 from harness.parity import REFERENCE
+from harness.parity_run import input_sizes
 from harness.reference_train import ReferenceTrainer
 from harness.runner.child import run_child
 from harness.spec import Network, Node
@@ -85,9 +86,10 @@ def without_dropout(network: Network) -> Network:
 
 def training_batches(network: Network, steps: int, batch: int, seed: int,
                      size: tuple[int, int] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``steps`` seeded batches of synthetic images in [0, 1] and labels."""
-    height, width, channels = network.input_shape
-    height, width = size or (height or 16, width or 16)
+    """``steps`` seeded batches of synthetic images in [0, 1] and labels, at ``size`` or the first
+    size forward parity checks (the spec's own, or its data set's first for a size-agnostic network)."""
+    channels = int(network.input_shape[2])  # type: ignore[arg-type]
+    height, width = size or input_sizes(network)[0]
     rng = np.random.Generator(np.random.PCG64([seed, DATA_STREAM]))
     return [
         (rng.random((batch, height, width, channels), dtype=np.float32),
