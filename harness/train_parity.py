@@ -32,6 +32,7 @@ import numpy as np
 from harness.framework import NEUTRAL_CONVENTIONS, Framework, NeutralWeights, TrainingConventions
 from harness.parity import REFERENCE
 from harness.parity_run import input_sizes
+from harness.plugins import framework_class
 from harness.reference_train import ReferenceTrainer
 from harness.runner.child import run_child
 from harness.spec import Network, Node
@@ -332,8 +333,6 @@ def check_training(network: Network, frameworks: list[str], *, steps: int = DEFA
                    threads: int, device: str = "cpu", seed: int = 0, timeout: float | None = None,
                    size: tuple[int, int] | None = None, tolerances: Tolerances = TOLERANCES) -> NetworkTraining:
     """Train ``network`` ``steps`` steps in every framework and in the reference, and compare."""
-    from harness.plugins import framework_class
-
     trained = without_dropout(network)
     batches = training_batches(trained, steps, batch, seed, size)
     shape = list(batches[0][0].shape[1:])
