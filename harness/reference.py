@@ -1,6 +1,7 @@
 """A framework-free forward pass in numpy: what every network *means*, layer by layer.
 
-It runs a network on neutral weights (:mod:`harness.weights`) in inference mode, in float64 and
+It runs a network on neutral weights (:mod:`harness.weights`) in inference mode, in float64 (a
+layer computes in the dtype of its input, so the training reference can also run in float32) and
 channels-last, with the neutral semantics written down once: TensorFlow's ``same`` padding,
 padded pixels that never count in a pooling window (max ignores them, average leaves them out of
 the count), flatten in (H, W, C) order, batch norm on its moving statistics, dropout off. Parity
@@ -63,7 +64,7 @@ def _window_layer(layer: schema.Layer, x: np.ndarray, params: dict[str, np.ndarr
     if layer.type in ("conv", "depthwise_conv"):
         kernel, stride = schema.pair(layer.kernel), schema.pair(layer.stride)
         patches = windows(x, kernel, stride, window_pads(layer, x, kernel, stride), 0.0)
-        weights = params["kernel"].astype(np.float64)
+        weights = params["kernel"].astype(x.dtype)
         if layer.type == "conv":
             out = (columns(patches) @ kernel_matrix(weights)).reshape(patches.shape[:3] + weights.shape[-1:])
         else:
@@ -89,10 +90,10 @@ def apply_layer(node: Node, x: np.ndarray, weights: NeutralWeights) -> np.ndarra
     if kind in ("conv", "depthwise_conv", "max_pool", "avg_pool"):
         return _window_layer(layer, x, params)
     if kind == "dense":
-        out = x @ params["kernel"].astype(np.float64)
+        out = x @ params["kernel"].astype(x.dtype)
         return activate(out + params["bias"] if "bias" in params else out, layer.activation)
     if kind == "batch_norm":
-        scale = params["gamma"] / np.sqrt(params["moving_variance"].astype(np.float64) + layer.epsilon)
+        scale = params["gamma"] / np.sqrt(params["moving_variance"].astype(x.dtype) + layer.epsilon)
         return (x - params["moving_mean"]) * scale + params["beta"]
     if kind == "activation":
         return activate(x, layer.function)

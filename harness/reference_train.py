@@ -1,6 +1,7 @@
 """Training in numpy: the reference forward pass in training mode, its backward pass, the optimizers.
 
-What one training step of a network *means*, written down once and framework-free, in float64:
+What one training step of a network *means*, written down once and framework-free, in float64
+(or in float32, to measure how sensitive a network's training is to float32 rounding):
 
 * forward: :func:`harness.reference.apply_layer` for every layer (the single forward), except that
   batch norm normalises with the batch's statistics (biased variance) and then updates its moving
@@ -58,7 +59,7 @@ def _scatter(patch_grad: np.ndarray, shape: tuple[int, ...], kernel: tuple[int, 
     """The gradient of an input from the gradient of its windows (the adjoint of reference.windows)."""
     top, bottom, left, right = pads
     n, height, width, channels = shape
-    padded = np.zeros((n, height + top + bottom, width + left + right, channels))
+    padded = np.zeros((n, height + top + bottom, width + left + right, channels), dtype=patch_grad.dtype)
     rows, cols = patch_grad.shape[1:3]
     for i in range(kernel[0]):
         for j in range(kernel[1]):
@@ -93,7 +94,7 @@ def _window_backward(layer: schema.Layer, x: np.ndarray, y: np.ndarray, grad: np
     if layer.type == "max_pool":
         patches = reference.windows(x, kernel, stride, pads, -np.inf)
         flat = patches.reshape(patches.shape[:4] + (-1,))
-        patch_grad = np.zeros(flat.shape)
+        patch_grad = np.zeros(flat.shape, dtype=flat.dtype)
         np.put_along_axis(patch_grad, flat.argmax(axis=-1)[..., None], grad[..., None], axis=-1)
         patch_grad = patch_grad.reshape(patches.shape)
     else:
@@ -110,7 +111,7 @@ def _first_max_mask(x: np.ndarray) -> np.ndarray:
     """(N, H, W, C) mask of each channel's first largest pixel (row-major)."""
     n, height, width, channels = x.shape
     flat = x.reshape(n, height * width, channels)
-    mask = np.zeros(flat.shape)
+    mask = np.zeros(flat.shape, dtype=flat.dtype)
     np.put_along_axis(mask, flat.argmax(axis=1)[:, None, :], 1.0, axis=1)
     return mask.reshape(x.shape)
 
@@ -173,7 +174,7 @@ def _train_layer(node: Node, x: np.ndarray, run: _Pass) -> _Record:
     if layer.type == "dropout" and layer.rate > 0:
         if run.rng is None:
             raise ValueError(f"the training reference runs with dropout off here, but '{node.name}' has rate {layer.rate}")
-        mask = (run.rng.random(x.shape) >= layer.rate) / (1 - layer.rate)
+        mask = ((run.rng.random(x.shape) >= layer.rate) / (1 - layer.rate)).astype(x.dtype)
         return _Record(node, x, x * mask, mask=mask)
     if layer.type != "batch_norm":
         return _Record(node, x, reference.apply_layer(node, x, run.weights))
@@ -222,12 +223,12 @@ class Gradients:
 
 
 def gradients(network: Network, weights: NeutralWeights, images: np.ndarray, labels: np.ndarray,
-              rng: np.random.Generator | None = None) -> Gradients:
-    """Loss and gradients of ``network`` in training mode on one batch (float64); dropout masks
-    come from ``rng`` (without one, every dropout rate must be 0)."""
-    run = _Pass({layer: {name: np.asarray(a, dtype=np.float64) for name, a in t.items()} for layer, t in weights.items()}, rng)
+              rng: np.random.Generator | None = None, dtype: type[np.floating] = np.float64) -> Gradients:
+    """Loss and gradients of ``network`` in training mode on one batch, computed in ``dtype``;
+    dropout masks come from ``rng`` (without one, every dropout rate must be 0)."""
+    run = _Pass({layer: {name: np.asarray(a, dtype=dtype) for name, a in t.items()} for layer, t in weights.items()}, rng)
     records: list[_Record] = []
-    logits = _forward(network.nodes, images.astype(np.float64), run, records)
+    logits = _forward(network.nodes, images.astype(dtype), run, records)
     loss, grad = softmax_cross_entropy(logits, labels)
     grads: dict[str, dict[str, np.ndarray]] = {}
     _backward(records, grad, run.weights, grads)
@@ -282,20 +283,22 @@ class Optimizer:
 
 
 class ReferenceTrainer:
-    """Trains ``weights`` (a float64 copy is kept) the way the spec says, one batch per :meth:`step`."""
+    """Trains a copy of ``weights`` in ``dtype`` the way the spec says, one batch per :meth:`step`."""
 
     def __init__(self, network: Network, weights: NeutralWeights, optimizer: schema.Optimizer,
-                 conventions: TrainingConventions = NEUTRAL_CONVENTIONS, rng: np.random.Generator | None = None) -> None:
+                 conventions: TrainingConventions = NEUTRAL_CONVENTIONS, rng: np.random.Generator | None = None,
+                 dtype: type[np.floating] = np.float64) -> None:
         self.network = network
         self.rng = rng
+        self.dtype = dtype
         self.conventions = conventions
-        self.weights = {layer: {name: np.asarray(a, dtype=np.float64) for name, a in t.items()} for layer, t in weights.items()}
+        self.weights = {layer: {name: np.array(a, dtype=dtype) for name, a in t.items()} for layer, t in weights.items()}
         self.optimizer = Optimizer(optimizer, conventions)
         self.momentum = {node.name: node.layer.momentum for node in network.walk() if node.type == "batch_norm"}
 
     def step(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
         """One step: forward in training mode, loss, backward, update, BN moving statistics."""
-        result = gradients(self.network, self.weights, images, labels, self.rng)
+        result = gradients(self.network, self.weights, images, labels, self.rng, self.dtype)
         for layer, tensors in result.grads.items():
             for name, grad in tensors.items():
                 current = self.weights[layer][name]

@@ -14,7 +14,10 @@ other allowing exactly the difference their declared departures make in the refe
 
 Per step the losses are compared, and per tensor the norm of how far training has moved it; after
 the last step every tensor, BN moving statistics included. Tolerances grow linearly with the step
-(:class:`Tolerances`); the first step and layer beyond them are named.
+(:class:`Tolerances`), and on top of them each comparison allows :data:`ROUNDING_FACTOR` times what
+float32 rounding alone does to this network's training (the reference run in float32 against
+float64, stated in the output: near zero for most networks, large where Adam normalises gradients
+that batch norm cancels to about epsilon); the first step and layer beyond that are named.
 """
 
 from __future__ import annotations
@@ -66,6 +69,10 @@ class Tolerances:
 
 
 TOLERANCES = Tolerances()
+ROUNDING_FACTOR = 10.0
+"""How many times the float32-vs-float64 difference of the reference is allowed on top of the
+tolerances: a network whose training amplifies rounding (Adam on a gradient that batch norm
+cancels to about its epsilon) cannot be held to closer agreement than its own float32 run."""
 
 
 def _no_dropout(nodes: tuple[Node, ...]) -> tuple[Node, ...]:
@@ -136,9 +143,9 @@ class TrainingRun:
 
 
 def reference_run(network: Network, weights: NeutralWeights, batches: list[tuple[np.ndarray, np.ndarray]],
-                  conventions: TrainingConventions = NEUTRAL_CONVENTIONS) -> TrainingRun:
-    """The numpy reference's N steps with ``conventions``."""
-    trainer = ReferenceTrainer(network, weights, network.spec.train.optimizer, conventions)
+                  conventions: TrainingConventions = NEUTRAL_CONVENTIONS, dtype: type[np.floating] = np.float64) -> TrainingRun:
+    """The numpy reference's N steps with ``conventions``, computed in ``dtype``."""
+    trainer = ReferenceTrainer(network, weights, network.spec.train.optimizer, conventions, dtype=dtype)
     losses, digests, changes = [], [], []
     for images, labels in batches:
         losses.append(trainer.step(images, labels)[0])
@@ -232,20 +239,34 @@ def _final_differences(a: TrainingRun, b: TrainingRun, scales: dict[str, list[fl
     }
 
 
+def _allowed_differences(x: TrainingRun, y: TrainingRun, scales: dict[str, list[float]], factor: float,
+                         ) -> tuple[list[float], list[dict[str, float]], dict[str, float]]:
+    """``factor`` times how far two reference runs are apart: per step's loss and tensor change, and per final tensor."""
+    losses = [factor * abs(p - q) for p, q in zip(x.losses, y.losses, strict=True)]
+    changes = [{key: factor * abs(p[key] - q[key]) for key in scales} for p, q in zip(x.changes, y.changes, strict=True)]
+    final = {key: factor * value * scales[key][-1] for key, value in _final_differences(x, y, scales).items()}
+    return losses, changes, final
+
+
 def compare_runs(network: str, a: TrainingRun, b: TrainingRun, start: NeutralWeights, reference: TrainingRun,
-                 tolerances: Tolerances = TOLERANCES, allowance: tuple[TrainingRun, TrainingRun] | None = None) -> TrainPair:
-    """Compare two runs step by step and after the last step; ``reference`` gives the scales and
-    ``allowance`` (two reference runs) the difference the runs' declared departures explain."""
+                 tolerances: Tolerances = TOLERANCES, departures: tuple[TrainingRun, TrainingRun] | None = None,
+                 rounding: tuple[TrainingRun, TrainingRun] | None = None) -> TrainPair:
+    """Compare two runs step by step and after the last step. ``reference`` gives the scales;
+    ``departures`` (the references with each run's declared departures) the difference those
+    explain; ``rounding`` (the reference in float64 and in float32) how far float32 rounding alone
+    carries this network's training, allowed :data:`ROUNDING_FACTOR` times over."""
     scales = _scales(start, reference)
     steps = len(reference.losses)
     extra_loss = [0.0] * steps
     extra_change = [dict.fromkeys(scales, 0.0) for _ in range(steps)]
     extra_final = dict.fromkeys(scales, 0.0)
-    if allowance is not None:
-        x, y = allowance
-        extra_loss = [abs(p - q) for p, q in zip(x.losses, y.losses, strict=True)]
-        extra_change = [{key: abs(p[key] - q[key]) for key in scales} for p, q in zip(x.changes, y.changes, strict=True)]
-        extra_final = {key: value * scales[key][-1] for key, value in _final_differences(x, y, scales).items()}
+    for pair, factor in ((departures, 1.0), (rounding, ROUNDING_FACTOR)):
+        if pair is None:
+            continue
+        losses, changes, final = _allowed_differences(*pair, scales, factor)
+        extra_loss = [p + q for p, q in zip(extra_loss, losses, strict=True)]
+        extra_change = [{key: p[key] + q[key] for key in scales} for p, q in zip(extra_change, changes, strict=True)]
+        extra_final = {key: extra_final[key] + final[key] for key in scales}
     first: Divergence | None = None
     for step in range(steps):
         number = step + 1
@@ -274,12 +295,13 @@ def compare_runs(network: str, a: TrainingRun, b: TrainingRun, start: NeutralWei
                 break
     loss_diffs = [abs(p - q) for p, q in zip(a.losses, b.losses, strict=False)]  # a failed run may stop early
     explained = {}
-    if allowance is not None:
-        departures = sorted(set(allowance[0].conventions.items()) ^ set(allowance[1].conventions.items()))
-        if departures:
-            explained = {"departures": ", ".join(f"{k}={v}" for k, v in departures),
-                         "effect": f"losses up to {max(extra_loss):.2e}, tensors up to "
-                                   f"{max(v / scales[k][-1] for k, v in extra_final.items()):.2e} of their change"}
+    if departures is not None:
+        differing = sorted(set(departures[0].conventions.items()) ^ set(departures[1].conventions.items()))
+        if differing:
+            losses, _, final = _allowed_differences(*departures, scales, 1.0)
+            explained = {"departures": ", ".join(f"{k}={v}" for k, v in differing),
+                         "effect": f"losses up to {max(losses):.2e}, tensors up to "
+                                   f"{max(v / scales[k][-1] for k, v in final.items()):.2e} of their change"}
     return TrainPair(network, a.name, b.name, steps, max(loss_diffs, default=0.0), max(layers.values(), default=0.0),
                      first, explained, layers)
 
@@ -297,6 +319,8 @@ class NetworkTraining:
     """Framework -> its declared-departures reference against the neutral reference (the effect)."""
     failures: dict[str, str] = field(default_factory=dict)
     data: str = ""
+    rounding: TrainPair | None = None
+    """The reference in float32 against float64: how far rounding alone carries this training."""
 
     @property
     def passed(self) -> bool:
@@ -307,6 +331,8 @@ class NetworkTraining:
                 "passed": self.passed, "data": self.data, "dropout": "off (rate 0 in every framework and the reference)",
                 "tolerances": TOLERANCES.describe(), "failures": self.failures,
                 "departures": {name: pair.as_dict() for name, pair in self.departures.items()},
+                "float32_rounding": None if self.rounding is None else self.rounding.as_dict(),
+                "rounding_factor": ROUNDING_FACTOR,
                 "pairs": [pair.as_dict(per_layer) for pair in self.pairs]}
 
 
@@ -341,6 +367,9 @@ def check_training(network: Network, frameworks: list[str], *, steps: int = DEFA
     start = initial_weights(trained, seed)
     references: dict[TrainingConventions, TrainingRun] = {NEUTRAL_CONVENTIONS: reference_run(trained, start, batches)}
     neutral = references[NEUTRAL_CONVENTIONS]
+    float32 = dataclasses.replace(reference_run(trained, start, batches, dtype=np.float32), name=f"{REFERENCE} in float32")
+    result.rounding = compare_runs(network.key, float32, neutral, start, neutral, tolerances)
+    rounding = (neutral, float32)
     runs: dict[str, TrainingRun] = {}
     own: dict[str, TrainingRun] = {}
     with tempfile.TemporaryDirectory(prefix="harness-train-parity-") as name:
@@ -364,7 +393,9 @@ def check_training(network: Network, frameworks: list[str], *, steps: int = DEFA
             if conventions != NEUTRAL_CONVENTIONS:
                 result.departures[framework] = compare_runs(network.key, own[framework], neutral, start, neutral, tolerances)
     for framework, run in runs.items():
-        result.pairs.append(compare_runs(network.key, run, own[framework], start, own[framework], tolerances))
+        result.pairs.append(compare_runs(network.key, run, own[framework], start, own[framework], tolerances,
+                                         rounding=rounding))
     for a, b in itertools.combinations(runs, 2):
-        result.pairs.append(compare_runs(network.key, runs[a], runs[b], start, own[b], tolerances, (own[a], own[b])))
+        result.pairs.append(compare_runs(network.key, runs[a], runs[b], start, own[b], tolerances, (own[a], own[b]),
+                                         rounding))
     return result

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.parity import REFERENCE
-from harness.train_parity import TOLERANCES, NetworkTraining, TrainPair
+from harness.train_parity import ROUNDING_FACTOR, TOLERANCES, NetworkTraining, TrainPair
 
 
 def _row(pair: TrainPair) -> list[str]:
@@ -32,6 +32,11 @@ def print_training(console: Console, result: NetworkTraining, per_layer: bool) -
     """The table, the stated set-up, each framework's declared departures and their effect, failures."""
     console.print(training_table(result))
     console.print(f"  data: {result.data}; dropout off (rate 0) in every framework and in the reference", highlight=False)
+    if result.rounding is not None:
+        console.print(f"  float32 rounding alone (the reference in float32 against float64) moves the losses by up to "
+                      f"{result.rounding.max_loss_diff:.2e} and the tensors by up to {result.rounding.max_weight_diff:.2e} "
+                      f"of their change; {ROUNDING_FACTOR:g} times that is allowed on top of the tolerances",
+                      highlight=False)
     for name, effect in result.departures.items():
         declared = effect.a.removeprefix(REFERENCE).strip(" ()")
         console.print(f"  {name} declares departures from the neutral update ({declared}); their effect on this run: "
