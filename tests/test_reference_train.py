@@ -123,3 +123,14 @@ def test_batch_order_difference_names_the_first_step() -> None:
     assert batch_order_difference({"a": ["x", "y"], "b": ["x", "y"]}, {"a": "o", "b": "o"}) is None
     assert "step 2" in str(batch_order_difference({"a": ["x", "y"], "b": ["x", "z"]}, {"a": "o", "b": "p"}))
     assert "over all steps" in str(batch_order_difference({"a": ["x"], "b": ["x"]}, {"a": "o", "b": "p"}))
+
+
+def test_the_reference_also_trains_in_float32_and_measures_rounding() -> None:
+    network = training_network("adam")
+    start, batches = initial_weights(network, 0), training_batches(network, 3, 8, 0)
+    float64, float32 = reference_run(network, start, batches), reference_run(network, start, batches, dtype=np.float32)
+    rounding = compare_runs(network.key, float32, float64, start, float64)
+    assert rounding.passed and 0 < rounding.max_weight_diff < 1e-3
+    key = next(iter(float64.changes[0]))
+    altered = _altered(float64, 2, key, 1.01)
+    assert not compare_runs(network.key, altered, float64, start, float64, rounding=(float64, float32)).passed
