@@ -12,14 +12,8 @@ from harness import reference_train
 from harness.agreement import batch_order_difference
 from harness.framework import TrainingConventions
 from harness.testing.networks import AGNOSTIC_SIZES, OPTIMIZERS, conformance_networks, training_network
-from harness.train_parity import (
-    Tolerances,
-    compare_runs,
-    reference_run,
-    relevant_departures,
-    training_batches,
-    without_dropout,
-)
+from harness.train_compare import Tolerances, compare_runs
+from harness.train_parity import reference_run, relevant_departures, training_batches, without_dropout
 from harness.weights import initial_weights
 
 NETWORKS = [without_dropout(network) for network in conformance_networks()]

@@ -6,7 +6,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.parity import REFERENCE
-from harness.train_parity import ROUNDING_FACTOR, TOLERANCES, NetworkTraining, TrainPair
+from harness.train_compare import ROUNDING_FACTOR, TOLERANCES, TrainPair
+from harness.train_parity import NetworkTraining
 
 
 def _row(pair: TrainPair) -> list[str]:

@@ -36,7 +36,8 @@ from harness.spec import Network
 from harness.testing.networks import AGNOSTIC_SIZES, OPTIMIZERS, conformance_networks, training_network
 from harness.testing.plugin import KIT_THREADS, device_option, framework_option
 from harness.testing.strategies import networks as random_networks
-from harness.train_parity import TOLERANCES, compare_runs, framework_run, reference_run, training_batches
+from harness.train_compare import TOLERANCES, compare_runs
+from harness.train_parity import framework_run, reference_run, training_batches
 from harness.weights import check_complete, initial_weights
 
 NETWORKS = conformance_networks()
