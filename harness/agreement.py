@@ -1,4 +1,5 @@
-"""Parameter agreement: a framework's per-layer counts against the oracle's, first mismatch first."""
+"""Agreement: a framework's per-layer counts against the oracle's (first mismatch first), and the
+batch order of runs that should have trained on the same batches."""
 
 from __future__ import annotations
 
@@ -52,3 +53,16 @@ def layer_mismatches(analysis: Analysis, counts: Counts) -> list[LayerMismatch]:
         if name not in known and tuple(reported) != (0, 0):
             mismatches.append(LayerMismatch(name, None, (0, 0), tuple(reported)))  # type: ignore[arg-type]
     return mismatches
+
+
+def batch_order_difference(first_batches: dict[str, list[str]], orders: dict[str, str | None]) -> str | None:
+    """None when every run trained on the same batches in the same order, else what differs: the
+    first step whose batch differs (from the recorded first steps) or that the whole order does."""
+    names = list(first_batches)
+    for step in range(max((len(b) for b in first_batches.values()), default=0)):
+        digests = {name: batches[step] if step < len(batches) else None for name, batches in first_batches.items()}
+        if len(set(digests.values())) > 1:
+            return f"the batches differ from step {step + 1} on ({', '.join(names)})"
+    if len(set(orders.values())) > 1:
+        return f"the batch order over all steps differs ({', '.join(names)})"
+    return None

@@ -54,15 +54,25 @@ class ParamCount:
 class Setting:
     """One hyperparameter as the framework resolved it.
 
-    ``neutral`` is the spec's value in the neutral convention, ``value`` the value passed to the
-    framework in its own convention (e.g. PyTorch BN momentum = 1 - neutral), and ``default``
-    is True when the framework's own default was used because the spec had nothing to say.
+    ``neutral`` is the spec's value in the neutral convention, ``value`` the value the framework
+    holds in its own convention (read back from it where it can be), ``convention`` how ``value``
+    follows from ``neutral`` (``same``; ``one_minus``, e.g. PyTorch's BN momentum; ``not_applicable``
+    for a term the framework does not have), and ``default`` is True when the framework's own
+    default was used because the spec had nothing to say. The conformance kit checks that every
+    batch-norm and optimizer ``value`` is what ``neutral`` implies (:meth:`implied`).
     """
 
     value: Any
     neutral: Any = None
     default: bool = False
     note: str = ""
+    convention: Literal["same", "one_minus", "not_applicable"] = "same"
+
+    def implied(self) -> Any:
+        """The value ``neutral`` implies in the framework's convention (None: nothing to check)."""
+        if self.convention == "not_applicable" or self.neutral is None:
+            return None
+        return 1.0 - self.neutral if self.convention == "one_minus" else self.neutral
 
 
 SHARED_INIT = "neutral weights (harness.weights)"
@@ -94,6 +104,34 @@ class EffectiveSettings:
 
 
 @dataclass(frozen=True)
+class TrainingConventions:
+    """Where a framework's training update knowingly departs from the neutral rules (Keras') and no
+    argument of the framework can remove the departure. The numpy training reference
+    (:mod:`harness.reference_train`) can follow each of them, so that training parity compares a
+    framework with the update it claims to make and states how large each departure's effect is.
+
+    * ``adam_epsilon``: ``before_correction`` (neutral: ``lr_t * m / (sqrt(v) + eps)``) or
+      ``after_correction`` (``lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)``; PyTorch, Paddle).
+    * ``rmsprop_epsilon``: ``inside_sqrt`` (neutral: ``g / sqrt(v + eps)``) or ``outside_sqrt``
+      (``g / (sqrt(v) + eps)``; PyTorch).
+    * ``bn_moving_variance``: ``biased`` (neutral: the batch variance over n) or ``unbiased``
+      (over n - 1; PyTorch).
+    """
+
+    adam_epsilon: Literal["before_correction", "after_correction"] = "before_correction"
+    rmsprop_epsilon: Literal["inside_sqrt", "outside_sqrt"] = "inside_sqrt"
+    bn_moving_variance: Literal["biased", "unbiased"] = "biased"
+
+    def departures(self) -> dict[str, str]:
+        """The conventions that differ from the neutral ones, by name."""
+        neutral = TrainingConventions()
+        return {name: value for name, value in vars(self).items() if value != getattr(neutral, name)}
+
+
+NEUTRAL_CONVENTIONS = TrainingConventions()
+
+
+@dataclass(frozen=True)
 class StepResult:
     """What one training step reports back (loss as a Python float forces completion)."""
 
@@ -121,6 +159,9 @@ class Framework(ABC):
     compiled_mode: ClassVar[str | None] = None
     """How the plugin runs ``mode="compiled"`` (e.g. ``torch.compile, inductor backend``), or None
     when it offers no compiled mode (a compiled job then fails with :class:`ModeError`)."""
+    training_conventions: ClassVar[TrainingConventions] = NEUTRAL_CONVENTIONS
+    """Departures of the training update from the neutral rules that no framework argument removes
+    (declared, then checked against the numpy reference by the conformance kit)."""
 
     # ----------------------------------------------------------------- harness process, no import
 

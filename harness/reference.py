@@ -1,6 +1,7 @@
 """A framework-free forward pass in numpy: what every network *means*, layer by layer.
 
-It runs a network on neutral weights (:mod:`harness.weights`) in inference mode, in float64 and
+It runs a network on neutral weights (:mod:`harness.weights`) in inference mode, in float64 (a
+layer computes in the dtype of its input, so the training reference can also run in float32) and
 channels-last, with the neutral semantics written down once: TensorFlow's ``same`` padding,
 padded pixels that never count in a pooling window (max ignores them, average leaves them out of
 the count), flatten in (H, W, C) order, batch norm on its moving statistics, dropout off. Parity
@@ -34,15 +35,26 @@ def activate(x: np.ndarray, function: str) -> np.ndarray:
     return x
 
 
-def _windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], pads: tuple[int, int, int, int], fill: float) -> np.ndarray:
-    """(N, Ho, Wo, C, kh, kw) windows of ``x`` padded with ``fill``."""
+def windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], pads: tuple[int, int, int, int], fill: float) -> np.ndarray:
+    """(N, Ho, Wo, C, kh, kw) windows of ``x`` padded with ``fill`` (a view of the padded copy)."""
     top, bottom, left, right = pads
     padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=fill)
     view = sliding_window_view(padded, kernel, axis=(1, 2))
     return view[:, :: stride[0], :: stride[1]]
 
 
-def _pads(layer: schema.Layer, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> tuple[int, int, int, int]:
+def columns(patches: np.ndarray) -> np.ndarray:
+    """Windows ``(N, Ho, Wo, C, kh, kw)`` as rows ``(N * Ho * Wo, C * kh * kw)`` (a copy), for one matrix product."""
+    return patches.reshape(int(np.prod(patches.shape[:3])), -1)
+
+
+def kernel_matrix(kernel: np.ndarray) -> np.ndarray:
+    """A conv kernel ``(kh, kw, C, F)`` as the matrix ``(C * kh * kw, F)`` that multiplies :func:`columns`."""
+    return kernel.transpose(2, 0, 1, 3).reshape(-1, kernel.shape[-1])
+
+
+def window_pads(layer: schema.Layer, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` pixels of a window layer's padding for input ``x``."""
     pads = resolve_padding(layer.padding, x.shape[1], x.shape[2], kernel, stride)
     assert pads is not None
     return pads
@@ -51,23 +63,23 @@ def _pads(layer: schema.Layer, x: np.ndarray, kernel: tuple[int, int], stride: t
 def _window_layer(layer: schema.Layer, x: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
     if layer.type in ("conv", "depthwise_conv"):
         kernel, stride = schema.pair(layer.kernel), schema.pair(layer.stride)
-        windows = _windows(x, kernel, stride, _pads(layer, x, kernel, stride), 0.0)
-        weights = params["kernel"].astype(np.float64)
+        patches = windows(x, kernel, stride, window_pads(layer, x, kernel, stride), 0.0)
+        weights = params["kernel"].astype(x.dtype)
         if layer.type == "conv":
-            out = np.einsum("nhwcij,ijcf->nhwf", windows, weights, optimize=True)
+            out = (columns(patches) @ kernel_matrix(weights)).reshape(patches.shape[:3] + weights.shape[-1:])
         else:
-            out = np.einsum("nhwcij,ijcm->nhwcm", windows, weights, optimize=True)
+            out = np.einsum("nhwcij,ijcm->nhwcm", patches, weights, optimize=True)
             out = out.reshape(out.shape[:3] + (-1,))
         if "bias" in params:
             out = out + params["bias"]
         return activate(out, layer.activation)
     kernel = schema.pair(layer.pool)
     stride = schema.pair(layer.stride if layer.stride is not None else layer.pool)
-    pads = _pads(layer, x, kernel, stride)
+    pads = window_pads(layer, x, kernel, stride)
     if layer.type == "max_pool":
-        return _windows(x, kernel, stride, pads, -np.inf).max(axis=(-2, -1))
-    total = _windows(x, kernel, stride, pads, 0.0).sum(axis=(-2, -1))
-    count = _windows(np.ones_like(x[:1, ..., :1]), kernel, stride, pads, 0.0).sum(axis=(-2, -1))
+        return windows(x, kernel, stride, pads, -np.inf).max(axis=(-2, -1))
+    total = windows(x, kernel, stride, pads, 0.0).sum(axis=(-2, -1))
+    count = windows(np.ones_like(x[:1, ..., :1]), kernel, stride, pads, 0.0).sum(axis=(-2, -1))
     return total / count
 
 
@@ -78,10 +90,10 @@ def apply_layer(node: Node, x: np.ndarray, weights: NeutralWeights) -> np.ndarra
     if kind in ("conv", "depthwise_conv", "max_pool", "avg_pool"):
         return _window_layer(layer, x, params)
     if kind == "dense":
-        out = x @ params["kernel"].astype(np.float64)
+        out = x @ params["kernel"].astype(x.dtype)
         return activate(out + params["bias"] if "bias" in params else out, layer.activation)
     if kind == "batch_norm":
-        scale = params["gamma"] / np.sqrt(params["moving_variance"].astype(np.float64) + layer.epsilon)
+        scale = params["gamma"] / np.sqrt(params["moving_variance"].astype(x.dtype) + layer.epsilon)
         return (x - params["moving_mean"]) * scale + params["beta"]
     if kind == "activation":
         return activate(x, layer.function)

@@ -218,6 +218,13 @@ class JobResult(Model):
     first_step_losses: list[float] = Field(
         default_factory=list, description="Losses of the first training steps, to compare runs from shared weights."
     )
+    first_step_batches: list[str] = Field(
+        default_factory=list, description="A digest of each first step's batch (images and labels), in order."
+    )
+    batch_order: str | None = Field(
+        default=None, description="A digest of every step's batch in order: equal across frameworks when they trained on "
+                                  "the same batches in the same order."
+    )
     startup_seconds: float | None = Field(default=None, description="Worker start to framework ready (imports).")
     data_seconds: float | None = Field(default=None, description="Loading and preparing the data set.")
     definitions: dict[str, str] = Field(default_factory=dict, description="How each measured figure is defined.")
@@ -253,6 +260,9 @@ class RunResults(Model):
     )
     jobs: list[JobResult] = Field(default_factory=list)
     parity: list[dict[str, Any]] = Field(default_factory=list)
+    train_parity: list[dict[str, Any]] = Field(
+        default_factory=list, description="Training parity (harness.runner.train_parity) of the first steps, with init shared."
+    )
     framework_params: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Network key -> framework -> `harness params` result."
     )

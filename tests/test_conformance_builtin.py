@@ -3,6 +3,7 @@ subprocess (TensorFlow, PyTorch and Paddle in one process may conflict)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -31,3 +32,4 @@ def test_builtin_plugin_passes_the_conformance_kit(name: str) -> None:
                "-q", "-p", "no:cacheprovider"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"{name} fails the conformance kit:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+    assert re.search(r"\b\d+ passed", result.stdout), f"no test of the conformance kit ran for {name}:\n{result.stdout[-3000:]}"

@@ -34,6 +34,54 @@ def harness_register_frameworks(register):
     register(Miscount)
 '''
 
+MISTRANSLATED = '''
+from harness.framework import Setting
+from harness.hookspecs import hookimpl
+from harness_numpyref.framework import NumpyRef
+
+
+class Mistranslated(NumpyRef):
+    """Reports (as if it held) every batch norm's momentum as 1 - m, and Adam's epsilon at 1e-8
+    whatever the spec says: the translated values are wrong, the neutral ones right."""
+
+    name = "mistranslated"
+
+    def effective_settings(self, model, network):
+        settings = super().effective_settings(model, network)
+        for group in settings.groups.values():
+            if "momentum" in group and "epsilon" in group and group is not settings.groups.get("optimizer"):
+                group["momentum"] = Setting(1 - group["momentum"].neutral, neutral=group["momentum"].neutral)
+        if network.spec.train.optimizer.name == "adam":
+            settings.groups["optimizer"]["epsilon"] = Setting(1e-8, neutral=network.spec.train.optimizer.epsilon)
+        return settings
+
+
+@hookimpl
+def harness_register_frameworks(register):
+    register(Mistranslated)
+'''
+
+STALE_EPSILON = '''
+from harness.hookspecs import hookimpl
+from harness_numpyref.framework import NumpyRef
+
+
+class StaleEpsilon(NumpyRef):
+    """Trains Adam with epsilon 1e-8 whatever the spec says (the value it reports is right)."""
+
+    name = "stale_epsilon"
+
+    def prepare_training(self, model, train):
+        if train.optimizer.name == "adam":
+            train = train.model_copy(update={"optimizer": train.optimizer.model_copy(update={"epsilon": 1e-8})})
+        return super().prepare_training(model, train)
+
+
+@hookimpl
+def harness_register_frameworks(register):
+    register(StaleEpsilon)
+'''
+
 
 def run_kit(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*KIT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
@@ -71,3 +119,23 @@ def test_without_a_framework_the_kit_skips_with_the_command_to_use(tmp_path: Pat
     result = run_kit("-rs", env=environment(), cwd=tmp_path)
     assert result.returncode == 0
     assert "--harness-framework NAME" in result.stdout and "failed" not in result.stdout
+
+
+def test_the_kit_checks_translated_values_not_echoes(numpyref_site: Path, tmp_path: Path) -> None:
+    write_plugin(tmp_path, "harness-mistranslated", {"mistranslated": "kit_mistranslated"},
+                 {"kit_mistranslated": MISTRANSLATED})
+    result = run_kit("--harness-framework", "mistranslated", "-k", "effective_settings",
+                     env=environment(tmp_path, numpyref_site), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "'batch_norm_1' momentum: the framework holds" in result.stdout
+    assert "optimizer epsilon: the framework holds 1e-08, but the neutral value 1e-06 implies 1e-06" in result.stdout
+
+
+def test_the_kit_trains_against_the_reference(numpyref_site: Path, tmp_path: Path) -> None:
+    write_plugin(tmp_path, "harness-stale-epsilon", {"stale_epsilon": "kit_stale_epsilon"},
+                 {"kit_stale_epsilon": STALE_EPSILON})
+    result = run_kit("--harness-framework", "stale_epsilon", "-k", "training_steps",
+                     env=environment(tmp_path, numpyref_site), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "1 failed, 4 passed" in result.stdout
+    assert "adam: training departs from the numpy reference at step 1" in result.stdout

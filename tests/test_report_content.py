@@ -223,3 +223,23 @@ def test_first_steps_from_shared_weights_show_the_gap_between_frameworks(tmp_pat
 
 def test_no_first_steps_table_without_first_step_losses(markdown: str) -> None:
     assert "First training steps" not in markdown
+
+
+def test_training_parity_and_the_batch_order_are_reported(tmp_path: Path) -> None:
+    run = sample_run()
+    run.train_parity = [
+        {"network": "lenet", "a": "torch", "b": "reference", "steps": 5, "max_loss_diff": 1.2e-7,
+         "max_weight_diff": 3.0e-6, "first_divergence": None, "passed": True},
+        {"network": "lenet", "a": "paddle", "b": "reference", "steps": 5, "max_loss_diff": 0.02,
+         "max_weight_diff": 0.4, "first_divergence": "step 2, conv_1/kernel (differs by 0.1, allowed 2e-4)", "passed": False},
+    ]
+    for job in run.jobs:
+        if job.network == "lenet":
+            job.first_step_losses = [2.30, 2.25]
+            job.first_step_batches = ["a1", "b2"]
+            job.batch_order = "own-order" if job.framework == "paddle" else "same-order"
+    write_report(write_run(run, tmp_path))
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    section = markdown.split("## Parameter agreement\n", 1)[1].split("\n## ", 1)[0]
+    assert "Training parity" in section and "step 2, conv_1/kernel" in section and "✗ fail" in section
+    assert "the batch order over all steps differs" in section

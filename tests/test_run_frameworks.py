@@ -148,3 +148,8 @@ def test_shared_init_gives_every_framework_the_same_first_loss(tmp_path: Path) -
     first = {job["framework"]: job["first_step_losses"][0] for job in jobs}
     assert len(first) == len(INSTALLED)
     assert max(first.values()) - min(first.values()) < 1e-4, first
+    assert len({job["batch_order"] for job in jobs}) == 1, "the frameworks trained on different batches"
+    assert len({tuple(job["first_step_batches"]) for job in jobs}) == 1
+    training = json.loads((out / "results.json").read_text())["train_parity"]
+    assert len(training) == len(INSTALLED) + len(INSTALLED) * (len(INSTALLED) - 1) // 2
+    assert all(pair["passed"] and pair["steps"] == 5 for pair in training), training

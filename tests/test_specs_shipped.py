@@ -122,22 +122,21 @@ def test_every_shipped_spec_states_its_source_and_ends_in_plain_logits() -> None
 
 
 CHECK_ALL = """
-import glob, json, sys, time
+import glob, json, sys
 from harness.cli import main
-start = time.perf_counter()
 try:
     main(["check", *sys.argv[2:]], standalone_mode=False)
     code = 0
 except SystemExit as exc:
     code = exc.code
-elapsed = time.perf_counter() - start
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in {frameworks!r})
 with open(sys.argv[1], "w") as out:
-    json.dump({{"code": code, "seconds": elapsed, "frameworks": loaded}}, out)
+    json.dump({{"code": code, "frameworks": loaded}}, out)
 """
 
 
-def test_checking_every_spec_is_fast_and_imports_no_framework(tmp_path: Path) -> None:
+def test_checking_every_spec_imports_no_framework(tmp_path: Path) -> None:
+    """(How fast it is: benchmarks/test_check_speed.py.)"""
     report = tmp_path / "report.json"
     run = subprocess.run(
         [sys.executable, "-c", CHECK_ALL.format(frameworks=set(FRAMEWORKS)), str(report), *map(str, SPECS)],
@@ -147,7 +146,6 @@ def test_checking_every_spec_is_fast_and_imports_no_framework(tmp_path: Path) ->
     result = json.loads(report.read_text())
     assert result["code"] == 0
     assert result["frameworks"] == []
-    assert result["seconds"] < 1.0, f"checking {len(SPECS)} specs took {result['seconds']:.2f} s"
 
 
 def yaml_blocks(markdown: Path, after: str) -> list[str]:

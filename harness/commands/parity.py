@@ -23,6 +23,8 @@ from harness.results import RunResults, read_run, write_json_atomic, write_run
 from harness.runner.child import LocalExecutor
 from harness.runner.parity import NetworkParity, check_network, real_or_synthetic
 from harness.runner.threads import default_threads
+from harness.spec import Network
+from harness.runner.train_parity import DEFAULT_BATCH, NetworkTraining, check_training
 
 
 def _number(value: float) -> str:
@@ -95,9 +97,15 @@ def record(out: Path, results: list[NetworkParity]) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write parity.json here, and add the results to results.json in this folder when it exists.")
 @click.option("--json", "as_json_output", is_flag=True, help="Print one JSON object per spec/variant on stdout.")
-def parity(specs: tuple[str, ...], framework_names: str, modes: list[str], tolerance: float, per_layer: bool, batch: int, seed: int,
+@click.option("--train-steps", type=click.IntRange(min=1, max=100),
+              help="Also train N steps of the spec's optimizer from the same weights on the same batches in every "
+                   "framework and the numpy reference, and compare losses per step and every tensor (dropout off).")
+@click.option("--train-batch", type=click.IntRange(min=2), default=DEFAULT_BATCH, show_default=True,
+              help="Images per training-parity batch (small, so that 224x224 networks stay quick; stated in the output).")
+def parity(specs: tuple[str, ...], framework_names: str, modes: list[str], tolerance: float, per_layer: bool, batch: int,
+           seed: int,
            threads: int | None, device: str, timeout: float | None, data_dir: str | None, out: Path | None,
-           as_json_output: bool) -> None:
+           as_json_output: bool, train_steps: int | None, train_batch: int) -> None:
     """Load the same neutral weights into every framework, run the same batch, and compare every layer.
 
     Every framework is compared with the numpy reference and with every other framework; a
@@ -109,7 +117,8 @@ def parity(specs: tuple[str, ...], framework_names: str, modes: list[str], toler
     networks, errors, discovery, selection = networks_and_frameworks(specs, framework_names)
     threads = threads or default_threads()
     executor = LocalExecutor(discovery)
-    results = []
+    results: list[NetworkParity] = []
+    trainings: list[NetworkTraining] = []
     for network in networks:
         with err_console.status(f"parity: {network.key} in {', '.join(selection.names)}"):
             result = check_network(network, selection.names, executor, modes=modes, threads=threads, device=device,
@@ -133,12 +142,34 @@ def parity(specs: tuple[str, ...], framework_names: str, modes: list[str], toler
         for pair in result.pairs:
             if per_layer or not pair.passed:
                 console.print(layers_table(pair))
+    if train_steps:
+        trainings = train_all(networks, selection.names, executor, train_steps, train_batch, threads=threads, device=device,
+                              seed=seed, timeout=timeout, per_layer=per_layer, quiet=as_json_output)
     if out is not None:
         record(out, results)
     if as_json_output:
-        click.echo(json.dumps([as_json(result, per_layer) for result in results], indent=2))
+        click.echo(json.dumps([as_json(result, per_layer) for result in results]
+                              + [training.as_dict(per_layer) for training in trainings], indent=2))
     else:
         failed = [result.network for result in results if not result.passed]
+        failed += [f"{training.network} (training)" for training in trainings if not training.passed]
         console.print(f"[red]parity fails for {', '.join(failed)}[/]" if failed
                       else f"[green]parity holds for all {len(results)} networks[/] in {', '.join(selection.names)}")
-    raise SystemExit(1 if errors or not all(result.passed for result in results) else 0)
+    passed = all(result.passed for result in results) and all(training.passed for training in trainings)
+    raise SystemExit(1 if errors or not passed else 0)
+
+
+def train_all(networks: list[Network], frameworks: list[str], executor: LocalExecutor, steps: int, batch: int, *,
+              threads: int, device: str, seed: int, timeout: float | None, per_layer: bool,
+              quiet: bool) -> list[NetworkTraining]:
+    """Training parity of every network (``--train-steps``), printed unless ``quiet``."""
+    from harness.commands.train_parity_view import print_training
+
+    trainings = []
+    for network in networks:
+        with err_console.status(f"training parity: {network.key}, {steps} steps in {', '.join(frameworks)}"):
+            trainings.append(check_training(network, frameworks, executor, steps=steps, batch=batch, threads=threads,
+                                            device=device, seed=seed, timeout=timeout))
+        if not quiet:
+            print_training(console, trainings[-1], per_layer)
+    return trainings

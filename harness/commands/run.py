@@ -215,6 +215,7 @@ def run(
                 raise SystemExit(EXIT_BAD_INPUT) from None
             if check_parity and len(selection.names) * len(options.modes) > 1:
                 add_parity(results, networks, options, local)
+                add_train_parity(results, networks, options, local)
             finish(results, out, quiet, make_report)
     except OutputError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
@@ -231,6 +232,21 @@ def add_parity(results: RunResults, networks: list[Network], options: RunOptions
                                    images=real_or_synthetic(options.data_dir))
         results.parity += [pair.as_dict() for pair in parity.pairs]
         results.notes += [f"parity: {network.key} could not run in {name}: {reason}" for name, reason in parity.failures.items()]
+
+
+def add_train_parity(results: RunResults, networks: list[Network], options: RunOptions, executor: LocalExecutor) -> None:
+    """Training parity of the first steps of every network trained from shared weights, recorded."""
+    from harness.runner.train_parity import RUN_STEPS, check_training
+
+    for network in networks:
+        if (options.init or network.spec.train.init) != "shared":
+            continue
+        with err_console.status(f"training parity: {network.key}, {RUN_STEPS} steps"):
+            training = check_training(network, options.frameworks, executor, steps=RUN_STEPS, threads=options.threads,
+                                      device=options.device, seed=(options.seeds or [network.spec.train.seed])[0])
+        results.train_parity += [pair.compact() for pair in training.pairs]
+        results.notes += [f"training parity: {network.key} could not run in {name}: {reason}"
+                          for name, reason in training.failures.items()]
 
 
 def options_record(options: RunOptions, timeout: float | None) -> dict[str, object]:

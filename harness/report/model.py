@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from harness.agreement import batch_order_difference
 from harness.report import format as fmt
 from harness.report.document import Banner, Mark, Table
 from harness.results import DataInfo, Environment, JobResult, RunResults, Timing
@@ -368,10 +369,12 @@ def layer_disagreements(view: RunView) -> Table | None:
 
 
 PARITY_COLUMNS = ("network", "input_shape", "a", "b", "max_abs", "max_rel", "tolerance", "first_divergent_layer", "passed")
+TRAIN_PARITY_NUMBERS = ("max_loss_diff", "max_weight_diff")
 
 
-def parity_table(entries: list[dict[str, Any]]) -> Table | None:
-    """The parity checks as recorded: known columns first, then any others; per-layer lists left out."""
+def parity_table(entries: list[dict[str, Any]], id: str = "parity") -> Table | None:
+    """The parity checks (or training-parity checks) as recorded: known columns first, then any
+    others; per-layer lists left out."""
     if not entries:
         return None
     scalar = {key for entry in entries for key, value in entry.items()
@@ -383,9 +386,9 @@ def parity_table(entries: list[dict[str, Any]]) -> Table | None:
         passed = entry.get("passed")
         marks.append(["pass" if passed is True and c == "passed" else "fail" if passed is False and c == "passed" else ""
                       for c in columns])
-    align = tuple("right" if c in ("max_abs", "max_rel", "tolerance") else "left" for c in columns)
-    return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object), id="parity",
-                 title="Parity checks, pair by pair")
+    align = tuple("right" if c in ("max_abs", "max_rel", "tolerance", *TRAIN_PARITY_NUMBERS) else "left" for c in columns)
+    return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object), id=id,
+                 title="Parity checks, pair by pair" if id == "parity" else "Training parity, pair by pair")
 
 
 def _parity_cell(column: str, value: Any) -> str:
@@ -413,15 +416,20 @@ def first_steps_table(view: RunView) -> Table | None:
             first = {job.framework: job.first_step_losses[0] for job in jobs}
             epoch = {job.framework: job.history[0].train_loss for job in jobs if job.history}
             inits = _distinct([job.config.get("init") for job in jobs])
+            difference = batch_order_difference({job.framework: job.first_step_batches for job in jobs},
+                                                {job.framework: job.batch_order for job in jobs})
+            recorded = all(job.batch_order for job in jobs)
             gap = max(first.values()) - min(first.values())
             epoch_gap = max(epoch.values()) - min(epoch.values()) if len(epoch) > 1 else None
             rows.append([network, str(seed), inits,
                          ", ".join(f"{name} {value:.6f}" for name, value in sorted(first.items())),
-                         f"{gap:.2e}", fmt.plain(None if epoch_gap is None else f"{epoch_gap:.3g}")])
+                         f"{gap:.2e}", fmt.plain(None if epoch_gap is None else f"{epoch_gap:.3g}"),
+                         fmt.plain(None if not recorded else difference or "yes")])
     if not rows:
         return None
-    columns = ["network", "seed", "init", "first-step loss", "largest first-step gap", "largest first-epoch gap"]
-    return Table(_texts(rows, columns), ("left", "left", "left", "left", "right", "right"), id="first-steps",
+    columns = ["network", "seed", "init", "first-step loss", "largest first-step gap", "largest first-epoch gap",
+               "same batches, same order"]
+    return Table(_texts(rows, columns), ("left", "left", "left", "left", "right", "right", "left"), id="first-steps",
                  title="First training steps")
 
 

@@ -111,6 +111,13 @@ def _parameters_section(view: RunView) -> Section:
             "Training loss of each framework's first step and first epoch on the same batches. From shared "
             "neutral weights (init shared) the first steps should agree to about 1e-4; with each framework's "
             "own initialisers (init framework) they need not."), first_steps)))
+    training = model.parity_table(view.run.train_parity, id="train-parity")
+    if training is not None:
+        blocks += [Heading("Training parity"), Text(
+            "The first training steps from the same neutral weights on the same seeded batches, dropout off, in every "
+            "framework and the numpy reference (harness parity --train-steps): largest loss difference over the "
+            "steps, largest tensor difference after the last step relative to how far training moved it, and the "
+            "first step and layer that diverge."), Details("Training parity, pair by pair", (training,))]
     return Section("Parameter agreement", "parameters", tuple(blocks))
 
 

@@ -150,6 +150,8 @@ class TrainResult(Message):
     first_step_seconds: float | None = None
     compile_seconds: dict[str, float] = Field(default_factory=dict)
     first_step_losses: list[float] = Field(default_factory=list)
+    first_step_batches: list[str] = Field(default_factory=list)
+    batch_order: str | None = None
     latency_batch_1: Timing | None = None
     latency_batch: Timing | None = None
     latency_batch_size: int | None = None
@@ -157,6 +159,21 @@ class TrainResult(Message):
     peak_rss_mb: float | None = None
     noise: Noise
     gemm_gflops: float
+
+
+class StepRecord(Message):
+    """One training step as a framework ran it."""
+
+    loss: float
+    batch: str = Field(description="A digest of the batch's images and labels (the same batches in the same order everywhere).")
+    change_norm: dict[str, float] = Field(description="layer/tensor -> L2 norm of (weights after this step - initial weights).")
+
+
+class TrainParityResult(Message):
+    """What a training-parity worker sends back (the final weights are in the request's ``output`` file)."""
+
+    steps: list[StepRecord]
+    conventions: dict[str, str] = Field(description="The framework's declared departures that apply to this network.")
 
 
 # ----------------------------------------------------------------------------- requests
@@ -193,6 +210,19 @@ class ParityRequest(TargetedRequest):
     result_type: ClassVar[type[Message]] = ParityResult
 
 
+class TrainParityRequest(TargetedRequest):
+    """N training steps from given neutral weights on given batches (dropout off: the worker applies
+    :func:`harness.runner.train_parity.without_dropout` to the resolved network)."""
+
+    task: Literal["train_parity"] = "train_parity"
+    network: ResolvedNetwork
+    weights: str = Field(description=".npz of the neutral weights to start from.")
+    batches: str = Field(description=".npz with images0, labels0, images1... (NHWC float32, int64).")
+    steps: PositiveInt
+    output: str = Field(description=".npz to write the weights after the last step to.")
+    result_type: ClassVar[type[Message]] = TrainParityResult
+
+
 class TrainRequest(Message):
     """Train one job; ``network.spec.train`` already holds the job's batch size, epochs, seed and init."""
 
@@ -216,7 +246,8 @@ class TrainRequest(Message):
                       mode=config.mode)
 
 
-Request = Annotated[Union[InfoRequest, ParamsRequest, ParityRequest, TrainRequest], Field(discriminator="task")]
+Request = Annotated[Union[InfoRequest, ParamsRequest, ParityRequest, TrainRequest, TrainParityRequest],
+                    Field(discriminator="task")]
 REQUEST = TypeAdapter(Request)
 """Validates a request read by the worker (the ``task`` field picks the model)."""
 

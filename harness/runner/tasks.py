@@ -21,9 +21,11 @@ from harness.runner.protocol import (
     ParamsResult,
     ParityRequest,
     ResolvedNetwork,
+    TrainParityRequest,
     TrainRequest,
 )
 from harness.runner.threads import effective_threads
+from harness.runner.train_parity_task import train_parity_task
 from harness.runner.train_task import train_task
 
 
@@ -65,10 +67,11 @@ def params_task(framework: Framework, request: ParamsRequest) -> ParamsResult:
 
 TASKS: dict[type[Message], Callable[[Framework, Any], Message]] = {
     InfoRequest: info_task, ParamsRequest: params_task, ParityRequest: parity_task, TrainRequest: train_task,
+    TrainParityRequest: train_parity_task,
 }
 
 
-def run_task(request: InfoRequest | ParamsRequest | ParityRequest | TrainRequest) -> Message:
+def run_task(request: InfoRequest | ParamsRequest | ParityRequest | TrainRequest | TrainParityRequest) -> Message:
     """Instantiate the requested framework in this process (one plugin discovery) and run the task.
 
     A plugin whose class sets no ``compiled_mode`` fails a compiled request here, with

@@ -8,6 +8,7 @@ contributes only ``build``, ``prepare_training``, ``train_step`` and ``predict``
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -25,6 +26,7 @@ from harness.runner.divergence import DivergenceWatch, window_for
 from harness.runner.events import emit
 from harness.runner.protocol import TrainConfig, TrainRequest, TrainResult
 from harness.runner.threads import effective_threads
+from harness.runner.train_parity import batch_digest
 from harness.spec import Network
 from harness.weights import initial_weights
 
@@ -157,6 +159,8 @@ class Loop:
         self.timed_flops = 0.0
         self.flops_known = True
         self.first_losses: list[float] = []
+        self.first_batches: list[str] = []
+        self.batch_order = hashlib.blake2b(digest_size=8)
         self.first_step_seconds: float | None = None
         self.compile_seconds: dict[str, float] = {}
         self.steps_done = 0
@@ -181,7 +185,7 @@ class Loop:
             elapsed = time.perf_counter() - step_start
             steps += 1
             self.steps_done += 1
-            self.record_step(elapsed, images, result.loss)
+            self.record_step(elapsed, images, labels, result.loss)
             loss_sum += result.loss * len(labels)
             correct += result.correct
             images_seen += len(labels)
@@ -223,11 +227,14 @@ class Loop:
                 raise
             raise CompileFailed(compiler_message(self.framework, exc, f"training step at {shape}")) from exc
 
-    def record_step(self, seconds: float, images: np.ndarray, loss: float) -> None:
+    def record_step(self, seconds: float, images: np.ndarray, labels: np.ndarray, loss: float) -> None:
         if self.first_step_seconds is None:
             self.first_step_seconds = seconds
+        digest = batch_digest(images, labels)
+        self.batch_order.update(digest.encode())
         if len(self.first_losses) < FIRST_LOSSES:
             self.first_losses.append(float(loss))
+            self.first_batches.append(digest)
         shape = shape_key(images)
         if shape not in self.compile_seconds:
             self.compile_seconds[shape] = seconds
@@ -254,6 +261,8 @@ class Loop:
             "first_step_seconds": self.first_step_seconds,
             "compile_seconds": self.compile_seconds,
             "first_step_losses": self.first_losses,
+            "first_step_batches": self.first_batches,
+            "batch_order": self.batch_order.hexdigest(),
         }
 
 

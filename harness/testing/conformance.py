@@ -11,7 +11,10 @@ framework is imported). The kit builds small networks that together hold every l
 head (:mod:`harness.testing.networks`) and checks, for each: parameters per layer against the
 oracle, every layer's output shape against the oracle, the forward pass on neutral weights
 against the numpy reference, the exact weight round trip, deterministic inference and the
-effective settings; then the thread count, the devices, and a training step with every optimizer.
+effective settings, each batch norm's and optimizer hyperparameter's value in the framework's own
+convention against what the neutral value implies; then the thread count, the devices, and a few
+training steps with every optimizer against the numpy training reference (:mod:`harness.reference_train`,
+with the departures the framework declares in ``training_conventions``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 
 from harness import plugins, reference
 from harness.agreement import layer_mismatches
-from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount
+from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount, Setting
 from harness.oracle import analyse
 from harness.parity import DEFAULT_TOLERANCE, diff
 from harness.spec import Network
@@ -34,10 +37,15 @@ from harness.spec.network import with_train
 from harness.testing.networks import AGNOSTIC_SIZES, OPTIMIZERS, conformance_networks, training_network
 from harness.testing.plugin import KIT_THREADS, device_option, framework_option
 from harness.testing.strategies import networks as random_networks
+from harness.train_compare import TOLERANCES, compare_runs
+from harness.runner.train_parity import framework_run, reference_run, training_batches
 from harness.weights import check_complete, initial_weights
 
 NETWORKS = conformance_networks()
 BATCH = 2
+TRAINING_STEPS = 3
+"""Steps the kit trains against the reference: the second step is the first that shows gradients
+that accumulate (a missing zero_grad), the third a wrong optimizer state."""
 
 
 def _key(network: Network) -> str:
@@ -60,6 +68,18 @@ def _leaf_values(value: Any) -> list[Any]:
     if isinstance(value, (list, tuple)):
         return [leaf for item in value for leaf in _leaf_values(item)]
     return [value]
+
+
+def _translation_problem(where: str, setting: Setting) -> str | None:
+    """Why ``setting.value`` is not what its neutral value implies in the framework's convention, or None."""
+    implied = setting.implied()
+    if implied is None or setting.default:
+        return None
+    reported, expected = _leaf_values(setting.value), _leaf_values(implied)
+    if len(reported) != len(expected) or not all(_same(r, e) for r, e in zip(reported, expected, strict=True)):
+        return (f"{where}: the framework holds {setting.value!r}, but the neutral value {setting.neutral!r} "
+                f"implies {implied!r} (convention '{setting.convention}')")
+    return None
 
 
 def _same(reported: Any, expected: Any) -> bool:
@@ -236,6 +256,8 @@ def test_effective_settings_batch_norm(framework: Framework, build: Callable[[Ne
             assert _same(setting.neutral, getattr(node.layer, name)), (
                 f"'{node.name}' {name}: neutral value {setting.neutral!r}, the spec says {getattr(node.layer, name)!r}"
             )
+            problem = _translation_problem(f"'{node.name}' {name}", setting)
+            assert problem is None, problem
 
 
 INITIALISED_LAYERS = ("conv", "depthwise_conv", "dense", "batch_norm")
@@ -324,3 +346,22 @@ def test_effective_settings_optimizer(framework: Framework, optimizer: str) -> N
         assert any(_same(v, value) for v in neutral), (
             f"the optimizer's {name}={value!r} is not among the effective settings' neutral values {neutral!r}"
         )
+    for name, setting in group.items():
+        problem = None if name == "class" else _translation_problem(f"optimizer {name}", setting)
+        assert problem is None, problem
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_training_steps_match_reference(framework: Framework, optimizer: str) -> None:
+    """A few steps from neutral weights on seeded batches give the numpy reference's losses, weight
+    changes and final weights (BN moving statistics included), with the framework's declared departures."""
+    network = training_network(optimizer)
+    start = initial_weights(network, seed=7)
+    batches = training_batches(network, TRAINING_STEPS, network.spec.train.batch_size, seed=4)
+    run = framework_run(framework, network, start, batches)
+    expected = reference_run(network, start, batches, type(framework).training_conventions)
+    pair = compare_runs(network.key, run, expected, start, expected)
+    assert pair.passed, (
+        f"{optimizer}: training departs from the numpy reference at {pair.first_divergence.describe()}; "  # type: ignore[union-attr]
+        f"tolerances: {TOLERANCES.describe()}; declared departures: {run.conventions or 'none'}"
+    )

@@ -129,13 +129,17 @@ def conformance_networks() -> list[Network]:
 
 
 def training_network(optimizer: str) -> Network:
-    """A small conv, batch-norm, pooling and dense network trained with ``optimizer``."""
+    """A small conv, batch-norm, pooling and dense network trained with ``optimizer``. The second
+    batch norm sees one value per image and channel, so that the n - 1 of an unbiased moving
+    variance shows clearly."""
     body = {
         "input": [8, 8, 1],
         "backbone": [
             {"type": "conv", "filters": 4, "kernel": 3, "padding": "same", "activation": "relu"},
             {"type": "batch_norm", "momentum": 0.9},
             {"type": "max_pool"},
+            {"type": "conv", "filters": 6, "kernel": 4, "activation": "tanh"},
+            {"type": "batch_norm", "momentum": 0.8, "epsilon": 0.01},
         ],
         "head": {"type": "flatten", "hidden": [8]},
     }

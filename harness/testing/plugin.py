@@ -7,6 +7,11 @@ before anything imports the framework, then checks that the framework is install
 
 Loaded by every pytest run in an environment where the harness is installed, so it imports
 nothing heavy at import time and does nothing unless its option is given.
+
+It also keeps CI from hiding a missing framework: with ``HARNESS_REQUIRE_FRAMEWORKS=keras,torch,paddle``
+in the environment (``.ci/run`` sets it), every test or test folder skipped because one of those
+frameworks is not installed (a skip whose reason says "not installed" or "unavailable" and names
+it) is reported as a failure instead.
 """
 
 from __future__ import annotations
@@ -16,6 +21,12 @@ import os
 import pytest
 
 from harness.runner.threads import thread_environment
+
+REQUIRE_ENV = "HARNESS_REQUIRE_FRAMEWORKS"
+"""Comma-separated frameworks that must be installed: skipping for their absence fails."""
+ALIASES: dict[str, tuple[str, ...]] = {"keras": ("keras", "tensorflow"), "torch": ("torch",), "paddle": ("paddle",)}
+"""Words that name a framework in skip reasons (a framework not listed is named by its own name)."""
+MISSING_WORDS = ("not installed", "unavailable")
 
 KIT_THREADS = 1
 """The thread count the kit runs every framework with (and checks it reports)."""
@@ -54,3 +65,39 @@ def pytest_configure(config: pytest.Config) -> None:
         select_frameworks(name, discover())
     except PluginError as exc:
         raise pytest.UsageError(f"{FRAMEWORK_OPTION} {name}: {exc}") from None
+
+
+def required_frameworks() -> list[str]:
+    """The frameworks ``HARNESS_REQUIRE_FRAMEWORKS`` names (none when unset)."""
+    return [name.strip() for name in os.environ.get(REQUIRE_ENV, "").split(",") if name.strip()]
+
+
+def missing_required(reason: str) -> str | None:
+    """The required framework a skip reason says is missing, or None."""
+    lowered = reason.lower()
+    if not any(word in lowered for word in MISSING_WORDS):
+        return None
+    return next((name for name in required_frameworks()
+                 if any(alias in lowered for alias in ALIASES.get(name, (name.lower(),)))), None)
+
+
+def _fail_required_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if not report.skipped or not isinstance(report.longrepr, tuple):
+        return
+    reason = str(report.longrepr[2])
+    name = missing_required(reason)
+    if name is not None:
+        report.outcome = "failed"
+        report.longrepr = f"{REQUIRE_ENV} requires {name}, but this was skipped: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    _fail_required_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):  # type: ignore[no-untyped-def]
+    outcome = yield
+    _fail_required_skip(outcome.get_result())

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.framework import EffectiveSettings, Framework, Mode, NeutralWeights, ParamCount, StepResult
+from harness.framework import (
+    EffectiveSettings, Framework, Mode, NeutralWeights, ParamCount, StepResult, TrainingConventions,
+)
 from harness.spec import Network
 from harness.spec.schema import Train
 
@@ -34,6 +36,8 @@ class PaddleFramework(Framework):
     distribution = "paddlepaddle"
     install_hint = "pip install -e plugins/paddle  (or: pip install 'harness[paddle]')"
     compiled_mode = "paddle.jit.to_static, full graph (AST conversion), Paddle's executor (no CINN)"
+    # paddle.optimizer.Adam has no argument that moves epsilon before the bias correction.
+    training_conventions = TrainingConventions(adam_epsilon="after_correction")
 
     def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0, mode: Mode = "eager") -> None:
         """Import Paddle and apply the thread count, device, seed and determinism flags."""

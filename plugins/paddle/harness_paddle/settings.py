@@ -135,7 +135,7 @@ def _optimizer(optimizer: schema.Optimizer) -> dict[str, Setting]:
     passed = {OPTIMIZER_NEUTRAL_NAMES.get(argument, argument) for argument in arguments}
     for neutral_name, value in neutral_values.items():
         if neutral_name not in passed:
-            items[neutral_name] = Setting("not applicable", neutral=value,
+            items[neutral_name] = Setting("not applicable", neutral=value, convention="not_applicable",
                                           note=f"paddle.optimizer.{cls.__name__} has no such term; with this value the update is the same")
     return items
 

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.framework import EffectiveSettings, Framework, Mode, NeutralWeights, ParamCount, StepResult
+from harness.framework import (
+    EffectiveSettings, Framework, Mode, NeutralWeights, ParamCount, StepResult, TrainingConventions,
+)
 from harness.spec import Network
 from harness.spec.schema import Train
 
@@ -29,6 +31,9 @@ class TorchFramework(Framework):
     distribution = "torch"
     install_hint = "pip install -e plugins/torch"
     compiled_mode = "torch.compile, inductor backend (needs a C++ compiler on CPU)"
+    # No argument of torch.optim.Adam, torch.optim.RMSprop or nn.BatchNorm2d removes these.
+    training_conventions = TrainingConventions(adam_epsilon="after_correction", rmsprop_epsilon="outside_sqrt",
+                                               bn_moving_variance="unbiased")
 
     def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0, mode: Mode = "eager") -> None:
         """Check the device, then set threads, seeds, deterministic algorithms and IEEE float32."""

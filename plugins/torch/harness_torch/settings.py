@@ -97,7 +97,7 @@ def _layer_settings(settings: EffectiveSettings, traced: Traced, module: nn.Modu
                                                      note="ends a residual block on a flattened vector: kernel "
                                                           "columns and bias permuted on load and export"))
     if kind == "batch_norm":
-        settings.add(name, "momentum", Setting(module.momentum, neutral=layer.momentum,
+        settings.add(name, "momentum", Setting(module.momentum, neutral=layer.momentum, convention="one_minus",
                                                note="PyTorch weights the new statistic: 1 - neutral"))
         settings.add(name, "epsilon", Setting(module.eps, neutral=layer.epsilon))
         settings.add(name, "moving_variance_update", Setting(

@@ -134,3 +134,41 @@ def test_size_agnostic_padding_is_reported_as_resolved_per_input(framework: Torc
     network = make_network([{"type": "conv", "filters": 2, "kernel": 3, "stride": 2, "padding": "same"}], [None, None, 1])
     settings = _settings(framework, network)
     assert settings["conv_1"]["padding_pixels"]["value"] == "TensorFlow same rule, per input size"
+
+
+def steps_against_reference(framework: TorchFramework, network: Network, steps: int = 4) -> Any:
+    """``steps`` PyTorch steps from neutral weights, compared with the numpy reference (dropout off)."""
+    from harness.train_compare import compare_runs
+    from harness.runner.train_parity import framework_run, reference_run, training_batches, without_dropout
+    from harness.weights import initial_weights
+
+    network = without_dropout(network)
+    start, batches = initial_weights(network, 0), training_batches(network, steps, 4, 0)
+    expected = reference_run(network, start, batches, TorchFramework.training_conventions)
+    return compare_runs(network.key, framework_run(framework, network, start, batches), expected, start, expected)
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_steps_match_the_numpy_reference(framework: TorchFramework, make_network: MakeNetwork, optimizer: str) -> None:
+    pair = steps_against_reference(framework, small_network(make_network, OPTIMIZERS[optimizer]))
+    assert pair.passed, pair.first_divergence
+
+
+def test_planted_missing_zero_grad_is_caught(framework: TorchFramework, make_network: MakeNetwork,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The survivor: optimizer.zero_grad() removed from the step, so gradients accumulate."""
+    from harness.framework import StepResult
+    from harness_torch import conventions, training
+
+    def step_without_zero_grad(trainer: training.Trainer, images: np.ndarray, labels: np.ndarray) -> StepResult:
+        targets = conventions.labels_to_native(labels, trainer.device)
+        trainer.model.train()
+        logits = trainer.model(conventions.images_to_native(images, trainer.device))
+        loss = trainer.loss(logits, targets)
+        loss.backward()
+        trainer.optimizer.step()
+        return StepResult(loss=float(loss.item()), correct=int((logits.argmax(dim=1) == targets).sum().item()))
+
+    monkeypatch.setattr(training, "step", step_without_zero_grad)
+    pair = steps_against_reference(framework, small_network(make_network, OPTIMIZERS["momentum"]))
+    assert pair.first_divergence is not None and pair.first_divergence.step == 2, pair.first_divergence

@@ -1,0 +1,117 @@
+"""The harness's training loop trains on every image once per epoch, partial last batch included,
+in the same batch order in every framework; each check is shown to catch its planted bug.
+
+The loop runs in this process with numpyref (the numpy training reference as a framework),
+subclassed to record what each step received.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from harness.agreement import batch_order_difference
+from harness.data import load_data
+from harness.data.split import Split
+from harness.runner import train_task
+from harness.runner.jobs import TrainConfig
+from harness.testing.specs import inline_network
+from plugin_support import numpyref_site  # noqa: F401 - a fixture
+
+TRAIN_IMAGES = 10
+BATCH = 4  # 10 images: batches of 4, 4 and a partial 2
+EPOCHS = 2
+NETWORK = inline_network([{"type": "conv", "filters": 2, "kernel": 3}], [6, 6, 1],
+                         train={"optimizer": {"name": "sgd", "lr": 0.1}}, classes=3,
+                         dataset={"name": "synthetic", "train_size": TRAIN_IMAGES, "test_size": 4})
+
+
+@pytest.fixture
+def numpyref(numpyref_site: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.syspath_prepend(str(numpyref_site))
+    from harness_numpyref.framework import NumpyRef
+
+    return NumpyRef
+
+
+def train(framework_class: Any, name: str) -> tuple[train_task.Loop, list[int]]:
+    """Two epochs of the harness's loop in a framework called ``name``; the batch sizes it trained on."""
+    sizes: list[int] = []
+
+    class Recording(framework_class):  # type: ignore[misc, valid-type]
+        def train_step(self, trainer: Any, images: np.ndarray, labels: np.ndarray) -> Any:
+            sizes.append(len(labels))
+            return super().train_step(trainer, images, labels)
+
+    Recording.name = name
+    framework = Recording(seed=0)
+    config = TrainConfig(framework=name, spec="inline", seed=3, epochs=EPOCHS, batch_size=BATCH, init="shared",
+                         warmup_steps=0)
+    data = load_data(NETWORK.spec.dataset, NETWORK.input_shape, classes=NETWORK.spec.classes, seed=config.seed)
+    model = framework.build(NETWORK)
+    loop = train_task.Loop(framework, config, NETWORK, data, model, framework.prepare_training(model, NETWORK.spec.train))
+    loop.run()
+    return loop, sizes
+
+
+def epoch_problems(loop: train_task.Loop, sizes: list[int]) -> list[str]:
+    """What is wrong with the epochs the loop trained: steps, images seen, partial batches."""
+    steps = math.ceil(TRAIN_IMAGES / BATCH)
+    problems = [f"epoch {e.epoch} took {e.steps} steps, not ceil({TRAIN_IMAGES} / {BATCH}) = {steps}"
+                for e in loop.history if e.steps != steps]
+    if sum(sizes) != EPOCHS * TRAIN_IMAGES:
+        problems.append(f"{sum(sizes)} images were trained on in {EPOCHS} epochs, not {EPOCHS * TRAIN_IMAGES}")
+    if sizes.count(TRAIN_IMAGES % BATCH) != EPOCHS:
+        problems.append(f"the partial batches of {TRAIN_IMAGES % BATCH} images were not all trained on: {sizes}")
+    return problems
+
+
+def order_difference(first: train_task.Loop, second: train_task.Loop) -> str | None:
+    summaries = {"first": first.summary(), "second": second.summary()}
+    return batch_order_difference({name: s["first_step_batches"] for name, s in summaries.items()},
+                                  {name: s["batch_order"] for name, s in summaries.items()})
+
+
+def test_every_image_once_per_epoch_with_a_partial_last_batch(numpyref: Any) -> None:
+    loop, sizes = train(numpyref, "alpha")
+    assert epoch_problems(loop, sizes) == []
+    assert sizes[:3] == [BATCH, BATCH, TRAIN_IMAGES % BATCH]
+
+
+def test_planted_skipping_of_partial_batches_is_caught(numpyref: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = Split.batches
+
+    def full_batches_only(self: Split, batch_size: int, *args: Any, **kwargs: Any) -> Any:
+        return (batch for batch in real(self, batch_size, *args, **kwargs) if len(batch[1]) == batch_size)
+
+    monkeypatch.setattr(Split, "batches", full_batches_only)
+    loop, sizes = train(numpyref, "alpha")
+    problems = epoch_problems(loop, sizes)
+    assert any("took 2 steps, not ceil(10 / 4) = 3" in p for p in problems), problems
+
+
+def test_two_frameworks_train_on_the_same_batches_in_the_same_order(numpyref: Any) -> None:
+    first, _ = train(numpyref, "alpha")
+    second, _ = train(numpyref, "beta")
+    assert len(first.summary()["first_step_batches"]) == EPOCHS * math.ceil(TRAIN_IMAGES / BATCH)
+    assert order_difference(first, second) is None
+
+
+def test_planted_per_framework_batch_order_is_caught(numpyref: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The survivor: each framework's batch order drawn from the seed mixed with its name."""
+    real = train_task.Loop.__init__
+
+    def seed_mixed_with_name(self: train_task.Loop, framework: Any, config: TrainConfig, *args: Any) -> None:
+        mixed = config.model_copy(update={"seed": zlib.crc32(f"{config.seed}-{framework.name}".encode())})
+        real(self, framework, mixed, *args)
+
+    monkeypatch.setattr(train_task.Loop, "__init__", seed_mixed_with_name)
+    first, _ = train(numpyref, "alpha")
+    second, _ = train(numpyref, "beta")
+    difference = order_difference(first, second)
+    assert difference is not None and "step 1" in difference
