@@ -116,5 +116,7 @@ def build_model(network: Network, seed: int, device: Any) -> JaxNetwork:
         eval_graph, params, rest = nnx.split(model, nnx.Param, ...)
         model.train()
         train_graph, _, _ = nnx.split(model, nnx.Param, ...)
+    # Committed to the device, like every later state: one compilation serves all steps.
+    params, rest = jax.device_put((params, rest), device)
     return JaxNetwork(network, train_graph, eval_graph, params, rest, device)
 

@@ -116,7 +116,6 @@ def make_trainer(built: JaxNetwork, train: schema.Train) -> Trainer:
         correct = jnp.sum(jnp.argmax(logits, axis=-1) == labels)
         return optax.apply_updates(params, updates), rest, opt_state, loss, correct
 
-    with jax.default_device(built.device):
-        opt_state = optimizer.init(built.params)
+    opt_state = jax.device_put(optimizer.init(built.params), built.device)
     built.trainer = Trainer(built, optimizer, arguments, opt_state, jax.jit(step, donate_argnums=(0, 1, 2)))
     return built.trainer
