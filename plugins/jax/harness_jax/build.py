@@ -34,7 +34,8 @@ class NeutralNet(nnx.Module):
     layer adds its block's output to the block's input."""
 
     def __init__(self, network: Network, rngs: nnx.Rngs) -> None:
-        self.layers = nnx.Dict({
+        # A plain dict marked as data: its keys are never attributes, so any layer name is safe.
+        self.layers = nnx.data({
             traced.node.name: make_layer(traced.node.layer, int(traced.input_shape[-1]), rngs)  # type: ignore[arg-type]
             for traced in network.trace if not traced.node.children
         })
