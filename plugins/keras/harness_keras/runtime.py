@@ -105,9 +105,25 @@ def configure(device: str, threads: int, seed: int) -> None:
         raise DeviceError(f"device 'cuda' was requested but Keras on {BACKEND} sees no GPU here ({hint}). Use --device cpu.")
     if BACKEND == TENSORFLOW:
         _configure_tensorflow(device, threads)
-    elif BACKEND == "torch":
+        keras.utils.set_random_seed(seed)
+        return
+    if BACKEND == "torch":
         _configure_torch(threads)
-    keras.utils.set_random_seed(seed)
+    _seed_without_tensorflow(seed)
+
+
+def _seed_without_tensorflow(seed: int) -> None:
+    """``keras.utils.set_random_seed`` also seeds TensorFlow wherever it is installed, importing
+    it (seconds and hundreds of MB) into a job that does not use it: hide it for that call, so
+    Keras takes it as absent."""
+    hidden = "tensorflow" not in sys.modules
+    if hidden:
+        sys.modules["tensorflow"] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        keras.utils.set_random_seed(seed)
+    finally:
+        if hidden:
+            del sys.modules["tensorflow"]
 
 
 def thread_settings() -> dict[str, Any]:
