@@ -6,7 +6,7 @@ PYTHON ?= python3
 install:
 	-command -v apt-get >/dev/null && { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist chromium; }
 	$(PYTHON) -m pip install torch==2.13.0
-	$(PYTHON) -m pip install -e '.[all,test]' -e plugins/keras -e plugins/torch -e plugins/paddle
+	$(PYTHON) -m pip install -e '.[all,test]' -e plugins/keras -e plugins/torch -e plugins/paddle -e plugins/jax
 
 test:
 	$(PYTHON) -m pytest
