@@ -79,10 +79,9 @@ def loss_function(logits: jax.Array, labels: jax.Array) -> jax.Array:
 
 @dataclass
 class Trainer:
-    """The network being trained, its optimizer and optimizer state, and the compiled step."""
+    """The network being trained, its optimizer's arguments and state, and the compiled step."""
 
     built: JaxNetwork
-    optimizer: optax.GradientTransformation
     arguments: dict[str, Any]
     opt_state: Any
     step: Any
@@ -117,5 +116,5 @@ def make_trainer(built: JaxNetwork, train: schema.Train) -> Trainer:
         return optax.apply_updates(params, updates), rest, opt_state, loss, correct
 
     opt_state = jax.device_put(optimizer.init(built.params), built.device)
-    built.trainer = Trainer(built, optimizer, arguments, opt_state, jax.jit(step, donate_argnums=(0, 1, 2)))
+    built.trainer = Trainer(built, arguments, opt_state, jax.jit(step, donate_argnums=(0, 1, 2)))
     return built.trainer
