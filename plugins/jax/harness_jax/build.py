@@ -112,7 +112,8 @@ class JaxNetwork:
 def build_model(network: Network, seed: int, device: Any) -> JaxNetwork:
     """The network with Flax's own initialisers, seeded, its state on ``device``."""
     with jax.default_device(device):
-        model = NeutralNet(network, nnx.Rngs(params=seed, dropout=seed))
+        # Initialised in one compiled program: eagerly, every kernel's initialiser compiles alone.
+        model = nnx.jit(lambda: NeutralNet(network, nnx.Rngs(params=seed, dropout=seed)))()
         model.eval()
         eval_graph, params, rest = nnx.split(model, nnx.Param, ...)
         model.train()

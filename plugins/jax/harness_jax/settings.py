@@ -125,7 +125,7 @@ def _optimizer_settings(settings: EffectiveSettings, spec: schema.Optimizer, arg
 
 
 def _loss_settings(settings: EffectiveSettings) -> None:
-    settings.add("loss", "function", Setting("optax.softmax_cross_entropy_with_integer_labels", neutral="cross_entropy"))
+    settings.add("loss", "class", Setting("optax.softmax_cross_entropy_with_integer_labels", neutral="cross_entropy"))
     settings.add("loss", "from_logits", Setting(True, neutral=True))
     settings.add("loss", "reduction", Setting("mean", neutral="mean over the batch"))
 
