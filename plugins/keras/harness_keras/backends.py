@@ -20,18 +20,16 @@ XLA_POOL_THREAD = "tf_XLAEigen"
 
 @dataclass(frozen=True)
 class Backend:
-    """One Keras backend: its module, package and how it is shown."""
+    """One Keras backend: the package that provides it and how it is shown."""
 
-    name: str
-    module: str
     distribution: str
     display: str
 
 
 BACKENDS: dict[str, Backend] = {
-    TENSORFLOW: Backend(TENSORFLOW, "tensorflow", "tensorflow-cpu", "TensorFlow"),
-    TORCH: Backend(TORCH, "torch", "torch", "PyTorch"),
-    JAX: Backend(JAX, "jax", "jax", "JAX"),
+    TENSORFLOW: Backend("tensorflow-cpu", "TensorFlow"),
+    TORCH: Backend("torch", "PyTorch"),
+    JAX: Backend("jax", "JAX"),
 }
 
 

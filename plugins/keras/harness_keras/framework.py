@@ -12,7 +12,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -43,7 +43,8 @@ class KerasFramework(Framework):
     module = "tensorflow"
     distribution = "tensorflow-cpu"
     install_hint = "pip install -e plugins/keras"
-    backend = TENSORFLOW
+    backend: ClassVar[str] = TENSORFLOW
+    """The Keras backend (``KERAS_BACKEND``) this framework runs on."""
 
     @classmethod
     def version(cls) -> str | None:

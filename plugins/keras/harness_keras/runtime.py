@@ -13,10 +13,9 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-
 from typing import Any
 
-from harness_keras.backends import TENSORFLOW, backend_threads
+from harness_keras.backends import TENSORFLOW, TORCH, backend_threads
 
 BACKEND = os.environ.setdefault("KERAS_BACKEND", TENSORFLOW)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -53,14 +52,14 @@ if keras.backend.backend() != BACKEND:
 
 
 class DeviceError(RuntimeError):
-    """A device the caller asked for that TensorFlow cannot use here."""
+    """A device the caller asked for that the backend cannot use here."""
 
 
 def gpus() -> list[Any]:
     """The GPUs the backend can see."""
     if BACKEND == TENSORFLOW:
         return tf.config.list_physical_devices("GPU")
-    if BACKEND == "torch":
+    if BACKEND == TORCH:
         import torch
 
         return [f"cuda:{index}" for index in range(torch.cuda.device_count())]
@@ -107,7 +106,7 @@ def configure(device: str, threads: int, seed: int) -> None:
         _configure_tensorflow(device, threads)
         keras.utils.set_random_seed(seed)
         return
-    if BACKEND == "torch":
+    if BACKEND == TORCH:
         _configure_torch(threads)
     _seed_without_tensorflow(seed)
 
@@ -142,7 +141,7 @@ def synchronize(device: str) -> None:
         return
     if BACKEND == TENSORFLOW:
         tf.test.experimental.sync_devices()
-    elif BACKEND == "torch":
+    elif BACKEND == TORCH:
         import torch
 
         torch.cuda.synchronize()
