@@ -24,7 +24,7 @@ setup:
 		$(SUDO) apt-get install -y -qq python3-venv dataset-fashion-mnist chromium; }
 	$(if $(VENV_PYTHON),test -x $(VENV_PYTHON) || python3 -m venv $(VENV))
 	$(SETUP_PYTHON) -m pip install -q torch==2.13.0
-	$(SETUP_PYTHON) -m pip install -q -e '.[all,test]' -e plugins/keras -e plugins/torch -e plugins/paddle
+	$(SETUP_PYTHON) -m pip install -q -e '.[all,test]' -e plugins/keras -e plugins/torch -e plugins/paddle -e plugins/jax
 
 test:
 	$(PYTHON) -m pytest

@@ -22,6 +22,8 @@ ALL = "all"
 
 BUILTIN_INSTALL: dict[str, str] = {
     "keras": "pip install -e plugins/keras",
+    "keras-torch": "pip install -e plugins/keras torch",
+    "keras-jax": "pip install -e plugins/keras jax",
     "torch": "pip install -e plugins/torch",
     "paddle": "pip install -e plugins/paddle",
 }

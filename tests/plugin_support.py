@@ -23,7 +23,7 @@ from harness.hookspecs import ENTRY_POINT_GROUP
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMPYREF_SOURCE = ROOT / "tests" / "fixtures" / "numpyref"
-FRAMEWORK_MODULES = ("tensorflow", "keras", "torch", "paddle")
+FRAMEWORK_MODULES = ("tensorflow", "keras", "torch", "paddle", "jax", "flax", "optax")
 HARNESS_COMMAND = "import sys; from harness.cli import main; sys.argv[0] = 'harness'; main()"
 
 

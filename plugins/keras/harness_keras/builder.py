@@ -8,7 +8,8 @@ from typing import Any
 
 from harness.spec import Network, Node
 from harness_keras.conventions import keras_layers, residual_add
-from harness_keras.runtime import keras, tf
+from harness_keras.runtime import BACKEND, keras, tf
+from harness_keras.backends import TENSORFLOW
 
 INPUT_NAME = "images.input"
 """The input layer's name ('.' cannot occur in a neutral layer name, so it never collides)."""
@@ -36,13 +37,18 @@ class KerasNetwork:
 
     @cached_property
     def forward(self) -> Any:
-        """Traced inference-mode forward pass: images -> logits."""
+        """Inference-mode forward pass: images -> logits (traced on TensorFlow, Keras'
+        ``predict_on_batch`` on the other backends, compiled where the backend compiles)."""
+        if BACKEND != TENSORFLOW:
+            return self.model.predict_on_batch
         return self._traced(lambda images: self.model(images, training=False))
 
     @cached_property
     def probe(self) -> Any:
-        """Traced inference-mode pass returning every neutral layer's output, in ``outputs`` order."""
+        """Inference-mode pass returning every neutral layer's output, in ``outputs`` order."""
         probe = keras.Model(inputs=self.model.inputs, outputs=list(self.outputs.values()))
+        if BACKEND != TENSORFLOW:
+            return probe.predict_on_batch
         return self._traced(lambda images: probe(images, training=False))
 
 

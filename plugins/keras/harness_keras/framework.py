@@ -1,21 +1,25 @@
-"""The Keras/TensorFlow framework as the harness drives it.
+"""Keras 3 as the harness drives it, one framework per backend (TensorFlow, PyTorch, JAX).
 
-The class body imports nothing from TensorFlow: the harness process reads its class variables,
-and every method that needs TensorFlow runs in a worker subprocess, importing it on first use.
+The class bodies import nothing from Keras or a backend: the harness process reads their class
+variables, and every method that needs Keras runs in a worker subprocess, importing it on first
+use, after ``__init__`` has chosen the backend.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
+import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from harness.framework import EffectiveSettings, Framework, Mode, NeutralWeights, ParamCount, StepResult
 from harness.spec import Network
 from harness.spec.schema import Train
+from harness_keras.backends import BACKENDS, JAX, TENSORFLOW, TORCH, worker_environment
 
 if TYPE_CHECKING:
     from harness_keras.builder import KerasNetwork
@@ -40,19 +44,25 @@ class KerasFramework(Framework):
     distribution = "tensorflow-cpu"
     install_hint = "pip install -e plugins/keras"
     compiled_mode = "XLA: jit_compile=True on the traced training step and forward pass"
+    backend: ClassVar[str] = TENSORFLOW
+    """The Keras backend (``KERAS_BACKEND``) this framework runs on."""
 
     @classmethod
     def version(cls) -> str | None:
-        """Keras' version with TensorFlow's, e.g. ``3.15.1 (TensorFlow 2.21.0)`` (no import)."""
-        tensorflow = next((v for v in map(_installed, TENSORFLOW_DISTRIBUTIONS) if v), None)
-        if tensorflow is None:
+        """Keras' version with its backend's, e.g. ``3.15.1 (TensorFlow 2.21.0)`` (no import)."""
+        if cls.backend == TENSORFLOW:
+            found = next((v for v in map(_installed, TENSORFLOW_DISTRIBUTIONS) if v), None)
+        else:
+            found = _installed(BACKENDS[cls.backend].distribution)
+        if found is None:
             return None
         keras = _installed("keras")
-        return f"{keras} (TensorFlow {tensorflow})" if keras else f"TensorFlow {tensorflow}"
+        display = BACKENDS[cls.backend].display
+        return f"{keras} ({display} {found})" if keras else f"{display} {found}"
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        """Why TensorFlow or Keras cannot be used here, or None (no import)."""
+        """Why the backend or Keras cannot be used here, or None (no import)."""
         reason = super().unavailable_reason()
         if reason is None and importlib.util.find_spec("keras") is None:
             return f"the module 'keras' is not installed; install it with: {cls.install_hint}"
@@ -60,8 +70,15 @@ class KerasFramework(Framework):
 
     def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0, mode: Mode = "eager") -> None:
         super().__init__(device, threads, seed, mode)
+        if "keras" not in sys.modules:  # a worker has these already; a process of its own needs them now
+            os.environ.update(worker_environment(self.backend, threads, device))
         from harness_keras import runtime
 
+        if runtime.BACKEND != self.backend:
+            raise RuntimeError(
+                f"Keras was already imported in this process on the '{runtime.BACKEND}' backend; the framework "
+                f"'{self.name}' needs '{self.backend}'. Run each Keras backend in a process of its own."
+            )
         runtime.configure(device, threads, seed)
         if mode == "compiled":
             from harness_keras.compile import configure
@@ -74,12 +91,9 @@ class KerasFramework(Framework):
         return [CPU, CUDA] if gpus() else [CPU]
 
     def thread_settings(self) -> dict[str, Any]:
-        from harness_keras.runtime import tf
+        from harness_keras.runtime import thread_settings
 
-        return {
-            "intra_op_parallelism_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-            "inter_op_parallelism_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-        }
+        return thread_settings()
 
     def build(self, network: Network) -> KerasNetwork:
         from harness_keras.builder import build_model
@@ -148,7 +162,31 @@ class KerasFramework(Framework):
         return layer_outputs(model, images)
 
     def synchronize(self) -> None:
-        if self.device == "cuda":
-            from harness_keras.runtime import tf
+        from harness_keras.runtime import synchronize
 
-            tf.test.experimental.sync_devices()
+        synchronize(self.device)
+
+
+class KerasTorchFramework(KerasFramework):
+    """Keras 3 on the PyTorch backend: the same Keras model, run by PyTorch (no TensorFlow)."""
+
+    name = "keras-torch"
+    display_name = "Keras/PyTorch"
+    module = "torch"
+    distribution = "torch"
+    backend = TORCH
+    compiled_mode = None  # harness_keras.compile drives TensorFlow's XLA; this backend has no compiled mode here
+
+
+class KerasJaxFramework(KerasFramework):
+    """Keras 3 on the JAX backend: the same Keras model, compiled by XLA (no TensorFlow)."""
+
+    name = "keras-jax"
+    display_name = "Keras/JAX"
+    module = "jax"
+    distribution = "jax"
+    backend = JAX
+    compiled_mode = None  # harness_keras.compile drives TensorFlow's XLA; this backend has no compiled mode here
+
+
+KERAS_FRAMEWORKS: tuple[type[KerasFramework], ...] = (KerasFramework, KerasTorchFramework, KerasJaxFramework)

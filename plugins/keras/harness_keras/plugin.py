@@ -1,4 +1,8 @@
-"""Entry point of the ``harness`` group: registers the Keras framework (no TensorFlow import)."""
+"""Entry point of the ``harness`` group: registers Keras on each backend (no Keras or backend import).
+
+``keras`` is Keras on TensorFlow, ``keras-torch`` on PyTorch, ``keras-jax`` on JAX; each is a
+framework of its own, so ``--framework all`` includes all three where their backend is installed.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,22 @@ from collections.abc import Callable
 
 from harness.framework import Framework
 from harness.hookspecs import hookimpl
-from harness_keras.framework import KerasFramework
+from harness_keras.backends import worker_environment
+from harness_keras.framework import KERAS_FRAMEWORKS
 
-WORKER_ENVIRONMENT: dict[str, str] = {
-    "KERAS_BACKEND": "tensorflow",  # Keras 3 reads it on its first import
-    "TF_CPP_MIN_LOG_LEVEL": "2",  # TensorFlow's C++ logs: errors only
-}
+BACKEND_OF: dict[str, str] = {framework.name: framework.backend for framework in KERAS_FRAMEWORKS}
 
 
 @hookimpl
 def harness_register_frameworks(register: Callable[[type[Framework]], None]) -> None:
-    """Register :class:`KerasFramework` under the name ``keras``."""
-    register(KerasFramework)
+    """Register Keras on TensorFlow (``keras``), on PyTorch (``keras-torch``) and on JAX (``keras-jax``)."""
+    for framework in KERAS_FRAMEWORKS:
+        register(framework)
 
 
 @hookimpl
-def harness_worker_environment(framework: str) -> dict[str, str] | None:
-    """Keras' backend and TensorFlow's log level, set before a Keras worker starts."""
-    return dict(WORKER_ENVIRONMENT) if framework == KerasFramework.name else None
+def harness_worker_environment(framework: str, threads: int, device: str) -> dict[str, str] | None:
+    """Keras' backend (read on its first import) and the backend's own variables, set before a
+    Keras worker starts."""
+    backend = BACKEND_OF.get(framework)
+    return None if backend is None else worker_environment(backend, threads, device)

@@ -25,8 +25,8 @@ from harness_keras.conventions import (
     optimizer_arguments,
 )
 from harness_keras.layers import ConstantPadding2D, PaddingExcludedAveragePooling2D
-from harness_keras.runtime import keras, tf
-from tensorflow.python.framework import config as tf_config  # the only read-back of op determinism
+from harness_keras.backends import TENSORFLOW
+from harness_keras.runtime import BACKEND, keras, tf, thread_settings
 
 DEFAULT_NOTE = "Keras' default; the spec names none"
 
@@ -123,19 +123,30 @@ def _loss_settings(settings: EffectiveSettings, loss: keras.losses.Loss) -> None
     settings.add("loss", "reduction", Setting(config["reduction"], neutral="mean over the batch"))
 
 
-def _runtime_settings(settings: EffectiveSettings, seed: int) -> None:
+def _tensorflow_settings(settings: EffectiveSettings) -> None:
+    from tensorflow.python.framework import config as tf_config  # the only read-back of op determinism
+
     threading = tf.config.threading
-    settings.add("runtime", "seed", Setting(seed, neutral=seed, note="keras.utils.set_random_seed"))
     settings.add("runtime", "op_determinism", Setting(
         tf_config.is_op_determinism_enabled(), note="tf.config.experimental.enable_op_determinism"))
     settings.add("runtime", "intra_op_threads", Setting(threading.get_intra_op_parallelism_threads()))
     settings.add("runtime", "inter_op_threads", Setting(threading.get_inter_op_parallelism_threads()))
-    settings.add("runtime", "floatx", Setting(keras.config.floatx(), neutral="float32"))
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
     settings.add("runtime", "onednn_opts", Setting(
         onednn if onednn is not None else "on", default=onednn is None,
         note="TensorFlow's oneDNN kernels on x86 CPUs (TF_ENABLE_ONEDNN_OPTS); may change float round-off",
     ))
+
+
+def _runtime_settings(settings: EffectiveSettings, seed: int) -> None:
+    settings.add("runtime", "backend", Setting(keras.backend.backend(), note="KERAS_BACKEND, read on Keras' first import"))
+    settings.add("runtime", "seed", Setting(seed, neutral=seed, note="keras.utils.set_random_seed"))
+    settings.add("runtime", "floatx", Setting(keras.config.floatx(), neutral="float32"))
+    if BACKEND == TENSORFLOW:
+        _tensorflow_settings(settings)
+    else:
+        for name, value in thread_settings().items():
+            settings.add("runtime", name, Setting(value))
 
 
 def effective_settings(built: KerasNetwork, network: Network, seed: int) -> EffectiveSettings:

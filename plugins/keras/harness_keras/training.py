@@ -1,9 +1,11 @@
 """Training and inference on graphs traced once: the fast path, as quick as ``model.fit``.
 
 The model is compiled with the spec's optimizer and loss (so ``model.fit`` and ``model.optimizer``
-work as usual), and one ``tf.function`` step computes the loss, the gradients, the update and the
-batch's correct count together, without the per-call overhead of ``train_on_batch`` and its
-running metrics.
+work as usual). On TensorFlow one ``tf.function`` step computes the loss, the gradients, the
+update and the batch's correct count together, without the per-call overhead of
+``train_on_batch`` and its running metrics. On PyTorch and JAX the step is Keras' own
+``train_on_batch`` (compiled by XLA on JAX, eager on PyTorch, Keras' ``jit_compile="auto"``), with
+an accuracy metric reset every batch for the correct count.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import numpy as np
 from harness.spec.schema import Train
 from harness_keras.builder import KerasNetwork
 from harness_keras.conventions import make_loss, make_optimizer
-from harness_keras.runtime import keras, tf
+from harness_keras.backends import TENSORFLOW
+from harness_keras.runtime import BACKEND, keras, tf
 
 
 @dataclass
@@ -32,10 +35,27 @@ class Trainer:
         return float(loss), int(correct)
 
 
+ACCURACY = "accuracy"
+
+
+def _keras_step(model: keras.Model) -> Any:
+    """Keras' own compiled step: the batch's mean loss and its correct count."""
+
+    def step(images: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
+        logs = model.train_on_batch(images, labels, return_dict=True)
+        return logs["loss"], round(float(logs[ACCURACY]) * len(labels))
+
+    return step
+
+
 def make_trainer(built: KerasNetwork, train: Train) -> Trainer:
     """Compile ``built.model`` for ``train`` and trace its training step."""
     model = built.model
     optimizer, loss_fn = make_optimizer(train.optimizer), make_loss()
+    if BACKEND != TENSORFLOW:
+        accuracy = keras.metrics.SparseCategoricalAccuracy(name=ACCURACY)
+        model.compile(optimizer=optimizer, loss=loss_fn, metrics=[accuracy], jit_compile="auto")
+        return Trainer(optimizer, _keras_step(model))
     model.compile(optimizer=optimizer, loss=loss_fn, jit_compile=False)
     optimizer.build(model.trainable_variables)
     variables = model.trainable_variables
@@ -54,10 +74,11 @@ def make_trainer(built: KerasNetwork, train: Train) -> Trainer:
 
 def predict(built: KerasNetwork, images: np.ndarray) -> np.ndarray:
     """Logits in inference mode, from the traced forward pass."""
-    return built.forward(np.asarray(images, dtype=np.float32)).numpy()
+    return np.asarray(keras.ops.convert_to_numpy(built.forward(np.asarray(images, dtype=np.float32))), dtype=np.float32)
 
 
 def layer_outputs(built: KerasNetwork, images: np.ndarray) -> dict[str, np.ndarray]:
     """Every neutral layer's output in inference mode, in execution order."""
     values = built.probe(np.asarray(images, dtype=np.float32))
-    return {name: value.numpy() for name, value in zip(built.outputs, values, strict=True)}
+    return {name: np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float32)
+            for name, value in zip(built.outputs, values, strict=True)}

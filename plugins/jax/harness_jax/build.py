@@ -1,0 +1,124 @@
+"""A Flax NNX model from an expanded network, held as graphs and state for compiled functions.
+
+The model is one :class:`NeutralNet` whose layers are keyed by their neutral names. For speed
+it is kept split (``nnx.split``): two static graph definitions (training mode, inference mode:
+dropout off and batch norm on its moving statistics) and the state they share, the parameters
+and everything else (batch-norm statistics, dropout's random stream). Inference and training
+are ``jax.jit`` functions of that state; JAX compiles them once per input shape, so a
+size-agnostic network runs at any height and width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import jax
+import numpy as np
+from flax import nnx
+
+from harness.spec import Network, Node
+from harness_jax.layers import make_layer
+
+Plan = tuple[tuple[str, "Plan"], ...]
+"""The execution order: ``(name, block)`` per layer, ``block`` non-empty for a residual."""
+
+
+def _plan(nodes: tuple[Node, ...]) -> Plan:
+    return tuple((node.name, _plan(node.children)) for node in nodes)
+
+
+class NeutralNet(nnx.Module):
+    """Every neutral layer as a module under its name, run in the network's order; a residual
+    layer adds its block's output to the block's input."""
+
+    def __init__(self, network: Network, rngs: nnx.Rngs) -> None:
+        # A plain dict marked as data: its keys are never attributes, so any layer name is safe.
+        self.layers = nnx.data({
+            traced.node.name: make_layer(traced.node.layer, int(traced.input_shape[-1]), rngs)  # type: ignore[arg-type]
+            for traced in network.trace if not traced.node.children
+        })
+        self.plan = _plan(network.nodes)
+
+    def _run(self, plan: Plan, x: jax.Array, outputs: dict[str, jax.Array] | None) -> jax.Array:
+        for name, block in plan:
+            x = x + self._run(block, x, outputs) if block else self.layers[name](x)
+            if outputs is not None:
+                outputs[name] = x
+        return x
+
+    def __call__(self, images: jax.Array) -> jax.Array:
+        return self._run(self.plan, images, None)
+
+    def layer_outputs(self, images: jax.Array) -> dict[str, jax.Array]:
+        outputs: dict[str, jax.Array] = {}
+        self._run(self.plan, images, outputs)
+        return outputs
+
+
+@dataclass
+class JaxNetwork:
+    """A built network: its graphs (training, inference) and state, and how it was initialised.
+
+    ``params`` and ``rest`` are the current state; training replaces them after every step.
+    ``neutral_init`` is True once neutral weights were loaded (``train.init: shared``);
+    ``trainer`` is the :class:`harness_jax.train.Trainer` training it, once there is one.
+    """
+
+    network: Network
+    train_graph: nnx.GraphDef[NeutralNet]
+    eval_graph: nnx.GraphDef[NeutralNet]
+    params: nnx.State
+    rest: nnx.State
+    device: Any
+    neutral_init: bool = False
+    trainer: Any = None
+
+    def module(self) -> NeutralNet:
+        """A live (inference-mode) module holding the current state, for reading and writing it."""
+        return nnx.merge(self.eval_graph, self.params, self.rest)
+
+    def store(self, module: NeutralNet) -> None:
+        """Take ``module``'s state as the current one."""
+        _, self.params, self.rest = nnx.split(module, nnx.Param, ...)
+
+    def inputs(self, images: np.ndarray) -> jax.Array:
+        """NHWC float32 images on the network's device."""
+        return jax.device_put(np.asarray(images, dtype=np.float32), self.device)
+
+    @cached_property
+    def forward(self) -> Any:
+        """Compiled inference: (params, rest, images) -> logits."""
+        graph = self.eval_graph
+        return jax.jit(lambda params, rest, images: nnx.merge(graph, params, rest)(images))
+
+    @cached_property
+    def probe(self) -> Any:
+        """Compiled inference returning every neutral layer's output."""
+        graph = self.eval_graph
+        return jax.jit(lambda params, rest, images: nnx.merge(graph, params, rest).layer_outputs(images))
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Logits in inference mode, as float32 numpy."""
+        return np.asarray(self.forward(self.params, self.rest, self.inputs(images)), dtype=np.float32)
+
+    def layer_outputs(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        """Every neutral layer's output in inference mode, in execution order."""
+        values = self.probe(self.params, self.rest, self.inputs(images))
+        return {node.name: np.asarray(values[node.name], dtype=np.float32) for node in self.network.walk()}
+
+
+def build_model(network: Network, seed: int, device: Any) -> JaxNetwork:
+    """The network with Flax's own initialisers, seeded, its state on ``device``."""
+    with jax.default_device(device):
+        # Initialised in one compiled program: eagerly, every kernel's initialiser compiles alone.
+        model = nnx.jit(lambda: NeutralNet(network, nnx.Rngs(params=seed, dropout=seed)))()
+        model.eval()
+        eval_graph, params, rest = nnx.split(model, nnx.Param, ...)
+        model.train()
+        train_graph, _, _ = nnx.split(model, nnx.Param, ...)
+    # Committed to the device, like every later state: one compilation serves all steps.
+    params, rest = jax.device_put((params, rest), device)
+    return JaxNetwork(network, train_graph, eval_graph, params, rest, device)
+
