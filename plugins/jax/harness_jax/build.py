@@ -62,7 +62,6 @@ class JaxNetwork:
     """A built network: its graphs (training, inference) and state, and how it was initialised.
 
     ``params`` and ``rest`` are the current state; training replaces them after every step.
-    ``neutral_init`` is True once neutral weights were loaded (``train.init: shared``);
     ``trainer`` is the :class:`harness_jax.train.Trainer` training it, once there is one.
     """
 
@@ -72,7 +71,6 @@ class JaxNetwork:
     params: nnx.State
     rest: nnx.State
     device: Any
-    neutral_init: bool = False
     trainer: Any = None
 
     def module(self) -> NeutralNet:

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 from flax import nnx
 
-from harness.framework import EffectiveSettings, Setting
+from harness.framework import EffectiveSettings, Setting, initializer_setting
 from harness.shapes import resolve_padding
 from harness.spec import Network
 from harness.spec import schema
@@ -24,8 +24,7 @@ from harness_jax.build import JaxNetwork
 from harness_jax.layers import Activation, Convolution, Dense, GlobalPool, Pool
 from harness_jax.train import OPTIMIZER_NEUTRAL_NAMES, OPTIMIZER_NOTES, Trainer, make_optimizer
 
-DEFAULT_NOTE = "Flax default (the spec names no initialiser; train.init: shared replaces it)"
-SHARED = Setting("neutral weights (harness.weights)", neutral="shared", note="loaded after the build")
+DEFAULT_NOTE = "Flax's default; the spec names none"
 DEFAULT_INITIALIZERS: dict[str, dict[str, str]] = {
     "conv": {"kernel_initializer": "lecun_normal", "bias_initializer": "zeros"},
     "depthwise_conv": {"kernel_initializer": "lecun_normal", "bias_initializer": "zeros"},
@@ -69,13 +68,12 @@ def _window_settings(settings: EffectiveSettings, traced: Traced, module: Convol
                                                  neutral=layer.padding, note="[top, bottom, left, right]"))
 
 
-def _initializers(settings: EffectiveSettings, traced: Traced, neutral_init: bool) -> None:
+def _initializers(settings: EffectiveSettings, traced: Traced, init: str) -> None:
     layer = traced.node.layer
     for initializer, value in DEFAULT_INITIALIZERS.get(layer.type, {}).items():
         if initializer == "bias_initializer" and not layer.use_bias:  # type: ignore[union-attr]
             continue
-        setting = SHARED if neutral_init else Setting(value, neutral="framework", default=True, note=DEFAULT_NOTE)
-        settings.add(traced.node.name, initializer, setting)
+        settings.add(traced.node.name, initializer, initializer_setting(init, value, DEFAULT_NOTE))
 
 
 def _layer_settings(settings: EffectiveSettings, traced: Traced, module: nnx.Module) -> None:
@@ -150,7 +148,7 @@ def effective_settings(built: JaxNetwork, network: Network, seed: int) -> Effect
         if traced.node.children:
             continue
         _layer_settings(settings, traced, net.layers[traced.node.name])
-        _initializers(settings, traced, built.neutral_init)
+        _initializers(settings, traced, network.spec.train.init)
     spec = network.spec.train.optimizer
     trainer: Trainer | None = built.trainer
     if trainer is None:  # not prepared yet: the optimizer prepare_training would create

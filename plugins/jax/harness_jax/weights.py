@@ -73,7 +73,6 @@ def load_weights(built: JaxNetwork, weights: NeutralWeights) -> None:
             if name not in weighted.get(layer, (None, {}))[1]:
                 raise ValueError(f"the neutral weights hold {layer}/{name}, which the JAX model of {built.network.key} does not have")
     built.store(net)
-    built.neutral_init = True
 
 
 def export_weights(built: JaxNetwork) -> NeutralWeights:
