@@ -37,6 +37,19 @@ def parse_seeds(seed: int | None, seeds: str | None) -> list[int] | None:
     return list(dict.fromkeys(values))
 
 
+def parse_threads(threads: str | None) -> list[int]:
+    """``--threads 2`` or ``--threads 1,2`` as a list (default: :func:`default_threads`)."""
+    if threads is None:
+        return [default_threads()]
+    try:
+        values = [int(part) for part in threads.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"'{threads}' is not a comma-separated list of integers, e.g. 1,2.", param_hint="--threads") from None
+    if not values or min(values) < 1:
+        raise click.BadParameter("give one or more thread counts of at least 1, e.g. 1,2.", param_hint="--threads")
+    return list(dict.fromkeys(values))
+
+
 def default_out(networks: list[Network]) -> Path:
     """``reports/<spec name>``, or ``reports/<name1>+<name2>`` for several specs."""
     names = list(dict.fromkeys(network.spec.name for network in networks))
@@ -84,7 +97,9 @@ def write_report(results_path: Path) -> str:
 @click.option("--init", type=click.Choice(["framework", "shared"]),
               help="`shared`: every framework starts from the same neutral weights (default: the spec's train.init).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), help="Threads per job, the same for every framework (default: all cores).")
+@click.option("--threads", help="Threads per job, the same for every framework (default: all cores, see README's "
+                                "`Threads`); several counts, e.g. `1,2`, run every job at each count and the report shows "
+                                "each framework's thread scaling.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds one job may run before it is killed.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: `reports/<spec name>`, or `reports/<name1>+<name2>` for several specs).")
@@ -104,7 +119,7 @@ def write_report(results_path: Path) -> str:
 def run(
     specs: tuple[str, ...], framework_names: str, variants: tuple[str, ...], epochs: int | None, seed: int | None,
     seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
-    limit_test: int | None, init: str | None, device: str, threads: int | None, timeout: float | None, out: Path | None,
+    limit_test: int | None, init: str | None, device: str, threads: str | None, timeout: float | None, out: Path | None,
     resume: bool, quiet: bool, warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
     dry_run: bool,
 ) -> None:
@@ -125,7 +140,7 @@ def run(
     options = RunOptions(
         frameworks=selection.names, seeds=parse_seeds(seed, seeds), epochs=epochs, batch_size=batch_size,
         dataset=dataset, data_dir=data_dir, limit_train=limit_train, limit_test=limit_test, init=init,  # type: ignore[arg-type]
-        device=device, threads=threads or default_threads(), warmup_steps=warmup_steps, latency_repeats=latency_repeats,
+        device=device, threads=parse_threads(threads), warmup_steps=warmup_steps, latency_repeats=latency_repeats,
     )
     try:
         data_notes = check_data(networks, options)
@@ -171,7 +186,7 @@ def add_parity(results: RunResults, networks: list[Network], options: RunOptions
 
     for network in networks:
         with err_console.status(f"parity: {network.key}"):
-            parity = check_network(network, options.frameworks, executor, threads=options.threads, device=options.device,
+            parity = check_network(network, options.frameworks, executor, threads=options.threads[0], device=options.device,
                                    seed=(options.seeds or [network.spec.train.seed])[0],
                                    images=real_or_synthetic(options.data_dir))
         results.parity += [pair.as_dict() for pair in parity.pairs]
@@ -181,6 +196,8 @@ def add_parity(results: RunResults, networks: list[Network], options: RunOptions
 def options_record(options: RunOptions, timeout: float | None) -> dict[str, object]:
     """The run's resolved options, as stored in results.json."""
     record = options.model_dump(exclude_none=True)
+    if not options.several_threads:
+        record["threads"] = options.threads[0]  # one count: recorded as a number, as in earlier runs
     record["timeout_s"] = timeout
     return record
 
