@@ -6,6 +6,7 @@ from harness.report import format as fmt
 from harness.report import model
 from harness.report.document import Block, Bullets, Figure, Heading, Report, Section, Text
 from harness.report.model import RunView
+from harness.report.threads import thread_scaling_section
 from harness.shapes import describe_shape
 
 READING = (
@@ -112,6 +113,7 @@ def build_report(view: RunView, per_network: dict[str, Figure], compared: Figure
             _architecture_section(view),
             _parameters_section(view),
             _results_section(view),
+            *filter(None, [thread_scaling_section(view)]),
             _plots_section(per_network, compared),
             _settings_section(view),
             _notes_section(view),
