@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "native"))
 
-from data import SCRIPTS, write_images  # noqa: E402 - benchmarks/native is not a package
+from data import SCRIPTS, write_images
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CPU_NUM", "FLAGS_paddle_num_threads")
 CONFIGS: dict[str, tuple[int, dict[str, str]]] = {
@@ -83,7 +82,7 @@ def main() -> int:
     unknown = [name for name in names if name not in CONFIGS]
     if unknown:
         parser.error(f"unknown configuration(s) {', '.join(unknown)}; known: {', '.join(CONFIGS)}")
-    probe = subprocess.run([sys.executable, "-c", OPENMP_PROBE], env=environment(2, {}), capture_output=True, text=True)
+    probe = subprocess.run([sys.executable, "-c", OPENMP_PROBE], env=environment(2, {}), capture_output=True, text=True, check=False)
     print(f"OpenMP runtimes in a Paddle process: {probe.stdout.strip() or probe.stderr[-500:]}")
     steps: dict[str, list[float]] = {name: [] for name in names}
     loads: list[float] = []

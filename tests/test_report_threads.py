@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from report_support import sample_run, write_run
+
 from harness.report import write_report
 from harness.report.model import RunView
 from harness.report.threads import thread_scaling_table
 from harness.results import RunResults, Timing
-from report_support import sample_run, write_run
 
 
 def with_threads(run: RunResults, steps: dict[int, float]) -> RunResults:

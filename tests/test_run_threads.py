@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from run_support import write_spec
 
 from harness.cli import main
 from harness.commands.run import options_record, parse_threads
 from harness.results import read_run
 from harness.runner.jobs import RunOptions, plan_jobs
 from harness.spec import load_network
-from run_support import write_spec
 
 
 def harness_run(*args: str) -> tuple[int, str]:

@@ -20,7 +20,6 @@ def write_images(path: Path, dataset: str | None, limit: int, data_dir: str | No
     MNIST, else Fashion-MNIST) to ``path``; returns the data set's name."""
     from harness.data import load_data
     from harness.data.errors import DataError
-
     from harness.spec import schema
 
     names = [dataset] if dataset else ["mnist", "fashion-mnist"]

@@ -19,9 +19,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402 - after the log level
-import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
+import keras
+import numpy as np
+from keras import layers
 
 
 def lenet() -> keras.Model:
@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("data")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, help="default: the published one (LeNet 64, E5a 128)")
     args = parser.parse_args()
     keras.utils.set_random_seed(args.seed)
     data = np.load(args.data)
@@ -68,6 +69,7 @@ def main() -> None:
         model, batch_size, optimizer = lenet(), 64, keras.optimizers.Adam(0.001, epsilon=1e-8)
     else:
         model, batch_size, optimizer = mnist_cnn(), 128, keras.optimizers.Adadelta(1.0, rho=0.95, epsilon=1e-7)
+    batch_size = args.batch_size or batch_size
     model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     timer, epochs = StepTimes(), []
     for _ in range(args.epochs):

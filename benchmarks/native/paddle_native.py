@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 import paddle
-import paddle.nn as nn
+from paddle import nn
 
 
 class LeNet(nn.Layer):
@@ -60,12 +60,14 @@ def main() -> None:
     parser.add_argument("data")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, help="default: the published one (LeNet 64, E5a 128)")
     args = parser.parse_args()
     paddle.seed(args.seed)
     data = np.load(args.data)
     images = np.ascontiguousarray(data["images"].transpose(0, 3, 1, 2))
     labels = data["labels"].astype("int64")
     model, optimizer, batch_size = model_and_optimizer(args.model)
+    batch_size = args.batch_size or batch_size
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(args.seed)
     epochs = []

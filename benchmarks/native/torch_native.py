@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("data")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, help="default: the published one (LeNet 64, E5a 128)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
@@ -54,6 +55,7 @@ def main() -> None:
     else:
         model, batch_size = mnist_cnn(), 128
         optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95, eps=1e-7)
+    batch_size = args.batch_size or batch_size
     loss_fn = nn.CrossEntropyLoss()
     epochs = []
     for _ in range(args.epochs):

@@ -10,14 +10,18 @@ from typing import Any
 from harness import channels_first
 from harness.channels_first import NATIVE_FLATTEN, NEUTRAL_FLATTEN, FeatureOrder
 from harness.framework import EffectiveSettings, Setting, initializer_setting
-from harness.spec import Network
-from harness.spec import schema
+from harness.spec import Network, schema
 from harness.spec.network import Traced
 from harness_paddle import runtime
 from harness_paddle.build import DATA_FORMAT, PaddleNetwork
 from harness_paddle.layers import ChannelsLastFlatten, Unit
 from harness_paddle.openmp import OPENMP_ENVIRONMENT
-from harness_paddle.train import LOSS_ARGUMENTS, OPTIMIZER_NEUTRAL_NAMES, OPTIMIZER_NOTES, optimizer_arguments
+from harness_paddle.train import (
+    LOSS_ARGUMENTS,
+    OPTIMIZER_NEUTRAL_NAMES,
+    OPTIMIZER_NOTES,
+    optimizer_arguments,
+)
 
 SIZE_AGNOSTIC_PIXELS = "TensorFlow same rule, per input size"
 PIXELS_NOTE = "[top, bottom, left, right]"
