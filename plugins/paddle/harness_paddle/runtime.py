@@ -57,8 +57,8 @@ with warnings.catch_warnings(), _own_symbols_first("tensorflow" in sys.modules):
     # Paddle warns at import that the C++-extension builder finds no ccache; nothing here builds one.
     warnings.simplefilter("ignore")
     import paddle
+    import paddle.nn as nn
     import paddle.nn.functional as F
-    from paddle import nn
     from paddle.base import core
 
 
