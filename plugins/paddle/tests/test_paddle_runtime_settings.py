@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from harness.framework import EffectiveSettings
 from harness_paddle import settings
 from harness_paddle.layers import GlobalPool2D
 from harness_paddle.openmp import OPENMP_ENVIRONMENT
 from harness_paddle.plugin import harness_worker_environment
 from harness_paddle.runtime import paddle
+
+from harness.framework import EffectiveSettings
 
 
 def test_worker_environment_is_set_for_paddle_only() -> None:
