@@ -61,18 +61,21 @@ class Comparison:
         return statistics.median(self.ratios)
 
 
-def native_environment(threads: int) -> dict[str, str]:
-    """The caller's environment with only the thread count set (no harness or plugin settings)."""
+def native_environment(threads: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment with only the thread count set (no harness or plugin settings),
+    plus ``extra`` (``--native-env``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KMP_", "OMP_", "FLAGS_", "HARNESS_"))}
     env.update({name: str(threads) for name in THREAD_VARIABLES})
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.update(extra or {})
     return env
 
 
-def native_step_ms(framework: str, model: str, data: Path, threads: int, seed: int, batch_size: int | None) -> float:
+def native_step_ms(framework: str, model: str, data: Path, threads: int, seed: int, batch_size: int | None,
+                   extra: dict[str, str] | None = None) -> float:
     command = [sys.executable, str(SCRIPTS[framework]), model, str(data), "--epochs", "2", "--seed", str(seed)]
     command += ["--batch-size", str(batch_size)] if batch_size else []
-    completed = subprocess.run(command, env=native_environment(threads), capture_output=True, text=True, check=False)
+    completed = subprocess.run(command, env=native_environment(threads, extra), capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"native {framework} failed:\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])["epochs"][-1]["step_ms"]
@@ -116,12 +119,24 @@ def compare(frameworks: list[str], args: argparse.Namespace, model: str, batch_s
                         out = Path(folder, f"run-{name}-{round_number}")
                         result.harness_ms.append(harness_step_ms(name, args, dataset, steps_per_epoch, out))
                     else:
-                        result.native_ms.append(native_step_ms(name, model, data, args.threads, args.seed, args.batch_size))
+                        result.native_ms.append(native_step_ms(name, model, data, args.threads, args.seed, args.batch_size,
+                                                               native_variables(getattr(args, "native_env", None))))
                 if report:
                     print(f"  round {round_number + 1} {name:<7} harness {result.harness_ms[-1]:8.2f} ms  native "
                           f"{result.native_ms[-1]:8.2f} ms  ratio {result.ratios[-1]:.3f}  (load {result.loads[-1]:.1f})",
                           flush=True)
     return list(results.values())
+
+
+def native_variables(pairs: list[str] | None) -> dict[str, str]:
+    """``--native-env NAME=VALUE`` options as a mapping."""
+    variables = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"error: --native-env takes NAME=VALUE, not '{pair}'")
+        variables[name] = value
+    return variables
 
 
 def native_model(spec: Path, variant: str | None) -> tuple[str, int, str | None]:
@@ -154,6 +169,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=default_threads())
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-ratio", type=float, default=1.05)
+    parser.add_argument("--native-env", action="append", metavar="NAME=VALUE",
+                        help="a variable for the native side too (repeatable), e.g. the plugin's OMP_WAIT_POLICY=PASSIVE, "
+                             "to compare like with like")
     args = parser.parse_args()
     from harness.plugins import PluginError, discover, select_frameworks
 

@@ -16,7 +16,7 @@ from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
 from harness.runner.progress import LiveView, QuietView, print_table, summary_table
-from harness.runner.threads import default_threads
+from harness.runner.threads import RUN_THREADS
 from harness.spec import Network
 
 EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_NO_DATA, EXIT_INTERRUPTED = 1, 2, 3, 130
@@ -38,9 +38,9 @@ def parse_seeds(seed: int | None, seeds: str | None) -> list[int] | None:
 
 
 def parse_threads(threads: str | None) -> list[int]:
-    """``--threads 2`` or ``--threads 1,2`` as a list (default: :func:`default_threads`)."""
+    """``--threads 2`` or ``--threads 1,2`` as a list (default: :data:`RUN_THREADS`)."""
     if threads is None:
-        return [default_threads()]
+        return [RUN_THREADS]
     try:
         values = [int(part) for part in threads.split(",") if part.strip()]
     except ValueError:
@@ -97,9 +97,9 @@ def write_report(results_path: Path) -> str:
 @click.option("--init", type=click.Choice(["framework", "shared"]),
               help="`shared`: every framework starts from the same neutral weights (default: the spec's train.init).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--threads", help="Threads per job, the same for every framework (default: all cores, see README's "
-                                "`Threads`); several counts, e.g. `1,2`, run every job at each count and the report shows "
-                                "each framework's thread scaling.")
+@click.option("--threads", help=f"Threads per job, the same for every framework (default: {RUN_THREADS}, chosen from "
+                                "measurements on a shared 2-core machine, see docs/timing.md); several counts, e.g. `1,2`, "
+                                "run every job at each count and the report shows each framework's thread scaling.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds one job may run before it is killed.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: `reports/<spec name>`, or `reports/<name1>+<name2>` for several specs).")
