@@ -155,7 +155,7 @@ def native_model(spec: Path, variant: str | None) -> tuple[str, int, str | None]
 
 
 def main() -> int:
-    from harness.runner.threads import default_threads
+    from harness.runner.threads import RUN_THREADS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("spec", type=Path)
@@ -166,7 +166,7 @@ def main() -> int:
     parser.add_argument("--limit-train", type=int, default=6400, help="images per epoch (default 6400)")
     parser.add_argument("--batch-size", type=int, help="default: the spec's")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (each side: one process, two epochs)")
-    parser.add_argument("--threads", type=int, default=default_threads())
+    parser.add_argument("--threads", type=int, default=RUN_THREADS, help="default: harness run's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-ratio", type=float, default=1.05)
     parser.add_argument("--native-env", action="append", metavar="NAME=VALUE",
