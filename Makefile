@@ -1,23 +1,47 @@
-# The README's commands. `make quickstart` installs everything and runs the main job on real data.
-PYTHON ?= python3
+# The README's commands: `make setup` once, then `make quickstart` (the main job) and `make test`.
+#
+# Which Python: the one given as PYTHON=... (a pyenv or conda Python, CI's: one where pip may
+# install), else this project's virtual environment .venv, which `make setup` creates: Debian's
+# own python3 refuses `pip install` outside a virtual environment (PEP 668,
+# "externally-managed-environment"). Until .venv exists, `make test` and `make check` use python3.
+VENV := .venv
+ifeq ($(origin PYTHON),undefined)
+VENV_PYTHON := $(VENV)/bin/python
+PYTHON := $(if $(wildcard $(VENV_PYTHON)),$(VENV_PYTHON),python3)
+endif
+# The Python `make setup` installs into and `make quickstart` runs.
+SETUP_PYTHON := $(or $(VENV_PYTHON),$(PYTHON))
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# Extra options for the main job of `make quickstart`, e.g. JOB_OPTIONS="--epochs 1 --limit-train 1024".
+JOB_OPTIONS ?=
 
-.PHONY: install test quickstart check
+.PHONY: setup test check quickstart
 
-install:
-	-command -v apt-get >/dev/null && { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist chromium; }
-	$(PYTHON) -m pip install torch==2.13.0
-	$(PYTHON) -m pip install -e '.[all,test]' -e plugins/keras -e plugins/torch -e plugins/paddle
+# Debian packages (python3-venv, Fashion-MNIST, Chromium; skipped without apt-get or sudo), the
+# virtual environment, torch==2.13.0 first, then the harness and its three framework plugins.
+setup:
+	-command -v apt-get >/dev/null && { $(SUDO) apt-get update -qq && \
+		$(SUDO) apt-get install -y -qq python3-venv dataset-fashion-mnist chromium; }
+	$(if $(VENV_PYTHON),test -x $(VENV_PYTHON) || python3 -m venv $(VENV))
+	$(SETUP_PYTHON) -m pip install -q torch==2.13.0
+	$(SETUP_PYTHON) -m pip install -q -e '.[all,test]' -e plugins/keras -e plugins/torch -e plugins/paddle
 
 test:
 	$(PYTHON) -m pytest
 
 check:
-	harness check specs/*.yaml
+	$(PYTHON) -m harness check specs/*.yaml
 
-# The main job on MNIST; when MNIST can be neither found nor downloaded (the dry run exits 3),
-# on Fashion-MNIST instead, said on the command line, in the results and in the report.
-MAIN_JOB = harness run specs/lenet_stride2.yaml --framework all
-quickstart: install
+# Whether the harness, its three plugins and pytest are installed in SETUP_PYTHON (nothing imported).
+INSTALLED = $(SETUP_PYTHON) -c 'import importlib.util, sys; sys.exit(any(importlib.util.find_spec(name) is None for name in sys.argv[1:]))' \
+	harness harness_keras harness_torch harness_paddle pytest
+
+# `make setup` when anything is missing, then the main job on MNIST; when MNIST can be neither
+# found nor downloaded (the dry run exits 3), on Fashion-MNIST instead, said on the command line,
+# in the results and in the report.
+MAIN_JOB = $(SETUP_PYTHON) -m harness run specs/lenet_stride2.yaml --framework all $(JOB_OPTIONS)
+quickstart:
+	@$(INSTALLED) 2>/dev/null || $(MAKE) --no-print-directory setup
 	@$(MAIN_JOB) --dry-run >/dev/null 2>&1; status=$$?; \
 	if [ $$status -eq 3 ]; then \
 		echo "MNIST cannot be found or downloaded here: running on Fashion-MNIST instead (--dataset fashion-mnist)."; \

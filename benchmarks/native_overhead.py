@@ -16,7 +16,7 @@ machine hits both alike. The ratio shown is the median over rounds of harness / 
 The data set is the spec's (MNIST), else Fashion-MNIST when MNIST cannot be found (as ``make
 quickstart`` does), or ``--dataset``. Prints harness and native step times and their ratio; exits 1
 when a ratio exceeds ``--max-ratio`` (default 1.05, the harness's promise: within 5% of native),
-2 for a spec that has no native script.
+2 for a spec that has no native script, 3 when the data cannot be used.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ NATIVE_MODELS = {"lenet": "lenet", "mnist_dropout_heads:a_baseline": "e5a"}
 NATIVE_IDIOMS = {"torch": "plain torch.nn loop", "keras": "Keras Sequential + fit", "paddle": "Paddle nn.Layer dygraph loop"}
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                     "TF_NUM_INTEROP_THREADS", "CPU_NUM")
-EXIT_OVER, EXIT_NO_NATIVE = 1, 2
+EXIT_OVER, EXIT_NO_NATIVE, EXIT_NO_DATA = 1, 2, 3
 
 
 @dataclass
@@ -101,11 +101,19 @@ def harness_step_ms(framework: str, args: argparse.Namespace, dataset: str, step
 def compare(frameworks: list[str], args: argparse.Namespace, model: str, batch_size: int,
             report: bool = True) -> list[Comparison]:
     """Interleaved rounds of both sides for every framework, on the same images."""
+    from harness.data import DataError
+
     results = {name: Comparison(name) for name in frameworks}
     steps_per_epoch = args.limit_train // batch_size
     with tempfile.TemporaryDirectory(prefix="native-overhead-") as folder:
         data = Path(folder, "images.npz")
-        dataset = write_images(data, args.dataset, args.limit_train, args.data_dir)
+        try:
+            dataset = write_images(data, args.dataset, args.limit_train, args.data_dir)
+        except DataError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            raise SystemExit(EXIT_NO_DATA) from None
+        if report and args.dataset is None and dataset != "mnist":
+            print(f"MNIST cannot be found or downloaded here: running on {dataset} instead (--dataset {dataset}).")
         if report:
             print(f"{model}: {args.limit_train} {dataset} images, batch {batch_size}, {args.threads} threads, "
                   f"{args.rounds} interleaved rounds", flush=True)

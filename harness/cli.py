@@ -1,12 +1,15 @@
 """The ``harness`` command line: one module per command under :mod:`harness.commands`.
 
 Commands are imported only when invoked, so ``harness check`` never pays for the plotting,
-statistics and runner modules that other commands need.
+statistics and runner modules that other commands need, and ``harness --help`` imports none of
+them: it lists each command with the summary kept in :data:`COMMANDS` (a test keeps each summary
+equal to the first paragraph of its command's help).
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import NamedTuple
 
 import click as plain_click
 import rich_click as click
@@ -15,20 +18,45 @@ from harness import __version__
 
 click.rich_click.TEXT_MARKUP = "markdown"
 
-COMMANDS: dict[str, str] = {
-    "check": "harness.commands.check:check",
-    "frameworks": "harness.commands.frameworks:frameworks",
-    "params": "harness.commands.params:params",
-    "parity": "harness.commands.parity:parity",
-    "run": "harness.commands.run:run",
-    "report": "harness.commands.report:report",
-    "compare": "harness.commands.compare:compare",
-    "export": "harness.commands.export:export",
+
+class Entry(NamedTuple):
+    """Where a command lives (``module:attribute``) and its one-line summary for ``--help``."""
+
+    target: str
+    summary: str
+
+
+COMMANDS: dict[str, Entry] = {
+    "check": Entry("harness.commands.check:check",
+                   "Validate SPECS and show each network's layers, parameters and MACs against `expect`."),
+    "frameworks": Entry("harness.commands.frameworks:frameworks",
+                        "List the framework plugins found, their versions, devices and thread settings."),
+    "params": Entry("harness.commands.params:params",
+                    "Build every network of SPECS in every framework and compare parameter counts with the oracle and `expect`."),
+    "parity": Entry("harness.commands.parity:parity",
+                    "Load the same neutral weights into every framework, run the same batch, and compare every layer."),
+    "run": Entry("harness.commands.run:run",
+                 "Train every network of SPECS in every framework, one job at a time, and measure each."),
+    "report": Entry("harness.commands.report:report",
+                    "Write `report.md`, `report.html` and the SVG charts for RESULTS (a results.json or its directory)."),
+    "compare": Entry("harness.commands.compare:compare",
+                     "Compare two runs (results.json files or report directories), per network and framework."),
+    "export": Entry("harness.commands.export:export",
+                    "Write the run in RESULTS (a results.json or a report directory) in another tool's format."),
 }
 
 
+def load_command(name: str) -> plain_click.Command:
+    """Import the command ``name`` (a key of :data:`COMMANDS`)."""
+    module, attribute = COMMANDS[name].target.split(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
 class LazyGroup(click.RichGroup):
-    """A group whose subcommands are imported on first use."""
+    """A group whose subcommands are imported on first use; its own help imports none of them."""
+
+    listing = False
+    """True while the group's help is being written: commands are then their summaries alone."""
 
     def list_commands(self, ctx: plain_click.Context) -> list[str]:
         return list(COMMANDS)
@@ -36,8 +64,16 @@ class LazyGroup(click.RichGroup):
     def get_command(self, ctx: plain_click.Context, cmd_name: str) -> plain_click.Command | None:
         if cmd_name not in COMMANDS:
             return None
-        module, attribute = COMMANDS[cmd_name].split(":")
-        return getattr(importlib.import_module(module), attribute)
+        if self.listing:
+            return click.RichCommand(cmd_name, help=COMMANDS[cmd_name].summary)
+        return load_command(cmd_name)
+
+    def format_help(self, ctx: plain_click.Context, formatter: plain_click.HelpFormatter) -> None:
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

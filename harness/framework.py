@@ -18,12 +18,21 @@ import importlib.util
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from harness.spec import Network
 from harness.spec.schema import Train
+
+Mode = Literal["eager", "compiled"]
+"""How a framework runs the network: op by op, or through its compiler (:attr:`Framework.compiled_mode`)."""
+MODES: tuple[Mode, ...] = ("eager", "compiled")
+
+
+class ModeError(ValueError):
+    """A mode the framework cannot run."""
+
 
 NeutralWeights = dict[str, dict[str, np.ndarray]]
 """Layer name -> tensor name (``kernel``, ``bias``, ``gamma``, ...) -> array in neutral layout."""
@@ -109,6 +118,9 @@ class Framework(ABC):
     """The framework's distribution on the package index, for its version."""
     install_hint: ClassVar[str]
     """The command that installs this plugin and its framework."""
+    compiled_mode: ClassVar[str | None] = None
+    """How the plugin runs ``mode="compiled"`` (e.g. ``torch.compile, inductor backend``), or None
+    when it offers no compiled mode (a compiled job then fails with :class:`ModeError`)."""
 
     # ----------------------------------------------------------------- harness process, no import
 
@@ -127,13 +139,29 @@ class Framework(ABC):
             return f"the module '{cls.module}' is not installed; install it with: {cls.install_hint}"
         return None
 
+    @classmethod
+    def check_mode(cls, mode: str) -> None:
+        """Raise :class:`ModeError` when this framework cannot run ``mode`` (no import)."""
+        if mode not in MODES:
+            raise ModeError(f"unknown mode '{mode}'; use one of {', '.join(MODES)}.")
+        if mode == "compiled" and cls.compiled_mode is None:
+            raise ModeError(f"the {cls.name} plugin offers no compiled mode (its Framework class sets no compiled_mode); "
+                            "run it with --mode eager.")
+
     # ----------------------------------------------------------------- worker process
 
-    def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0) -> None:
-        """Import the framework and apply the device, thread count and seeds (determinism on)."""
+    def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0, mode: Mode = "eager") -> None:
+        """Import the framework and apply the device, thread count and seeds (determinism on).
+
+        ``mode="compiled"``: :meth:`train_step` and :meth:`predict` run the framework's compiled
+        form (:attr:`compiled_mode`); :meth:`layer_outputs` may stay eager. Raises
+        :class:`ModeError` when the plugin offers no compiled mode.
+        """
+        self.check_mode(mode)
         self.device = device
         self.threads = threads
         self.seed = seed
+        self.mode = mode
 
     @abstractmethod
     def devices(self) -> list[str]:

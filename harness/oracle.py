@@ -159,6 +159,12 @@ def macs_by_size(network: Network) -> dict[str, int | None]:
     return {f"{h}x{w}": analyse(network, (h, w)).macs for h, w in sizes or ()}
 
 
+def _reference(network: Network) -> dict | None:
+    """The figures the spec's source published (``expect.reference``), or None."""
+    expect = network.spec.expect
+    return expect.reference.model_dump(exclude_none=True) if expect and expect.reference else None
+
+
 def as_json(network: Network, analysis: Analysis, checks: list[ExpectCheck]) -> dict:
     """The machine-readable form of one network's check."""
     return {
@@ -183,4 +189,5 @@ def as_json(network: Network, analysis: Analysis, checks: list[ExpectCheck]) -> 
             for c in checks
         ],
         "expect_ok": all(c.ok for c in checks),
+        "reference": _reference(network),
     }

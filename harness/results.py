@@ -4,19 +4,46 @@ Every job's result is written as soon as the job ends, by writing a temporary fi
 target and renaming it over the target, so a crash or Ctrl-C never leaves a half-written file.
 ``SCHEMA_VERSION`` is stored in every file (as asv does), so later harness versions can refuse or
 convert files they do not understand.
+
+Since schema 2 a run's raw timing samples live beside its ``results.json`` in ``samples.json.gz``
+(deterministic gzip), so the results file stays small enough to review; schema 1 files, with the
+samples inline, are still read. Per-job files keep their samples inline.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
-SCHEMA_VERSION = 1
+from harness import limits
+
+SCHEMA_VERSION = 2
+SAMPLES_FILE = "samples.json.gz"
+SAMPLES_LIMIT = 256 * 1024 * 1024
+"""The most bytes a samples file may decompress to (a run holds a few MB; more is a damaged or hostile file)."""
+TIMED_FIELDS = ("step_time", "latency_batch_1", "latency_batch")
+"""The :class:`JobResult` fields whose raw samples move to the samples file."""
+Samples = dict[str, dict[str, dict[str, dict[str, list[float]]]]]
+"""Network -> framework -> seed -> timed field -> samples in milliseconds."""
+SAMPLES = TypeAdapter(Samples)
+TEMPORARY_PREFIX_CHARS = 40
+"""How much of the target's name a temporary file of :func:`write_json_atomic` repeats."""
 
 Status = Literal["ok", "diverged", "failed", "timeout", "oom", "interrupted", "skipped"]
 
@@ -25,36 +52,54 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _not_negative(value: float) -> float:
+    if value < 0:
+        raise ValueError(f"a time, size or rate cannot be negative ({value})")
+    return value
+
+
+NonNegative = Annotated[float, AfterValidator(_not_negative)]
+"""A measured time, size or rate: never negative (NaN, for a figure that could not be measured, passes)."""
+ORDER_TOLERANCE = 1e-9
+
+
 class Params(Model):
-    trainable: int
-    non_trainable: int
-    total: int
+    trainable: NonNegativeInt
+    non_trainable: NonNegativeInt
+    total: NonNegativeInt
 
 
 class Timing(Model):
     """Summary of repeated timings in milliseconds, with the raw samples kept for statistics."""
 
-    median_ms: float
-    p10_ms: float
-    p90_ms: float
-    count: int
-    samples_ms: list[float] = Field(default_factory=list)
-    rounds_ms: list[float] = Field(
+    median_ms: NonNegative
+    p10_ms: NonNegative
+    p90_ms: NonNegative
+    count: NonNegativeInt
+    samples_ms: list[NonNegative] = Field(default_factory=list)
+    rounds_ms: list[NonNegative] = Field(
         default_factory=list,
         description="Median of each round: the samples split into consecutive blocks far apart in time. Tests of "
                     "significance use these (and seeds), never the raw, strongly correlated consecutive samples.",
     )
 
+    @model_validator(mode="after")
+    def _ordered(self) -> Timing:
+        slack = ORDER_TOLERANCE * max(abs(self.p90_ms), 1.0)
+        if not (self.p10_ms <= self.median_ms + slack and self.median_ms <= self.p90_ms + slack):
+            raise ValueError(f"p10 <= median <= p90 must hold, but they are {self.p10_ms}, {self.median_ms}, {self.p90_ms}")
+        return self
+
 
 class Epoch(Model):
-    epoch: int
+    epoch: NonNegativeInt
     train_loss: float
     train_accuracy: float
     test_loss: float | None = None
     test_accuracy: float | None = None
-    seconds: float = Field(description="Training time of the epoch (batches and steps, no evaluation).")
-    steps: int | None = None
-    eval_seconds: float | None = Field(default=None, description="Time to score the test split.")
+    seconds: NonNegative = Field(description="Training time of the epoch (batches and steps, no evaluation).")
+    steps: NonNegativeInt | None = None
+    eval_seconds: NonNegative | None = Field(default=None, description="Time to score the test split.")
 
 
 class DataInfo(Model):
@@ -64,10 +109,10 @@ class DataInfo(Model):
     requested: str | None = Field(default=None, description="The spec's data set when another stood in.")
     source: str = Field(default="", description="Where the files were found.")
     checksum: str = Field(default="", description="sha256 over the files as read.")
-    train_size: int = 0
-    test_size: int = 0
-    full_train_size: int | None = Field(default=None, description="Training images before --limit-train.")
-    full_test_size: int | None = Field(default=None, description="Test images before --limit-test.")
+    train_size: NonNegativeInt = 0
+    test_size: NonNegativeInt = 0
+    full_train_size: NonNegativeInt | None = Field(default=None, description="Training images before --limit-train.")
+    full_test_size: NonNegativeInt | None = Field(default=None, description="Test images before --limit-test.")
     image_shape: list[int | None] = Field(default_factory=list, description="Shape before fitting.")
     fitted_to: list[int | None] = Field(default_factory=list, description="The network's input shape.")
     fit: str = ""
@@ -121,29 +166,38 @@ class JobResult(Model):
     network: str = Field(description="Network key: spec name, or name:variant.")
     spec_file: str
     framework: str
-    seed: int
+    mode: str = Field(default="eager", description="eager, or compiled (the framework's compiler).")
+    seed: NonNegativeInt
     status: Status
     reason: str | None = None
-    epochs_requested: int
-    spec_epochs: int | None = Field(default=None, description="The spec's own epoch count (--epochs may differ).")
-    batch_size: int
+    diverged_rule: str | None = Field(
+        default=None, description="Which divergence rule fired (harness.runner.divergence): non_finite or above_chance."
+    )
+    epochs_requested: NonNegativeInt
+    spec_epochs: NonNegativeInt | None = Field(default=None, description="The spec's own epoch count (--epochs may differ).")
+    batch_size: NonNegativeInt
     params: Params | None = None
-    layer_params: dict[str, dict[str, int]] = Field(
+    layer_params: dict[str, dict[str, NonNegativeInt]] = Field(
         default_factory=dict, description="Parameters per neutral layer as the framework counts them."
     )
     history: list[Epoch] = Field(default_factory=list)
     step_time: Timing | None = None
-    images_per_second: float | None = None
+    images_per_second: NonNegative | None = None
     latency_batch_1: Timing | None = None
     latency_batch: Timing | None = None
-    latency_batch_size: int | None = Field(default=None, description="Images per call of latency_batch.")
-    build_seconds: float | None = None
-    first_step_seconds: float | None = None
-    peak_rss_mb: float | None = None
-    gflops: float | None = Field(default=None, description="Achieved training GFLOP/s (2 x oracle MACs x 3).")
-    gemm_gflops: float | None = Field(default=None, description="The machine's FP32 GEMM rate at the job's threads (its ceiling).")
+    latency_batch_size: NonNegativeInt | None = Field(default=None, description="Images per call of latency_batch.")
+    build_seconds: NonNegative | None = None
+    first_step_seconds: NonNegative | None = None
+    compile_seconds: dict[str, NonNegative] = Field(
+        default_factory=dict,
+        description="Input shape -> seconds of the first training step at that shape (tracing, compiling); "
+                    "left out of step_time.",
+    )
+    peak_rss_mb: NonNegative | None = None
+    gflops: NonNegative | None = Field(default=None, description="Achieved training GFLOP/s (2 x oracle MACs x 3).")
+    gemm_gflops: NonNegative | None = Field(default=None, description="The machine's FP32 GEMM rate at the job's threads (its ceiling).")
     noise: Noise | None = None
-    effective_settings: dict[str, Any] = Field(default_factory=dict)
+    effective_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
     environment: Environment | None = None
     data: DataInfo | None = None
     started_at: str | None = None
@@ -158,6 +212,11 @@ class JobResult(Model):
     data_seconds: float | None = Field(default=None, description="Loading and preparing the data set.")
     definitions: dict[str, str] = Field(default_factory=dict, description="How each measured figure is defined.")
     log_tail: str | None = Field(default=None, description="The worker's last output lines, when it failed.")
+
+    @property
+    def label(self) -> str:
+        """The framework, with the mode when it is not eager (``torch:compiled``): what tells jobs apart."""
+        return self.framework if self.mode == "eager" else f"{self.framework}:{self.mode}"
 
     @property
     def final_test_accuracy(self) -> float | None:
@@ -187,17 +246,19 @@ class RunResults(Model):
     settings: dict[str, Any] = Field(default_factory=dict, description="The run's options as resolved.")
     started_at: str | None = None
     finished_at: str | None = None
+    samples_file: str | None = Field(
+        default=None, description="The file beside this one that holds the raw timing samples (schema 2 on)."
+    )
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
+def _write_atomic(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file beside it and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name[:TEMPORARY_PREFIX_CHARS]}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=2, sort_keys=True, allow_nan=True)
-            stream.write("\n")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)
@@ -207,15 +268,208 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise
 
 
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
+    text = json.dumps(data, indent=2, sort_keys=True, allow_nan=True) + "\n"
+    _write_atomic(path, text.encode("utf-8"))
+
+
 def write_model(path: Path, model: BaseModel) -> None:
     """Atomically write a results model."""
     write_json_atomic(path, model.model_dump(mode="json"))
 
 
-def read_run(path: Path) -> RunResults:
-    """Read a run's ``results.json``, refusing files from a newer schema."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    version = data.get("schema_version", 0)
+def _gzip_json(data: Any) -> bytes:
+    """``data`` as compact JSON in a gzip stream without a name or a time: the same data, the same bytes."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=9, mtime=0) as stream:
+        stream.write(json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=True).encode("utf-8"))
+    return buffer.getvalue()
+
+
+def write_run(path: Path, run: RunResults) -> None:
+    """Write a run: ``path`` (results.json) without raw timing samples, the samples in ``samples.json.gz``
+    beside it (network -> framework -> seed -> timed field -> samples in ms)."""
+    path = Path(path)
+    data = run.model_dump(mode="json")
+    samples: Samples = {}
+    for job in data["jobs"]:
+        for name in TIMED_FIELDS:
+            values = job[name].pop("samples_ms", []) if job.get(name) else []
+            if values:
+                per_seed = samples.setdefault(job["network"], {}).setdefault(job["framework"], {})
+                per_seed.setdefault(str(job["seed"]), {})[name] = values
+    data["schema_version"] = SCHEMA_VERSION
+    data["samples_file"] = SAMPLES_FILE
+    _write_atomic(path.parent / SAMPLES_FILE, _gzip_json({"schema_version": SCHEMA_VERSION, "samples": samples}))
+    write_json_atomic(path, data)
+
+
+def _read_samples(path: Path) -> Samples:
+    """The samples file's mapping; empty when the file is missing (reports need no samples)."""
+    if not path.is_file():
+        return {}
+    try:
+        with gzip.open(path, "rb") as stream:
+            raw = stream.read(SAMPLES_LIMIT + 1)
+        if len(raw) > SAMPLES_LIMIT:
+            raise ValueError(f"it decompresses to more than {SAMPLES_LIMIT:,} bytes")
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, EOFError, ValueError) as exc:
+        raise ValueError(f"{path}: not a gzip-compressed JSON samples file ({exc}); regenerate it with "
+                         "`harness run`, or delete it to read the results without raw samples.") from exc
+    try:
+        return SAMPLES.validate_python(data.get("samples") if isinstance(data, dict) else None)
+    except ValidationError as exc:
+        raise ValueError(f"{path}: no valid 'samples' mapping (network -> framework -> seed -> field -> list of "
+                         "milliseconds); regenerate it with `harness run`, or delete it.") from exc
+
+
+class ResultsFileError(ValueError):
+    """A file that is not a run's results (or not one this harness can read), said in one paragraph."""
+
+
+READ_FIX = "Pass the results.json that `harness run` wrote, or the report directory that holds it."
+RUN_KEYS = ("schema_version", "jobs")
+JOB_KEYS = ("network", "framework", "status", "seed")
+
+
+def _depth_beyond(data: Any, limit: int) -> bool:
+    """Whether ``data`` nests lists and objects more than ``limit`` levels deep (no recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+    return False
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value in ``path``, within the size and nesting bounds of :mod:`harness.limits`.
+
+    Raises :class:`ResultsFileError` for a file past a bound, ``json.JSONDecodeError`` for bad JSON.
+    """
+    limit = limits.RESULTS_BYTES.value
+    with open(path, "rb") as stream:
+        raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise ResultsFileError(f"the file is larger than a results file can be: {limits.RESULTS_BYTES.describe()}.")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        data = None
+        deep = True
+    else:
+        deep = _depth_beyond(data, limits.RESULTS_DEPTH.value)
+    if deep:
+        raise ResultsFileError(f"the JSON nests deeper than a results file does: {limits.RESULTS_DEPTH.describe()}. {READ_FIX}")
+    return data
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a JSON list"
+    return "a JSON object" if isinstance(value, dict) else f"the single value {str(json.dumps(value))[:40]}"
+
+
+def check_run_object(data: Any) -> None:
+    """Refuse JSON that is not a run's results: a list or a number, one job's file, any other object."""
+    if not isinstance(data, dict):
+        raise ResultsFileError(f"the file holds {_kind(data)}, not a run's results (an object with "
+                               f"{' and '.join(map(repr, RUN_KEYS))}). {READ_FIX}")
+    if all(key in data for key in JOB_KEYS) and "jobs" not in data:
+        raise ResultsFileError("this is the result of one job (a file from <out>/jobs/), not a run's results. "
+                               "Fix: pass the run's <out>/results.json, or its folder <out>.")
+    missing = [key for key in RUN_KEYS if key not in data]
+    if "schema_version" in missing:
+        raise ResultsFileError(f"the JSON object has no {' and no '.join(map(repr, missing))}: it is not a results file "
+                               f"of `harness run`. {READ_FIX}")
+    version = data["schema_version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ResultsFileError(f"schema_version is {str(json.dumps(version))[:40]}, not a schema number (1 to "
+                               f"{SCHEMA_VERSION}). {READ_FIX}")
     if version > SCHEMA_VERSION:
-        raise ValueError(f"{path} was written by a newer harness (schema {version} > {SCHEMA_VERSION}); upgrade harness.")
-    return RunResults.model_validate(data)
+        raise ResultsFileError(f"the file was written by a newer harness (schema {version} > {SCHEMA_VERSION}). "
+                               "Fix: upgrade harness.")
+    if missing:
+        raise ResultsFileError(f"the JSON object has no 'jobs': it is not a results file of `harness run`. {READ_FIX}")
+
+
+class LayerRow(Model):
+    """One layer of the oracle's table as ``harness check --json`` writes it."""
+
+    name: str
+    type: str
+    output_shape: list[NonNegativeInt | None]
+    trainable: NonNegativeInt
+    non_trainable: NonNegativeInt
+    macs: NonNegativeInt | None = None
+    depth: NonNegativeInt = 0
+
+
+class ExpectRow(Model):
+    scope: Literal["params", "backbone"] = "params"
+    field: Literal["total", "trainable", "non_trainable"]
+    expected: NonNegativeInt
+    actual: NonNegativeInt
+    ok: bool
+
+
+class NetworkCheck(Model):
+    """A network's ``harness check --json`` object, as far as the report reads it."""
+
+    layers: list[LayerRow] = Field(default_factory=list)
+    params: dict[str, NonNegativeInt] = Field(default_factory=dict)
+    backbone_params: dict[str, NonNegativeInt] | None = None
+    expect: list[ExpectRow] = Field(default_factory=list)
+
+
+class FrameworkCount(Model):
+    """One framework's parameter counts of a network (or why it could not build it)."""
+
+    params: dict[str, NonNegativeInt] | None = None
+    layers: dict[str, dict[str, NonNegativeInt]] = Field(default_factory=dict)
+    effective_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    error: str | None = None
+
+
+class ParityEntry(Model):
+    network: str | None = None
+    input_shape: list[NonNegativeInt | None] | None = None
+    passed: bool | None = None
+
+
+PARTS: tuple[tuple[str, TypeAdapter[Any]], ...] = (
+    ("networks", TypeAdapter(dict[str, NetworkCheck])),
+    ("framework_params", TypeAdapter(dict[str, dict[str, FrameworkCount]])),
+    ("parity", TypeAdapter(list[ParityEntry])),
+)
+
+
+def read_run(path: Path) -> RunResults:
+    """Read a run's ``results.json``: bounded, and refused unless it is a run's results in a schema
+    this harness knows (:class:`ResultsFileError`, or pydantic's ``ValidationError`` with the
+    location of the first problem)."""
+    data = read_json(Path(path))
+    check_run_object(data)
+    run = RunResults.model_validate(data)
+    for key, adapter in PARTS:
+        try:
+            if key in data:
+                adapter.validate_python(data[key])
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in (key, *error["loc"]))
+            raise ResultsFileError(f"{where}: {error['msg']} ({exc.error_count()} problem(s) in all); the file does not "
+                                   f"follow the results schema. {READ_FIX}") from None
+    if run.samples_file:
+        samples = _read_samples(Path(path).parent / Path(run.samples_file).name)
+        for job in run.jobs:
+            recorded = samples.get(job.network, {}).get(job.framework, {}).get(str(job.seed), {})
+            for name in TIMED_FIELDS:
+                timing = getattr(job, name)
+                if timing is not None and not timing.samples_ms:
+                    timing.samples_ms = recorded.get(name, [])
+    return run

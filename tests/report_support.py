@@ -13,7 +13,8 @@ import numpy as np
 
 from harness.oracle import as_json
 from harness.oracle import analyse, check_expect
-from harness.results import DataInfo, Environment, Epoch, JobResult, RunResults, Timing, write_model
+from harness.results import DataInfo, Environment, Epoch, JobResult, RunResults, Timing
+from harness.results import write_run as write_results
 from harness.spec import load_networks
 from harness.spec.network import expand
 from harness.spec.schema import Spec
@@ -166,7 +167,7 @@ def sample_run(epochs: int = 10, samples: int = 300, shortened: bool = False) ->
 
 
 def write_run(run: RunResults, directory: Path) -> Path:
-    """Write ``run`` as ``directory/results.json`` and return the path."""
+    """Write ``run`` as ``directory/results.json`` (its samples in ``samples.json.gz``) and return the path."""
     path = directory / "results.json"
-    write_model(path, run)
+    write_results(path, run)
     return path

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from click.testing import CliRunner
+
+from harness.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -27,3 +32,13 @@ def write_spec(folder: Path, lr: float = 0.1, name: str = "tiny.yaml") -> Path:
     path = folder / name
     path.write_text(TINY_SPEC.format(lr=lr))
     return path
+
+
+def harness_run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["run", *args, "--quiet", "--threads", "1", "--no-report",
+                                       "--warmup-steps", "0", "--latency-repeats", "3"])
+    return result.exit_code, result.output
+
+
+def job_file(out: Path, framework: str, seed: int = 0) -> dict:
+    return json.loads((out / "jobs" / f"tiny__{framework}__seed{seed}.json").read_text())

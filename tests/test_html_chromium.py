@@ -57,7 +57,8 @@ def test_tables_charts_and_sorting_render_without_console_errors(report: Path, t
     outcome = chromium(tmp_path / "profile", "--dump-dom", report.as_uri() + "#sort=images-per-second")
     assert console_lines(outcome.stderr) == []
     dom = outcome.stdout
-    for table in ("run", "environment", "params", "parity", "results", "settings-lenet", "settings-lenet_stride2"):
+    for table in ("summary", "summary-networks", "run", "environment", "params", "parity", "results", "settings-lenet",
+                  "settings-lenet_stride2"):
         assert f'id="table-{table}"' in dom
     assert dom.count("<svg ") == 3 and dom.count("<path ") > 100
     assert dom.count('<button type="button" class="sort">') > 20
@@ -86,3 +87,31 @@ def test_screenshot(report: Path, tmp_path: Path, name: str, size: str) -> None:
         target = Path(os.environ["HARNESS_SCREENSHOT_DIR"])
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(png, target / png.name)
+
+
+FOLD = 900
+"""The Summary must start within this many pixels of the top: on the first screen."""
+MEASURE = """<script>
+window.addEventListener("load", () => {
+  const box = document.getElementById("summary").getBoundingClientRect();
+  document.body.dataset.summaryTop = String(Math.round(box.top));
+});
+</script>"""
+
+
+@pytest.mark.parametrize(("name", "size"), [("wide", "1400,900"), ("laptop", "1280,800")])
+def test_the_summary_is_on_the_first_screen(report: Path, tmp_path: Path, name: str, size: str) -> None:
+    """The first screen shows the Summary: its box starts above the fold, in a screenshot of that screen."""
+    measured = tmp_path / "measured.html"
+    measured.write_text(report.read_text(encoding="utf-8").replace("</body>", MEASURE + "\n</body>"), encoding="utf-8")
+    outcome = chromium(tmp_path / "profile", f"--window-size={size}", "--dump-dom", measured.as_uri())
+    assert console_lines(outcome.stderr) == []
+    top = re.search(r'data-summary-top="(-?\d+)"', outcome.stdout)
+    assert top is not None, "the page did not measure its Summary"
+    assert 0 <= int(top.group(1)) < FOLD
+    png = tmp_path / f"first-screen-{name}.png"
+    chromium(tmp_path / "profile", f"--window-size={size}", f"--screenshot={png}", report.as_uri())
+    with Image.open(png) as image:
+        assert max(ImageStat.Stat(image.convert("L")).stddev) > 20, "the first screen is blank"
+    if os.environ.get("HARNESS_SCREENSHOT_DIR"):
+        shutil.copyfile(png, Path(os.environ["HARNESS_SCREENSHOT_DIR"]) / png.name)

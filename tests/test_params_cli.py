@@ -102,7 +102,7 @@ def test_installed_out_of_tree_plugin_agrees_with_the_oracle(numpyref_site: Path
     result = run_harness(["params", LENET, "--framework", "numpyref", "--threads", "1"], env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "numpyref" in result.stdout and "66,346 ✓" in result.stdout
-    assert "all 1 networks agree in numpyref" in result.stdout
+    assert "1 network agrees in numpyref" in result.stdout
 
 
 def test_json_has_oracle_expect_per_layer_counts_and_settings(third_party: Path) -> None:
@@ -127,7 +127,8 @@ def test_a_disagreeing_framework_exits_1_and_names_the_first_layer_that_differs(
     assert result.exit_code == 1
     assert "miscount: first layer that differs: layer 'conv_2' (conv)" in result.stdout
     assert "numpyref: first layer" not in result.stdout
-    assert "✗" in result.stdout and "1 of 1 networks disagree" in result.stdout
+    assert "✗" in result.stdout and "1 of 1 network disagrees" in result.stdout
+    assert "lenet_stride2: parameters per layer" in result.stdout and "2,415 + 0 ✗" in result.stdout
     data = json.loads(invoke(LENET, "--framework", "miscount", "--json").stdout)
     assert data[0]["frameworks"]["miscount"]["first_mismatch"]["layer"] == "conv_2"
 
@@ -183,7 +184,7 @@ def test_a_missing_framework_is_skipped_by_all_and_an_error_when_named(
     everything = invoke(LENET, "--framework", "all")
     assert everything.exit_code == 0, everything.output
     assert "skipped torch:" in everything.stderr and "pip install" in everything.stderr
-    assert "all 1 networks agree in numpyref" in everything.stdout
+    assert "1 network agrees in numpyref" in everything.stdout
 
 
 PARENT = """

@@ -87,7 +87,7 @@ def test_report_command_writes_next_to_the_results_and_lists_the_files(tmp_path:
     ("content", "message"),
     [
         ('{"jobs": [', "line 1, column 11: not valid JSON"),
-        ('{"jobs": [{"network": 3}]}', "jobs.0.network: Input should be a valid string"),
+        ('{"schema_version": 1, "jobs": [{"network": 3}]}', "jobs.0.network: Input should be a valid string"),
         ('{"schema_version": 99}', "written by a newer harness"),
     ],
 )

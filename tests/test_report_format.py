@@ -43,3 +43,12 @@ def test_counts_are_exact_and_settings_keep_full_precision() -> None:
     assert fmt.plain([3, 3]) == "[3, 3]"
     assert fmt.plain(True) == "true"
     assert fmt.ratio(1.3) == "1.30x"
+    assert fmt.ratio(0.00185) == "0.0019x" and fmt.ratio(0.092) == "0.092x"
+
+
+def test_wrapped_prose_never_starts_a_list_or_heading() -> None:
+    from harness.report.markdown import WRAP, wrap
+
+    for marker, escaped in (("- x", "\\- x"), ("12. x", "12\\. x"), ("# x", "\\# x"), ("+ x", "\\+ x")):
+        lines = wrap("b" * 99 + " " + marker).splitlines()
+        assert lines[1] == escaped and all(len(line) <= WRAP for line in lines)

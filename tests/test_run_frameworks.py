@@ -97,7 +97,10 @@ def test_every_spec_trains_one_epoch(spec: Path, variant: str | None, framework:
     assert epoch["steps"] >= 32 // 8 and epoch["test_accuracy"] is not None
     oracle = json.loads((out / "results.json").read_text())["networks"][job["network"]]
     assert job["params"] == oracle["params"]
-    assert job["step_time"]["count"] >= 1 and job["latency_batch_1"]["count"] == 1
+    # The first step at each input shape is timed apart; on this slice a size-agnostic network's
+    # few batches may each come at a new shape, leaving no steady-state step.
+    assert job["compile_seconds"] and job["latency_batch_1"]["count"] == 1
+    assert job["step_time"] is not None or len(job["compile_seconds"]) > 1
     assert job["environment"]["framework"] == framework and job["environment"]["threads"] == 1
 
 
@@ -129,6 +132,7 @@ def test_a_huge_learning_rate_is_marked_diverged(framework: str, tmp_path: Path)
     assert code == 0, output
     job = only_job(out)
     assert job["status"] == "diverged" and "training stopped" in job["reason"]
+    assert job["diverged_rule"] in ("non_finite", "above_chance") and job["diverged_rule"] in job["reason"]
     assert job["history"] and job["first_step_losses"]
 
 

@@ -16,27 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from run_support import harness_run, job_file, write_spec
 from scipy.special import log_softmax
 
-from harness.cli import main
 from harness.commands.run import default_out
 from harness.results import RunResults, read_run
 from harness.runner.jobs import RunOptions, plan_jobs
 from harness.runner.measure import summarize
-from harness.spec import load_network
 from harness.runner.train_task import softmax_cross_entropy
-from run_support import write_spec
-
-
-def harness_run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["run", *args, "--quiet", "--threads", "1", "--no-report",
-                                       "--warmup-steps", "0", "--latency-repeats", "3"])
-    return result.exit_code, result.output
-
-
-def job_file(out: Path, framework: str, seed: int = 0) -> dict:
-    return json.loads((out / "jobs" / f"tiny__{framework}__seed{seed}.json").read_text())
+from harness.spec import load_network
 
 
 def test_summarize_keeps_samples_and_robust_statistics() -> None:
@@ -78,7 +66,9 @@ def test_run_writes_every_result(tmp_path: Path, fake_plugin: None) -> None:
     job = run.jobs[0]
     assert [epoch.epoch for epoch in job.history] == [1, 2]
     assert all(epoch.steps == 2 and epoch.test_accuracy is not None for epoch in job.history)
-    assert job.step_time is not None and job.step_time.count == 4 and len(job.step_time.samples_ms) == 4
+    # 4 steps of one shape: the first is timed apart (compile_seconds), the other 3 are steady state.
+    assert job.step_time is not None and job.step_time.count == 3 and len(job.step_time.samples_ms) == 3
+    assert list(job.compile_seconds) == ["32x8x8x1"] and job.compile_seconds["32x8x8x1"] == job.first_step_seconds
     assert job.images_per_second and job.gflops and job.first_step_seconds is not None
     assert job.latency_batch_1 and job.latency_batch and job.latency_batch_size == 32
     assert job.data and job.data.name == "synthetic" and job.data.checksum

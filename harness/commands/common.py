@@ -8,6 +8,7 @@ from typing import NoReturn
 import rich_click as click
 from rich.console import Console
 
+from harness.framework import MODES, Mode
 from harness.plugins import Discovery, PluginError, Selection, discover, select_frameworks
 from harness.spec import Network, SpecError, SpecErrors, load_networks
 
@@ -48,6 +49,23 @@ framework_option = click.option(
 )
 threads_option = click.option(
     "--threads", type=click.IntRange(min=1), help="Threads per framework worker, the same for every framework (default: all cores).",
+)
+
+
+def parse_modes(context: click.Context, parameter: click.Parameter, text: str) -> list[Mode]:
+    """``--mode eager,compiled`` as a list of distinct modes, in the order given."""
+    modes = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [mode for mode in modes if mode not in MODES]
+    if unknown or not modes:
+        raise click.BadParameter(f"'{text}' is not a comma-separated list of {' and '.join(MODES)}, e.g. eager,compiled.",
+                                 ctx=context, param=parameter)
+    return modes  # type: ignore[return-value]
+
+
+mode_option = click.option(
+    "--mode", "modes", default="eager", show_default=True, callback=parse_modes,
+    help="`eager`, `compiled` (each framework's compiler: XLA, torch.compile, paddle.jit.to_static) or both, "
+         "`eager,compiled`: one job (or parity participant) per framework and mode.",
 )
 device_option = click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
                              help="Device the models run on.")

@@ -12,10 +12,11 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.commands.common import console, err_console
+from harness.commands.options import FiniteFloat
 from harness.report import ResultsError, load_results, results_file
 from harness.report.compare import (
     DEFAULT_FACTOR, IMPROVEMENT, INSUFFICIENT, NOISY, P_THRESHOLD, REGRESSION, WITHIN_NOISE, changes_frame, compare_runs,
-    regressions, warnings,
+    regressions, spec_changes, unrelated, warnings,
 )
 from harness.report.markdown import escape
 
@@ -25,7 +26,7 @@ STYLES = {REGRESSION: "bold red", IMPROVEMENT: "green", WITHIN_NOISE: "yellow", 
 @click.command()
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
-@click.option("--factor", type=click.FloatRange(min=1.0, min_open=True), default=DEFAULT_FACTOR, show_default=True,
+@click.option("--factor", type=FiniteFloat(min=1.0, min_open=True), default=DEFAULT_FACTOR, show_default=True,
               help="How much worse (new/old, or old/new for accuracy) a change must be to count.")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print a GitHub-flavoured Markdown table.")
 def compare(old: Path, new: Path, factor: float, as_markdown: bool) -> None:
@@ -35,14 +36,21 @@ def compare(old: Path, new: Path, factor: float, as_markdown: bool) -> None:
     Mann-Whitney U test over independent samples, p < 0.002, as asv does: step-time rounds of every
     seed, one value per seed for accuracy and memory); `~` marks a large change within the noise, and
     `~ (noisy)` one in jobs timed on a busy machine. Each ratio has a 95% bootstrap confidence
-    interval. Warns when the runs' settings, CPUs or noise differ. Exits 1 when there is a
-    regression, 2 when a file cannot be read.
+    interval. Warns when the runs' settings, specs, CPUs or noise differ. Exits 1 when there is a
+    regression, 2 when a file cannot be read or the runs have no (network, framework) in common.
     """
     try:
         old_run, new_run = load_results(old), load_results(new)
     except ResultsError as exc:
-        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(2) from exc
+    problem = unrelated(old_run, new_run)
+    if problem:
+        err_console.print(f"error: comparing {results_file(old)} with {results_file(new)}: {problem} Fix: compare two "
+                          "runs of the same specs and frameworks.", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(2)
+    for warning in spec_changes(old_run, new_run):
+        err_console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     changes = compare_runs(old_run, new_run, factor)
     for warning in warnings(old_run, new_run):
         err_console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)

@@ -8,6 +8,8 @@ process never imports a framework.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -37,6 +39,7 @@ class FrameworkInfo:
     framework_version: str | None = None
     devices: list[str] = field(default_factory=list)
     thread_settings: dict[str, Any] = field(default_factory=dict)
+    compiled_mode: str | None = None
     reason: str | None = None
     install: str | None = None
 
@@ -48,7 +51,7 @@ def _registered_row(name: str, registered: Registered) -> FrameworkInfo:
         name=name, status=AVAILABLE if reason is None else UNAVAILABLE, display_name=getattr(cls, "display_name", name),
         plugin=registered.plugin, distribution=registered.distribution,
         distribution_version=registered.distribution_version, framework_version=cls.version(),
-        reason=reason, install=getattr(cls, "install_hint", None),
+        compiled_mode=getattr(cls, "compiled_mode", None), reason=reason, install=getattr(cls, "install_hint", None),
     )
 
 
@@ -62,20 +65,59 @@ def _probe(row: FrameworkInfo, executor: LocalExecutor, threads: int, timeout: f
     row.thread_settings = dict(answer.thread_settings)
 
 
-def framework_rows(discovery: Discovery, threads: int, timeout: float | None = None) -> list[FrameworkInfo]:
-    """A row per registered framework (probed in parallel), broken plugin and missing built-in."""
+def framework_rows(discovery: Discovery, threads: int, timeout: float | None = None,
+                   on_probed: Callable[[FrameworkInfo], None] | None = None) -> list[FrameworkInfo]:
+    """A row per registered framework (probed in parallel), broken plugin and missing built-in.
+
+    ``on_probed`` is called with each available framework's row as soon as its worker is done.
+    """
     rows = [_registered_row(name, registered) for name, registered in discovery.frameworks.items()]
     available = [row for row in rows if row.status == AVAILABLE]
+
+    executor = LocalExecutor(discovery)
+
+    def probe_and_tell(row: FrameworkInfo) -> None:
+        _probe(row, executor, threads, timeout)
+        if on_probed is not None:
+            on_probed(row)
+
     if available:
         with ThreadPoolExecutor(max_workers=len(available)) as pool:
-            executor = LocalExecutor(discovery)
-            list(pool.map(lambda row: _probe(row, executor, threads, timeout), available))
+            list(pool.map(probe_and_tell, available))
     for plugin in discovery.broken:
         rows.append(FrameworkInfo(name=plugin.name, status=BROKEN, plugin=plugin.where, distribution=plugin.distribution,
                                   reason=plugin.error, install=plugin.fix))
     for name, command in discovery.missing_builtins().items():
         rows.append(FrameworkInfo(name=name, status=NOT_INSTALLED, reason="no installed plugin provides it", install=command))
     return rows
+
+
+def waiting_text(waiting: list[str]) -> str:
+    """What ``harness frameworks`` is waiting for, e.g. ``importing Keras/TensorFlow, PyTorch in ...``."""
+    return f"importing {', '.join(waiting)} in worker processes to read devices and threads..."
+
+
+def probe_with_status(discovery: Discovery, threads: int, timeout: float | None) -> list[FrameworkInfo]:
+    """:func:`framework_rows`, saying on stderr which frameworks it is still waiting for.
+
+    On a terminal a status line names the frameworks still importing; otherwise (a log, a pipe)
+    one line says what is being waited for.
+    """
+    waiting = {name: getattr(registered.framework, "display_name", name) or name
+               for name, registered in discovery.frameworks.items() if registered.unavailable_reason() is None}
+    if not waiting:
+        return framework_rows(discovery, threads, timeout)
+    if not err_console.is_terminal:
+        err_console.print(waiting_text(list(waiting.values())), markup=False, highlight=False, soft_wrap=True)
+        return framework_rows(discovery, threads, timeout)
+    lock = threading.Lock()
+    with err_console.status(waiting_text(list(waiting.values()))) as status:
+        def on_probed(row: FrameworkInfo) -> None:
+            with lock:
+                waiting.pop(row.name, None)
+                if waiting:
+                    status.update(waiting_text(list(waiting.values())))
+        return framework_rows(discovery, threads, timeout, on_probed)
 
 
 def _plugin_text(row: FrameworkInfo) -> str:
@@ -101,12 +143,12 @@ def _status_text(row: FrameworkInfo) -> str:
 def frameworks_table(rows: list[FrameworkInfo], threads: int) -> Table:
     """The rich table ``harness frameworks`` prints."""
     table = Table(title=f"Framework plugins (thread settings for --threads {threads})", title_justify="left", show_lines=True)
-    for column in ("framework", "plugin", "version", "devices", "threads", "status"):
+    for column in ("framework", "plugin", "version", "devices", "threads", "compiled mode", "status"):
         table.add_column(column, overflow="fold")
     for row in rows:
         name = f"[bold]{row.name}[/]" + (f"\n{row.display_name}" if row.display_name and row.display_name != row.name else "")
         table.add_row(name, _plugin_text(row), row.framework_version or "-", ", ".join(row.devices) or "-",
-                      _threads_text(row.thread_settings), _status_text(row))
+                      _threads_text(row.thread_settings), row.compiled_mode or "-", _status_text(row))
     return table
 
 
@@ -126,8 +168,7 @@ def frameworks(threads: int | None, timeout: float | None, as_json_output: bool)
     except PluginError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
-    with err_console.status("asking each framework for its devices and threads..."):
-        rows = framework_rows(discovery, threads, timeout)
+    rows = probe_with_status(discovery, threads, timeout)
     if as_json_output:
         click.echo(json.dumps([asdict(row) for row in rows], indent=2))
         return

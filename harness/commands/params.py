@@ -3,8 +3,8 @@
 Each framework runs in its own worker subprocess (the ``params`` task, one worker per framework
 for all the networks, the workers in parallel), so this process never imports a framework. For
 every network the oracle's count, the published ``expect`` and each framework's count are shown
-side by side; any disagreement (a total, a split, or one layer) exits 1 and names the first
-layer whose count differs.
+side by side; any disagreement (a total, a split, or one layer) exits 1, names the first layer
+whose count differs, and shows every layer's count in the oracle and in each framework.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from harness.commands.common import (
     threads_option,
 )
 from harness.runner.child import LocalExecutor
-from harness.runner.params import SCOPES, NetworkParams, compare, count_in_workers, framework_counts, oracle_counts, published
+from harness.runner.params import (
+    SCOPES, FrameworkCount, NetworkParams, compare, count_in_workers, framework_counts, oracle_counts, published,
+)
 from harness.runner.threads import default_threads
 
 FIELDS = ("trainable", "non_trainable", "total")
@@ -67,8 +69,54 @@ def params_table(result: NetworkParams) -> Table:
     return table
 
 
+def _layer_cell(counted: tuple[int, int] | None, oracle: tuple[int, int]) -> str:
+    if counted is None:
+        return "-"
+    return f"{counted[0]:,} + {counted[1]:,} {OK_MARK if counted == oracle else BAD_MARK}"
+
+
+def layers_table(result: NetworkParams) -> Table:
+    """Every layer's trainable + non-trainable count in the oracle and in each framework that
+    built the network, each marked against the oracle's; then layers the network does not have."""
+    built = {name: count for name, count in result.counts.items() if count.status == "ok"}
+    table = Table(title=f"{result.network.key}: parameters per layer (trainable + non-trainable)", title_justify="left")
+    for column in ("layer", "type", "oracle", *built):
+        table.add_column(column, justify="left" if column in ("layer", "type") else "right")
+
+    def counted(count: FrameworkCount, name: str) -> tuple[int, int]:
+        layer = count.layers.get(name, {})
+        return layer.get("trainable", 0), layer.get("non_trainable", 0)
+
+    for layer in result.analysis.layers:
+        oracle = (layer.trainable, layer.non_trainable)
+        table.add_row(layer.name, layer.type, f"{oracle[0]:,} + {oracle[1]:,}",
+                      *(_layer_cell(counted(count, layer.name), oracle) for count in built.values()))
+    known = {layer.name for layer in result.analysis.layers}
+    extra = [name for count in built.values() for name in count.layers if name not in known]
+    for name in dict.fromkeys(extra):
+        table.add_row(name, "not in the network", "-",
+                      *(_layer_cell(counted(count, name) if name in count.layers else None, (0, 0)) for count in built.values()))
+    return table
+
+
+def networks_text(count: int) -> str:
+    """``1 network`` or ``3 networks``."""
+    return f"{count} network" + ("" if count == 1 else "s")
+
+
+def summary_text(results: list[NetworkParams], frameworks: list[str]) -> str:
+    """``all 3 networks agree in keras, torch``, ``1 network agrees in torch``, or
+    ``1 of 3 networks disagrees: lenet`` (rich markup)."""
+    disagreeing = [result.network.key for result in results if not result.ok]
+    if disagreeing:
+        verb = "disagrees" if len(disagreeing) == 1 else "disagree"
+        return f"[red]{len(disagreeing)} of {networks_text(len(results))} {verb}:[/] {', '.join(disagreeing)}"
+    agree = "1 network agrees" if len(results) == 1 else f"all {networks_text(len(results))} agree"
+    return f"[green]{agree}[/] in {', '.join(frameworks)}"
+
+
 def print_result(result: NetworkParams) -> None:
-    """The table, then why each disagreeing framework disagrees."""
+    """The table, then why each disagreeing framework disagrees, with every layer's counts."""
     console.print(params_table(result))
     for check in result.expect:
         if not check.ok:
@@ -80,6 +128,8 @@ def print_result(result: NetworkParams) -> None:
         elif count.mismatches:
             console.print(f"  {framework}: first layer that differs: ", end="")
             console.print(count.mismatches[0].describe(framework), markup=False, highlight=False)
+    if any(count.mismatches for count in result.counts.values()):
+        console.print(layers_table(result))
     console.print()
 
 
@@ -149,8 +199,5 @@ def params(specs: tuple[str, ...], framework_names: str, threads: int | None, de
     else:
         for result in results:
             print_result(result)
-        disagreeing = [result.network.key for result in results if not result.ok]
-        summary = (f"[red]{len(disagreeing)} of {len(results)} networks disagree:[/] {', '.join(disagreeing)}" if disagreeing
-                   else f"[green]all {len(results)} networks agree[/] in {', '.join(selection.names)}")
-        console.print(summary)
+        console.print(summary_text(results, selection.names))
     raise SystemExit(1 if errors or not all(result.ok for result in results) else 0)

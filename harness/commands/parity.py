@@ -14,13 +14,14 @@ from harness.commands.common import (
     device_option,
     err_console,
     framework_option,
+    mode_option,
     networks_and_frameworks,
     threads_option,
 )
 from harness.parity import DEFAULT_TOLERANCE, PairResult
+from harness.results import RunResults, read_run, write_json_atomic, write_run
 from harness.runner.child import LocalExecutor
 from harness.runner.parity import NetworkParity, check_network, real_or_synthetic
-from harness.results import RunResults, read_run, write_json_atomic, write_model
 from harness.runner.threads import default_threads
 
 
@@ -60,6 +61,8 @@ def as_json(result: NetworkParity, per_layer: bool) -> dict[str, Any]:
         "images": result.images,
         "failures": result.failures,
         "round_trip_max_abs": result.round_trip,
+        "logits_from": result.logits_from,
+        "compiled_vs_eager_max_abs": result.compiled_vs_eager,
         "pairs": [pair.as_dict(per_layer) for pair in result.pairs],
     }
 
@@ -73,12 +76,13 @@ def record(out: Path, results: list[NetworkParity]) -> None:
         checked = {result.network for result in results}
         kept = [entry for entry in run.parity if entry.get("network") not in checked]
         run.parity = kept + [pair.as_dict() for result in results for pair in result.pairs]
-        write_model(run_file, run)
+        write_run(run_file, run)
 
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @framework_option
+@mode_option
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TOLERANCE, show_default=True,
               help="Largest absolute difference of the logits that passes (float32).")
 @click.option("--per-layer", is_flag=True, help="Show every layer's difference, not only the first divergent layer.")
@@ -91,13 +95,15 @@ def record(out: Path, results: list[NetworkParity]) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write parity.json here, and add the results to results.json in this folder when it exists.")
 @click.option("--json", "as_json_output", is_flag=True, help="Print one JSON object per spec/variant on stdout.")
-def parity(specs: tuple[str, ...], framework_names: str, tolerance: float, per_layer: bool, batch: int, seed: int,
+def parity(specs: tuple[str, ...], framework_names: str, modes: list[str], tolerance: float, per_layer: bool, batch: int, seed: int,
            threads: int | None, device: str, timeout: float | None, data_dir: str | None, out: Path | None,
            as_json_output: bool) -> None:
     """Load the same neutral weights into every framework, run the same batch, and compare every layer.
 
     Every framework is compared with the numpy reference and with every other framework; a
-    size-agnostic network is checked at two input sizes. Exits 1 when any pair differs by more
+    size-agnostic network is checked at two input sizes. With `--mode compiled` each framework's
+    logits come from its compiled predict (the other layers from its eager path) and must also
+    match its eager logits. Exits 1 when any pair differs by more
     than the tolerance, any layer diverges (it is named), or the weight round trip is not exact.
     """
     networks, errors, discovery, selection = networks_and_frameworks(specs, framework_names)
@@ -106,14 +112,21 @@ def parity(specs: tuple[str, ...], framework_names: str, tolerance: float, per_l
     results = []
     for network in networks:
         with err_console.status(f"parity: {network.key} in {', '.join(selection.names)}"):
-            result = check_network(network, selection.names, executor, threads=threads, device=device, batch=batch,
-                                   seed=seed, tolerance=tolerance, timeout=timeout, images=real_or_synthetic(data_dir))
+            result = check_network(network, selection.names, executor, modes=modes, threads=threads, device=device,
+                                   batch=batch, seed=seed, tolerance=tolerance, timeout=timeout,
+                                   images=real_or_synthetic(data_dir))
         results.append(result)
         if as_json_output:
             continue
         console.print(pairs_table(result))
         for name, reason in result.failures.items():
             console.print(f"  [red]{name} failed:[/] {reason}", markup=True, highlight=False)
+        for name, source in result.logits_from.items():
+            if name in result.compiled_vs_eager:
+                error = result.compiled_vs_eager[name]
+                colour = "green" if error <= tolerance else "red"
+                console.print(f"  {name}: logits from {source}; compiled vs eager logits max abs [{colour}]{error:.2e}[/]",
+                              highlight=False)
         for name, error in result.round_trip.items():
             if error != 0.0:
                 console.print(f"  [red]{name}: weights exported back differ from those loaded by {error:.2e}[/]")

@@ -7,6 +7,7 @@ from pathlib import Path
 import rich_click as click
 
 from harness.commands.common import err_console
+from harness.outdir import OutputError
 from harness.report import ResultsError, write_report
 
 
@@ -21,8 +22,13 @@ def report(results: Path, out: Path | None) -> None:
     """
     try:
         written = write_report(results, out)
-    except ResultsError as exc:
-        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+    except (ResultsError, OutputError) as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(2) from exc
+    except OSError as exc:
+        err_console.print(f"error: the report could not be written to {out or results}: {exc.strerror or exc} "
+                          f"({exc.filename or ''}). Fix: choose a writable folder with --out.",
+                          markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(2) from exc
     for path in written:
         click.echo(str(path))

@@ -8,16 +8,20 @@ from pathlib import Path
 
 import rich_click as click
 
-from harness.commands.common import choose_frameworks, console, err_console, load_all, print_errors
-from harness.results import RunResults, write_model
+from harness import limits
+from harness.commands.common import choose_frameworks, console, err_console, fail, load_all, mode_option, print_errors
+from harness.commands.options import FiniteFloat, bounded_int
+from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
+from harness.results import RunResults, write_run
 from harness.runner.child import LocalExecutor
-from harness.runner.jobs import RESULTS_FILE, RunOptions, plan_jobs
+from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, RunOptions, plan_jobs
 from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
-from harness.runner.progress import LiveView, QuietView, print_table, summary_table
+from harness.runner.progress import LiveView, LogView, QuietView, print_table, summary_table
 from harness.runner.threads import RUN_THREADS
 from harness.spec import Network
+from harness.spec.loader import duplicate_networks
 
 EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_NO_DATA, EXIT_INTERRUPTED = 1, 2, 3, 130
 
@@ -32,8 +36,8 @@ def parse_seeds(seed: int | None, seeds: str | None) -> list[int] | None:
         values = [int(part) for part in seeds.split(",") if part.strip()]
     except ValueError:
         raise click.BadParameter(f"'{seeds}' is not a comma-separated list of integers, e.g. 0,1,2.", param_hint="--seeds") from None
-    if not values or min(values) < 0:
-        raise click.BadParameter("give one or more non-negative integers, e.g. 0,1,2.", param_hint="--seeds")
+    if not values or min(values) < 0 or max(values) > limits.MAX_SEED:
+        raise click.BadParameter(f"give one or more integers from 0 to {limits.MAX_SEED}, e.g. 0,1,2.", param_hint="--seeds")
     return list(dict.fromkeys(values))
 
 
@@ -45,8 +49,9 @@ def parse_threads(threads: str | None) -> list[int]:
         values = [int(part) for part in threads.split(",") if part.strip()]
     except ValueError:
         raise click.BadParameter(f"'{threads}' is not a comma-separated list of integers, e.g. 1,2.", param_hint="--threads") from None
-    if not values or min(values) < 1:
-        raise click.BadParameter("give one or more thread counts of at least 1, e.g. 1,2.", param_hint="--threads")
+    if not values or min(values) < 1 or max(values) > limits.MAX_THREADS:
+        raise click.BadParameter(f"give one or more thread counts from 1 to {limits.MAX_THREADS}, e.g. 1,2.",
+                                 param_hint="--threads")
     return list(dict.fromkeys(values))
 
 
@@ -75,9 +80,14 @@ def write_report(results_path: Path) -> str:
     This is the one call site between ``harness run`` and :mod:`harness.report` (imported here,
     when needed, so a run starts without loading matplotlib).
     """
+    from harness.report import ResultsError
     from harness.report import write_report as write
 
-    pages = [str(path) for path in write(results_path) if path.suffix in (".md", ".html")]
+    try:
+        pages = [str(path) for path in write(results_path) if path.suffix in (".md", ".html")]
+    except (OSError, OutputError, ResultsError) as exc:
+        return (f"The report could not be written ({exc}); the results are kept in {results_path}: write the report "
+                f"later with `harness report {results_path}`.")
     return f"Report: {', '.join(pages)} (results: {results_path})"
 
 
@@ -85,31 +95,32 @@ def write_report(results_path: Path) -> str:
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--framework", "framework_names", default="all", show_default=True,
               help="`all` (every installed framework) or names separated by commas, e.g. `keras,torch`.")
+@mode_option
 @click.option("--variant", "variants", multiple=True, help="Run only this variant of the specs (repeatable).")
-@click.option("--epochs", type=click.IntRange(min=1), help="Epochs per job (default: the spec's train.epochs).")
-@click.option("--seed", type=click.IntRange(min=0), help="Seed of every job (default: the spec's train.seed).")
+@click.option("--epochs", type=bounded_int(1, limits.MAX_EPOCHS), help="Epochs per job (default: the spec's train.epochs).")
+@click.option("--seed", type=bounded_int(0, limits.MAX_SEED), help="Seed of every job (default: the spec's train.seed).")
 @click.option("--seeds", help="Several seeds, e.g. `0,1,2`: one job per seed.")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size (default: the spec's).")
+@click.option("--batch-size", type=bounded_int(1, limits.MAX_BATCH), help="Training batch size (default: the spec's).")
 @click.option("--dataset", help="A data set standing in for the spec's (e.g. `fashion-mnist`); recorded in the results and the report.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where to look for the data set first (also HARNESS_DATA_DIR).")
-@click.option("--limit-train", type=click.IntRange(min=1), help="Train on the first N training images only.")
-@click.option("--limit-test", type=click.IntRange(min=1), help="Score on the first N test images only.")
+@click.option("--limit-train", type=bounded_int(1, limits.MAX_IMAGES), help="Train on the first N training images only.")
+@click.option("--limit-test", type=bounded_int(1, limits.MAX_IMAGES), help="Score on the first N test images only.")
 @click.option("--init", type=click.Choice(["framework", "shared"]),
               help="`shared`: every framework starts from the same neutral weights (default: the spec's train.init).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--threads", help=f"Threads per job, the same for every framework (default: {RUN_THREADS}, chosen from "
                                 "measurements on a shared 2-core machine, see docs/timing.md); several counts, e.g. `1,2`, "
                                 "run every job at each count and the report shows each framework's thread scaling.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds one job may run before it is killed.")
+@click.option("--timeout", type=FiniteFloat(min=0, min_open=True, max=limits.MAX_TIMEOUT_S), help="Seconds one job may run before it is killed.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: `reports/<spec name>`, or `reports/<name1>+<name2>` for several specs).")
 @click.option("--resume", is_flag=True, help="Keep the jobs already finished in --out with the same settings.")
 @click.option("--quiet", is_flag=True,
               help="One line per finished job and no summary table (for CI); without a terminal there is no live view either.")
-@click.option("--warmup-steps", type=click.IntRange(min=0), default=RunOptions.model_fields["warmup_steps"].default, show_default=True,
-              help="First training steps left out of the step-time statistics.")
-@click.option("--latency-repeats", type=click.IntRange(min=1), default=RunOptions.model_fields["latency_repeats"].default,
-              show_default=True,
+@click.option("--warmup-steps", type=bounded_int(0, limits.MAX_REPEATS), default=RunOptions.model_fields["warmup_steps"].default,
+              show_default=True, help="First training steps left out of the step-time statistics.")
+@click.option("--latency-repeats", type=bounded_int(1, limits.MAX_REPEATS),
+              default=RunOptions.model_fields["latency_repeats"].default, show_default=True,
               help="Most timed inference calls per batch size.")
 @click.option("--parity/--no-parity", "check_parity", default=True, show_default=True,
               help="After training, check that the same weights give the same outputs in every framework "
@@ -117,7 +128,7 @@ def write_report(results_path: Path) -> str:
 @click.option("--report/--no-report", "make_report", default=True, show_default=True, help="Write the report at the end.")
 @click.option("--dry-run", is_flag=True, help="Check the specs, frameworks and data, list the jobs, and train nothing.")
 def run(
-    specs: tuple[str, ...], framework_names: str, variants: tuple[str, ...], epochs: int | None, seed: int | None,
+    specs: tuple[str, ...], framework_names: str, modes: list[str], variants: tuple[str, ...], epochs: int | None, seed: int | None,
     seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
     limit_test: int | None, init: str | None, device: str, threads: str | None, timeout: float | None, out: Path | None,
     resume: bool, quiet: bool, warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
@@ -125,20 +136,21 @@ def run(
 ) -> None:
     """Train every network of SPECS in every framework, one job at a time, and measure each.
 
-    One job per (spec, variant, seed, framework), each in its own subprocess with the same thread
+    One job per (spec, variant, seed, framework, mode), each in its own subprocess with the same thread
     count and device. Every job's result is written to `<out>/jobs/` as soon as it ends, and
     `<out>/results.json` after every job. Exits 1 when a job failed, timed out or ran out of
     memory (a diverged run is a result, not a failure), 2 on bad input, 3 when a data set cannot
     be found or fails its checksum (before any job starts), 130 on Ctrl-C.
     """
     networks, errors = load_all(specs)
-    if errors:
-        print_errors(errors)
+    networks, duplicates = duplicate_networks(networks)
+    if errors or duplicates:
+        print_errors(errors + duplicates)
         raise SystemExit(EXIT_BAD_INPUT)
     networks = only_variants(networks, variants)
     discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
     options = RunOptions(
-        frameworks=selection.names, seeds=parse_seeds(seed, seeds), epochs=epochs, batch_size=batch_size,
+        frameworks=selection.names, modes=modes, seeds=parse_seeds(seed, seeds), epochs=epochs, batch_size=batch_size,
         dataset=dataset, data_dir=data_dir, limit_train=limit_train, limit_test=limit_test, init=init,  # type: ignore[arg-type]
         device=device, threads=parse_threads(threads), warmup_steps=warmup_steps, latency_repeats=latency_repeats,
     )
@@ -154,30 +166,37 @@ def run(
     if busy:
         notes.append(f"at the start of the run {busy}")
     for note in notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     if dry_run:
         for job in jobs:
             kept = resume and stored_result(job, out) is not None
             console.print(f"job {job.key}" + (" (kept from an earlier run)" if kept else ""), highlight=False)
         console.print(f"{len(jobs)} job(s); results would go to {out}.", highlight=False)
         return
-    results = RunResults(
-        command=shlex.join(["harness", *sys.argv[1:]]), specs=list(dict.fromkeys(n.path for n in networks)),
-        networks=network_objects(networks), notes=notes, settings=options_record(options, timeout),
-    )
-    versions = {name: discovery.frameworks[name].framework.version() for name in selection.names}
-    view = LiveView(console, jobs) if console.is_terminal and not quiet else QuietView(console)
-    executor = LocalExecutor(discovery)
-    orchestrator = Orchestrator(jobs, out, results, view, executor, versions=versions, timeout=timeout, resume=resume)
     try:
-        with view:
-            results = orchestrator.execute()
-    except KeyboardInterrupt:
-        err_console.print(f"Interrupted: finished jobs are kept in {out / RESULTS_FILE}.")
-        raise SystemExit(EXIT_INTERRUPTED) from None
-    if check_parity and len(selection.names) > 1:
-        add_parity(results, networks, options, executor)
-    finish(results, out, quiet, make_report)
+        prepare_output(out)
+        prepare_output(out / JOBS_FOLDER)
+        with lock_output(out):
+            remove_stale_temporaries(out, out / JOBS_FOLDER)
+            results = RunResults(
+                command=shlex.join(["harness", *sys.argv[1:]]), specs=list(dict.fromkeys(n.path for n in networks)),
+                networks=network_objects(networks), notes=notes, settings=options_record(options, timeout),
+            )
+            versions = {name: discovery.frameworks[name].framework.version() for name in selection.names}
+            view = QuietView(console) if quiet else LiveView(console, jobs) if console.is_terminal else LogView(console)
+            executor = LocalExecutor(discovery)
+            orchestrator = Orchestrator(jobs, out, results, view, executor, versions=versions, timeout=timeout, resume=resume)
+            try:
+                with view:
+                    results = orchestrator.execute()
+            except KeyboardInterrupt:
+                err_console.print(f"Interrupted: finished jobs are kept in {out / RESULTS_FILE}.")
+                raise SystemExit(EXIT_INTERRUPTED) from None
+            if check_parity and len(selection.names) * len(options.modes) > 1:
+                add_parity(results, networks, options, executor)
+            finish(results, out, quiet, make_report)
+    except OutputError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
 
 
 def add_parity(results: RunResults, networks: list[Network], options: RunOptions, executor: LocalExecutor) -> None:
@@ -186,8 +205,8 @@ def add_parity(results: RunResults, networks: list[Network], options: RunOptions
 
     for network in networks:
         with err_console.status(f"parity: {network.key}"):
-            parity = check_network(network, options.frameworks, executor, threads=options.threads[0], device=options.device,
-                                   seed=(options.seeds or [network.spec.train.seed])[0],
+            parity = check_network(network, options.frameworks, executor, modes=options.modes, threads=options.threads[0],
+                                   device=options.device, seed=(options.seeds or [network.spec.train.seed])[0],
                                    images=real_or_synthetic(options.data_dir))
         results.parity += [pair.as_dict() for pair in parity.pairs]
         results.notes += [f"parity: {network.key} could not run in {name}: {reason}" for name, reason in parity.failures.items()]
@@ -206,10 +225,11 @@ def finish(results: RunResults, out: Path, quiet: bool, make_report: bool) -> No
     """Notes on failed and diverged jobs, the summary table, the report, and the exit code."""
     for job in results.jobs:
         if job.status != "ok":
-            results.notes.append(f"{job.network} / {job.framework} / seed {job.seed}: {job.status}: {job.reason}")
-    write_model(out / RESULTS_FILE, results)
+            results.notes.append(f"{job.network} / {job.label} / seed {job.seed}: {job.status}: {job.reason}")
+    write_run(out / RESULTS_FILE, results)
     if not quiet:
         print_table(console, summary_table(results.jobs))
-    console.print(write_report(out / RESULTS_FILE) if make_report else f"Results: {out / RESULTS_FILE}", highlight=False)
+    console.print(write_report(out / RESULTS_FILE) if make_report else f"Results: {out / RESULTS_FILE}", highlight=False,
+                  soft_wrap=True)
     if any(job.status in ("failed", "timeout", "oom") for job in results.jobs):
         raise SystemExit(EXIT_FAILED_JOBS)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data.errors import CorruptDataError
+from harness.data.errors import CorruptDataError, DataError
+from harness.limits import data_bytes_limit, describe_data_limit
 
 GZIP_MAGIC = b"\x1f\x8b"
 IDX_TYPES: dict[int, np.dtype] = {
@@ -26,22 +27,59 @@ IDX_TYPES: dict[int, np.dtype] = {
 IDX_CODES: dict[str, int] = {dtype.newbyteorder(">").str: code for code, dtype in IDX_TYPES.items()}
 
 
-def decompress(data: bytes, origin: str) -> bytes:
-    """``data`` decompressed when it is gzip (recognised by its magic bytes), else unchanged."""
+def too_large(origin: str, what: str) -> DataError:
+    """The error for data past :func:`harness.limits.data_bytes_limit`."""
+    return DataError(f"{origin} {what}, more than a data set may take in memory; it was not used.",
+                     f"check that it is the data set meant (a file that decompresses to far more than its size is a "
+                     f"decompression bomb); {describe_data_limit()}.")
+
+
+def decompress(data: bytes, origin: str, limit: int | None = None) -> bytes:
+    """``data`` decompressed when it is gzip (recognised by its magic bytes), else unchanged.
+
+    Decompression stops as soon as the output passes ``limit`` bytes (default: the data limit),
+    so a small file that expands to gigabytes is refused without being expanded.
+    """
     if not data.startswith(GZIP_MAGIC):
         return data
+    limit = limit or data_bytes_limit()
+    damaged = CorruptDataError(
+        f"{origin} is truncated or damaged; it was not used.",
+        "delete it and fetch the file again (the harness downloads official files when it is online).",
+    )
+    output = bytearray()
+    rest = data
     try:
-        return gzip.decompress(data)
-    except (EOFError, OSError, zlib.error) as exc:
-        raise CorruptDataError(
-            f"{origin} is truncated or damaged ({exc}); it was not used.",
-            "delete it and fetch the file again (the harness downloads official files when it is online).",
-        ) from None
+        while rest:
+            stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            output += stream.decompress(rest, limit + 1 - len(output))
+            if len(output) > limit:
+                raise too_large(origin, f"decompresses to more than {limit:,} bytes")
+            if not stream.eof:
+                raise damaged
+            rest = stream.unused_data
+            if not rest.strip(b"\0"):
+                break
+            if not rest.startswith(GZIP_MAGIC):
+                raise damaged
+    except zlib.error:
+        raise damaged from None
+    return bytes(output)
+
+
+def read_bounded(path: Path) -> bytes:
+    """The bytes of the file ``path``, refused unread when it is larger than the data limit."""
+    limit = data_bytes_limit()
+    with open(path, "rb") as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise too_large(str(path), f"is larger than {limit:,} bytes")
+    return data
 
 
 def read_content(path: Path) -> bytes:
     """The bytes of the file ``path``, decompressed when it is gzip."""
-    return decompress(Path(path).read_bytes(), str(path))
+    return decompress(read_bounded(path), str(path))
 
 
 def parse_idx(data: bytes, origin: str) -> np.ndarray:

@@ -14,8 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.ndimage
 
+from harness.data.errors import DataError
 from harness.data.official import SplitName
 from harness.data.raw import RawData, RawSplit
+from harness.limits import data_bytes_limit, describe_data_limit
 
 PATTERN_WEIGHT = 0.6
 PATTERN_CELLS = 4
@@ -50,7 +52,18 @@ def synthetic_split(patterns: np.ndarray, count: int, rng: np.random.Generator) 
 def load_synthetic(
     shape: tuple[int, int, int], classes: int, seed: int, sizes: dict[SplitName, int], splits: Sequence[SplitName]
 ) -> RawData:
-    """Synthetic images of ``shape`` (H, W, C) in ``classes`` classes, ``sizes[split]`` images per split."""
+    """Synthetic images of ``shape`` (H, W, C) in ``classes`` classes, ``sizes[split]`` images per split.
+
+    Refused (:class:`DataError`) before anything is allocated when they would not fit the data limit.
+    """
+    count = sum(sizes[split] for split in splits)
+    needed = count * (int(np.prod(shape)) + np.dtype(np.int64).itemsize) + classes * int(np.prod(shape)) * 4
+    if needed > data_bytes_limit():
+        raise DataError(
+            f"the synthetic data set would take {needed:,} bytes in memory ({count:,} images of "
+            f"{'x'.join(map(str, shape))}), more than a data set may.",
+            f"lower dataset.train_size and test_size (or the image size); {describe_data_limit()}.",
+        )
     patterns = class_patterns(shape, classes, seed)
     data = RawData(name="synthetic", title="synthetic images", splits={}, source=f"generated (seed {seed})")
     for split in splits:

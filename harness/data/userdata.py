@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from harness.data.errors import CorruptDataError, DataNotFoundError
-from harness.data.idx import parse_idx, read_content
+from harness.data.idx import parse_idx, read_content, too_large
 from harness.data.locate import find_file
 from harness.data.official import MNIST, SplitName
 from harness.data.raw import RawData, make_split
 from harness.data.verify import file_sha256, sha256_hex
+from harness.limits import data_bytes_limit
 
 
 def load_idx_dir(path: Path | str, splits: Sequence[SplitName]) -> RawData:
@@ -51,6 +52,10 @@ def load_npz(path: Path | str, splits: Sequence[SplitName]) -> RawData:
             "set the data set's path (or --data-dir) to an .npz file holding x_train, y_train, x_test and y_test.",
         )
     try:
+        with zipfile.ZipFile(file) as members:
+            expanded = sum(member.file_size for member in members.infolist())
+        if expanded > data_bytes_limit():
+            raise too_large(str(file), f"holds {expanded:,} bytes of arrays")
         with np.load(file, allow_pickle=False) as archive:
             needed = [f"{axis}_{split}" for split in splits for axis in ("x", "y")]
             absent = [key for key in needed if key not in archive.files]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from harness.outdir import prepare_output
 from harness.report.html import render_html
 from harness.report.markdown import render_markdown
 from harness.report.model import RunView
@@ -53,6 +54,8 @@ def load_results(path: Path) -> RunResults:
         ) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ResultsError(f"{source}: {exc}") from exc
+    except OSError as exc:
+        raise ResultsError(f"{source}: the file cannot be read ({exc.strerror or exc}). {FIX}") from exc
 
 
 def write_report(results_path: Path, out_dir: Path | None = None) -> list[Path]:
@@ -60,13 +63,16 @@ def write_report(results_path: Path, out_dir: Path | None = None) -> list[Path]:
     with a copy of the results); return every file written."""
     source = results_file(results_path)
     run = load_results(source)
-    directory = Path(out_dir) if out_dir is not None else source.parent
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = prepare_output(Path(out_dir) if out_dir is not None else source.parent)
     written = []
     target = directory / RESULTS_FILE
     if not target.exists() or not target.samefile(source):
         shutil.copyfile(source, target)
         written.append(target)
+        samples = source.parent / Path(run.samples_file).name if run.samples_file else None
+        if samples is not None and samples.is_file():
+            shutil.copyfile(samples, directory / samples.name)
+            written.append(directory / samples.name)
     view = RunView(run)
     per_network, compared = write_plots(view, directory)
     report = build_report(view, per_network, compared)

@@ -70,8 +70,12 @@ class Judgement:
 
 
 def smallest_p_value(n: int, m: int) -> float:
-    """The smallest two-sided p-value a Mann-Whitney U test on samples of sizes n and m can give."""
-    return 2 / math.comb(n + m, min(n, m)) if n and m else 1.0
+    """The smallest two-sided p-value a Mann-Whitney U test on samples of sizes n and m can give:
+    2 / C(n + m, n), computed through log-gamma so that huge samples cost no time."""
+    if not (n and m):
+        return 1.0
+    log_comb = math.lgamma(n + m + 1) - math.lgamma(n + 1) - math.lgamma(m + 1)
+    return min(1.0, 2 * math.exp(-log_comb))
 
 
 def ratio_interval(old: Sequence[float], new: Sequence[float]) -> tuple[float, float] | None:
@@ -165,9 +169,10 @@ def _params(jobs: list[JobResult]) -> int | None:
 
 
 def _group(run: RunResults) -> dict[tuple[str, str], list[JobResult]]:
+    """Jobs by network and framework in its mode (``torch:compiled``: compiled matches compiled only)."""
     groups: dict[tuple[str, str], list[JobResult]] = {}
     for job in sorted(run.jobs, key=lambda j: j.seed):
-        groups.setdefault((job.network, job.framework), []).append(job)
+        groups.setdefault((job.network, job.label), []).append(job)
     return groups
 
 
@@ -204,6 +209,38 @@ def compare_runs(old: RunResults, new: RunResults, factor: float = DEFAULT_FACTO
         changes.append(Change(network, framework, "params", fmt.count(old_params), fmt.count(new_params),
                               None, None, SAME if old_params == new_params else CHANGED))
     return changes
+
+
+def _pairs(groups: dict[tuple[str, str], list[JobResult]]) -> str:
+    shown = [f"{network} · {framework}" for network, framework in sorted(groups)][:6]
+    return ", ".join(shown) + (", …" if len(groups) > len(shown) else "") if shown else "no jobs"
+
+
+def unrelated(old: RunResults, new: RunResults) -> str | None:
+    """Why the two runs cannot be compared (no job in either, or no (network, framework) in
+    common), or None. Such a comparison would find "no regression" for want of anything to compare."""
+    before, after = _group(old), _group(new)
+    if not before or not after:
+        return f"the {'OLD' if not before else 'NEW'} run has no jobs, so nothing can be compared."
+    if not before.keys() & after.keys():
+        return (f"the two runs have no (network, framework) in common (OLD: {_pairs(before)}; NEW: {_pairs(after)}), "
+                "so nothing can be compared.")
+    return None
+
+
+def spec_changes(old: RunResults, new: RunResults) -> list[str]:
+    """One warning per network whose spec differs between the runs (its validated spec's digest)."""
+    def digests(run: RunResults) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for job in run.jobs:
+            digest = job.config.get("spec_digest")
+            if isinstance(digest, str) and digest:
+                found.setdefault(job.network, set()).add(digest)
+        return found
+
+    before, after = digests(old), digests(new)
+    return [f"the spec of {network} differs between the runs: its figures compare two different networks."
+            for network in sorted(before.keys() & after.keys()) if before[network] != after[network]]
 
 
 def regressions(changes: list[Change]) -> list[Change]:
@@ -252,7 +289,4 @@ def warnings(old: RunResults, new: RunResults) -> list[str]:
             found.append(f"{len(flagged)} job(s) of the {side} run were timed on a busy machine or with unstable rounds "
                          f"(e.g. {flagged[0].network} / {flagged[0].framework}: {flagged[0].noise.flags[0]}); their step "
                          "times are never called regressions")
-    shared = {(job.network, job.framework) for job in old.jobs} & {(job.network, job.framework) for job in new.jobs}
-    if old.jobs and new.jobs and not shared:
-        found.append("the runs have no (network, framework) in common: they are unrelated")
     return found

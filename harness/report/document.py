@@ -11,8 +11,9 @@ from typing import ClassVar, Literal
 
 import pandas as pd
 
-Mark = Literal["", "best", "pass", "fail", "warn", "flag"]
-"""A cell's emphasis: the best of its row, a check that passed or failed, a warning, a flag."""
+Mark = Literal["", "best", "significant", "pass", "fail", "warn", "flag"]
+"""A cell's emphasis: the best of its row (beyond the noise), a significant difference, a check that
+passed or failed, a warning, a flag."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class Table:
     row_ids: tuple[str, ...] = ()
     row_better: tuple[str, ...] = ()
     id: str = ""
+    title: str = ""
+    """What the table shows, in a few words: the label of its fold when it is too wide to show open."""
 
     def mark(self, row: int, column: int) -> Mark:
         return "" if self.marks is None else self.marks.iat[row, column]
@@ -76,7 +79,16 @@ class Heading:
     text: str
 
 
-Block = Table | Figure | Text | Bullets | Heading
+@dataclass(frozen=True)
+class Details:
+    """Blocks folded away under a one-line ``summary`` (``<details>`` in both Markdown and HTML)."""
+
+    kind: ClassVar[str] = "details"
+    summary: str
+    blocks: tuple[Block, ...]
+
+
+Block = Table | Figure | Text | Bullets | Heading | Details
 
 
 @dataclass(frozen=True)
@@ -87,7 +99,15 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Banner:
+    """A warning at the very top: what makes this run differ from what its specs ask for."""
+
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Report:
     title: str
-    warnings: tuple[str, ...]
+    banners: tuple[Banner, ...]
     sections: tuple[Section, ...] = field(default_factory=tuple)

@@ -6,7 +6,7 @@ The rule (stated in every report and in ``reports/README.md``):
 * times, throughput, memory, GFLOP/s and losses: 3 significant figures (repeated timings on a
   shared CPU scatter by a few per cent, so a fourth figure would be noise);
 * parameter and MAC counts: exact, with thousands separators;
-* ratios: 2 decimals.
+* ratios: 2 decimals (2 significant figures below 0.1).
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ def count(value: int | None) -> str:
 
 
 def ratio(value: float | None) -> str:
-    """A ratio such as ``1.30x``."""
+    """A ratio such as ``1.30x``; below 0.1 with 2 significant figures (``0.0019x``, never ``0.00x``)."""
     if value is None or not math.isfinite(value):
         return MISSING
-    return f"{value:.2f}x"
+    return f"{significant(value, 2)}x" if 0 < value < 0.1 else f"{value:.2f}x"
 
 
 def plain(value: object) -> str:

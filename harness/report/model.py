@@ -7,6 +7,7 @@ whatever order the jobs finished in. Every number goes through :mod:`harness.rep
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.report import format as fmt
-from harness.report.document import Mark, Table
+from harness.report.document import Banner, Mark, Table
 from harness.results import DataInfo, Environment, JobResult, RunResults, Timing
 from harness.shapes import describe_shape
 
@@ -25,6 +26,8 @@ DEFAULT_FLAG = "(default)"
 REASON_CHARS = 120
 NOTE_CHARS = 600
 STATUS_MARKS: dict[str, Mark] = {"ok": "pass", "diverged": "warn", "skipped": "warn"}
+IN_BANNERS = re.compile(r"\bstands? in for the spec's\b|^(train|test) limited to its first \d+ of \d+ images\.$")
+"""The harness's own notes on a substituted data set or a slice, which the report's banners already state."""
 
 
 class RunView:
@@ -38,23 +41,33 @@ class RunView:
         )
         self.seeds = sorted({job.seed for job in run.jobs})
         self.threads = sorted({job.environment.threads for job in run.jobs if job.environment is not None})
+        self.modes = sorted({job.mode for job in run.jobs}, key=lambda mode: mode != "eager")
         self.jobs = sorted(
             run.jobs,
-            key=lambda job: (self.networks.index(job.network), self.frameworks.index(job.framework), job.seed),
+            key=lambda job: (self.networks.index(job.network), self.frameworks.index(job.framework), job.seed,
+                             self.modes.index(job.mode)),
         )
 
     def jobs_of(self, network: str) -> list[JobResult]:
         return [job for job in self.jobs if job.network == network]
 
     def label(self, job: JobResult) -> str:
-        """A job's column heading: the framework, with the network, seed and threads when they vary."""
+        """A job's column heading: the framework, with the network, mode, seed and threads when they vary."""
         parts = [job.network] if len(self.networks) > 1 else []
-        parts.append(job.framework)
+        parts.append(job.label if len(self.modes) > 1 else job.framework)
         if len(self.seeds) > 1:
             parts.append(f"seed {job.seed}")
         if len(self.threads) > 1 and job.environment is not None:
             parts.append(f"{job.environment.threads} threads")
         return " · ".join(parts)
+
+
+def labels(view: RunView) -> dict[str, str]:
+    """Each network's short name: the variant alone when every network is a variant of one spec."""
+    prefixes = {network.split(":", 1)[0] for network in view.networks}
+    if len(prefixes) == 1 and all(":" in network for network in view.networks):
+        return {network: network.split(":", 1)[1] for network in view.networks}
+    return {network: network for network in view.networks}
 
 
 def first_line(text: str, limit: int = REASON_CHARS) -> str:
@@ -105,7 +118,7 @@ def describe_data(data: DataInfo) -> str:
     """One line on a data set: name, any substitution, checksum, sizes and fitting."""
     text = data.name + (f" (standing in for {data.requested})" if data.requested else "")
     if data.checksum:
-        text += f", sha256 {data.checksum[:16]}"
+        text += f", sha256 {data.checksum}"
     text += f", {data.train_size:,} training / {data.test_size:,} test images"
     if data.image_shape and data.fitted_to and data.image_shape != data.fitted_to:
         before, after = describe_shape(tuple(data.image_shape)), describe_shape(tuple(data.fitted_to))
@@ -152,7 +165,7 @@ def header_table(view: RunView) -> Table:
                     f"{_cores(environments)}; {_distinct([e.os for e in environments])}"],
         ["date", run_dates(run)],
     ]
-    return Table(_texts(rows, ["field", "value"]), ("left", "left"), sort="none", id="run")
+    return Table(_texts(rows, ["field", "value"]), ("left", "left"), sort="none", id="run", title="Run")
 
 
 def _cores(environments: list[Environment]) -> str:
@@ -177,7 +190,7 @@ def environment_table(view: RunView) -> Table:
     keys = fixed + sorted({key for values in per_framework.values() for key in values} - set(fixed))
     rows = [[key, *(values.get(key, fmt.MISSING) for values in per_framework.values())] for key in keys]
     return Table(_texts(rows, ["setting", *per_framework]), ("left",) * (1 + len(per_framework)), sort="none",
-                 id="environment")
+                 id="environment", title="Frameworks")
 
 
 def flatten(value: Any, path: str) -> dict[str, str]:
@@ -196,9 +209,36 @@ def _settings_text(values: dict[str, Any]) -> str:
     return ", ".join(f"{key}={fmt.plain(values[key])}" for key in sorted(values)) or fmt.MISSING
 
 
-def shortened_warnings(view: RunView) -> list[str]:
-    """One line per network trained on fewer epochs or images than its spec asks for."""
-    warnings = []
+def banners(view: RunView) -> list[Banner]:
+    """What makes this run differ from its specs, for the top of the report: shortened runs, then
+    substituted data sets."""
+    return ([Banner("Shortened run", text) for text in shortened_warnings(view)]
+            + [Banner("Data substituted", text) for text in substitution_warnings(view)])
+
+
+def substitutions(view: RunView) -> dict[tuple[str, str], list[str]]:
+    """(data set used, data set the spec names) -> the networks trained on the stand-in."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for job in view.jobs:
+        if job.data is not None and job.data.requested:
+            networks = found.setdefault((job.data.name, job.data.requested), [])
+            if job.network not in networks:
+                networks.append(job.network)
+    return found
+
+
+def substitution_warnings(view: RunView) -> list[str]:
+    """One line per data set that stood in for the one a spec names."""
+    every, names = len(view.networks), labels(view)
+    return [f"{name} stood in for {requested}, the data set the spec names"
+            + ("" if len(networks) == every else f", in {', '.join(names[n] for n in networks)}")
+            + f": accuracies are not comparable with figures published on {requested}."
+            for (name, requested), networks in substitutions(view).items()]
+
+
+def shortened(view: RunView) -> dict[str, str]:
+    """Network -> how it ran short of its spec (fewer epochs or images), for the networks that did."""
+    found = {}
     for network in view.networks:
         jobs = view.jobs_of(network)
         parts = []
@@ -213,7 +253,24 @@ def shortened_warnings(view: RunView) -> list[str]:
                 if full is not None and size < full:
                     parts.append(f"{size:,} of {full:,} {what} images")
         if parts:
-            warnings.append(f"{network} ran on {' and '.join(parts)}: its figures are not comparable with a full run.")
+            found[network] = " and ".join(parts)
+    return found
+
+
+def shortened_warnings(view: RunView) -> list[str]:
+    """One line per way the networks ran short of their specs, naming the networks (once each)."""
+    by_text: dict[str, list[str]] = {}
+    for network, text in shortened(view).items():
+        by_text.setdefault(text, []).append(network)
+    warnings = []
+    for text, networks in by_text.items():
+        names = labels(view)
+        if len(networks) == 1:
+            who, their = names[networks[0]], "its"
+        else:
+            who = "Every network" if len(networks) == len(view.networks) else ", ".join(names[n] for n in networks)
+            their = "their"
+        warnings.append(f"{who} ran on {text}: {their} figures are not comparable with a full run.")
     return warnings
 
 
@@ -277,7 +334,8 @@ def params_table(view: RunView) -> Table:
                 rows.append(row + [cell for cell, _ in cells])
                 marks.append(mark_row + [mark for _, mark in cells])
     align = tuple("left" if c in ("network", "count") else "right" for c in columns)
-    return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object), id="params")
+    return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object), id="params",
+                 title="Parameter counts")
 
 
 def _agreement(value: int | None, reference: int | None) -> tuple[str, Mark]:
@@ -308,7 +366,8 @@ def layer_disagreements(view: RunView) -> Table | None:
         return None
     columns = ["network", "layer", "framework", "oracle (trainable / non-trainable)",
                "framework (trainable / non-trainable)"]
-    return Table(_texts(rows, columns), ("left", "left", "left", "right", "right"), id="layer-disagreements")
+    return Table(_texts(rows, columns), ("left", "left", "left", "right", "right"), id="layer-disagreements",
+                 title="Layers that disagree with the oracle")
 
 
 PARITY_COLUMNS = ("network", "input_shape", "a", "b", "max_abs", "max_rel", "tolerance", "first_divergent_layer", "passed")
@@ -328,7 +387,8 @@ def parity_table(entries: list[dict[str, Any]]) -> Table | None:
         marks.append(["pass" if passed is True and c == "passed" else "fail" if passed is False and c == "passed" else ""
                       for c in columns])
     align = tuple("right" if c in ("max_abs", "max_rel", "tolerance") else "left" for c in columns)
-    return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object), id="parity")
+    return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object), id="parity",
+                 title="Parity checks, pair by pair")
 
 
 def _parity_cell(column: str, value: Any) -> str:
@@ -364,7 +424,8 @@ def first_steps_table(view: RunView) -> Table | None:
     if not rows:
         return None
     columns = ["network", "seed", "init", "first-step loss", "largest first-step gap", "largest first-epoch gap"]
-    return Table(_texts(rows, columns), ("left", "left", "left", "left", "right", "right"), id="first-steps")
+    return Table(_texts(rows, columns), ("left", "left", "left", "left", "right", "right"), id="first-steps",
+                 title="First training steps")
 
 
 # ----------------------------------------------------------------------------- results
@@ -374,7 +435,11 @@ Better = Literal["higher", "lower"]
 
 @dataclass(frozen=True)
 class Metric:
-    """One row of the results table: how to read it from a job and how to write it."""
+    """One row of the results table: how to read it from a job and how to write it.
+
+    ``timing`` gives the row's repeated timings when it has them: only such a row can mark a best
+    value, and only one whose whole p10-p90 range lies beyond every other job's (beyond the noise).
+    """
 
     id: str
     label: str
@@ -382,6 +447,7 @@ class Metric:
     value: Callable[[JobResult], float | None]
     rounded: Callable[[float | None], str]
     text: Callable[[JobResult], str] | None = None
+    timing: Callable[[JobResult], Timing | None] | None = None
 
     def cell(self, job: JobResult) -> str:
         return self.text(job) if self.text is not None else self.rounded(self.value(job))
@@ -423,22 +489,49 @@ METRICS: tuple[Metric, ...] = (
     Metric("final-test-loss", "final test loss", "lower", lambda j: _last(j, "test_loss"), fmt.significant),
     Metric("final-train-loss", "final train loss", "lower", lambda j: _last(j, "train_loss"), fmt.significant),
     Metric("step-time", "step time, ms: median [p10–p90]", "lower", lambda j: _median(j.step_time), fmt.significant,
-           lambda j: _spread(j.step_time)),
-    Metric("images-per-second", "training images/s", "higher", lambda j: j.images_per_second, fmt.significant),
+           lambda j: _spread(j.step_time), lambda j: j.step_time),
+    Metric("images-per-second", "training images/s (from the mean step time)", "higher", lambda j: j.images_per_second,
+           fmt.significant),
     Metric("latency-1", "inference latency, batch 1, ms", "lower", lambda j: _median(j.latency_batch_1),
-           fmt.significant, lambda j: _spread(j.latency_batch_1)),
+           fmt.significant, lambda j: _spread(j.latency_batch_1), lambda j: j.latency_batch_1),
     Metric("latency-batch", "inference latency, training batch, ms", "lower", lambda j: _median(j.latency_batch),
-           fmt.significant, lambda j: _spread(j.latency_batch)),
+           fmt.significant, lambda j: _spread(j.latency_batch), lambda j: j.latency_batch),
     Metric("peak-memory", "peak memory (RSS), MiB", "lower", lambda j: j.peak_rss_mb, fmt.significant),
-    Metric("gflops", "achieved GFLOP/s", "higher", lambda j: j.gflops, fmt.significant),
+    Metric("gflops", "achieved GFLOP/s (share of the machine's FP32 GEMM rate)", "higher", lambda j: j.gflops,
+           fmt.significant, lambda j: _gflops_text(j)),
+    Metric("noise", "timing noise (other processes' CPU share)", None,
+           lambda j: j.noise.other_cpu_share if j.noise else None, fmt.plain, lambda j: _noise_text(j)),
     Metric("build", "time to build, s", "lower", lambda j: j.build_seconds, fmt.significant),
     Metric("first-step", "time to first step, s", "lower", lambda j: j.first_step_seconds, fmt.significant),
     Metric("train-time", "training time, s", "lower", _train_seconds, fmt.significant),
 )
 
 
+def _gflops_text(job: JobResult) -> str:
+    if job.gflops is None:
+        return fmt.MISSING
+    if not job.gemm_gflops:
+        return fmt.significant(job.gflops)
+    return f"{fmt.significant(job.gflops)} ({job.gflops / job.gemm_gflops:.0%} of {fmt.significant(job.gemm_gflops)})"
+
+
+def _noise_text(job: JobResult) -> str:
+    if job.noise is None:
+        return "not recorded"
+    share = f"{job.noise.other_cpu_share:.0%}"
+    if not job.noise.flags:
+        return f"quiet ({share})"
+    kinds = " and ".join(dict.fromkeys(flag.split(":")[0] for flag in job.noise.flags))
+    return f"⚠ {kinds} ({share})"
+
+
+def noisy(job: JobResult) -> bool:
+    """Whether the job was timed on a busy machine or has unstable rounds."""
+    return job.noise is not None and bool(job.noise.flags)
+
+
 def results_table(view: RunView) -> Table:
-    """One column per job, one row per metric; the best value of each row among ``ok`` jobs marked."""
+    """One column per job, one row per metric; a timing clearly better than every other ``ok`` job's marked."""
     jobs = view.jobs
     columns = ["", *(view.label(job) for job in jobs)]
     rows, marks, keys = [], [], []
@@ -448,6 +541,8 @@ def results_table(view: RunView) -> Table:
         rows.append([metric.label, *(metric.cell(job) for job in jobs)])
         if metric.id == "status":
             marks.append(["", *(STATUS_MARKS.get(job.status, "fail") for job in jobs)])
+        elif metric.id == "noise":
+            marks.append(["", *("warn" if noisy(job) else "" for job in jobs)])
         else:
             marks.append(["", *("best" if flag else "" for flag in best)])
         keys.append([math.nan, *(math.nan if v is None or not math.isfinite(v) else v for v in values)])
@@ -456,17 +551,25 @@ def results_table(view: RunView) -> Table:
         marks=pd.DataFrame(marks, columns=columns, dtype=object),
         sort_keys=pd.DataFrame(keys, columns=columns, dtype=float),
         sort="columns", row_ids=tuple(m.id for m in METRICS), row_better=tuple(m.better or "" for m in METRICS),
-        id="results",
+        id="results", title="Every measurement, job by job",
     )
 
 
 def _best_cells(metric: Metric, jobs: list[JobResult], values: list[float | None]) -> list[bool]:
-    """True for the cells whose rounded value is the best among two or more ``ok`` jobs."""
-    eligible = [v for job, v in zip(jobs, values) if job.status == "ok" and v is not None and math.isfinite(v)]
-    if metric.better is None or len(eligible) < 2:
+    """True for the one ``ok`` job whose p10-p90 range is better than every other ``ok`` job's whole
+    range; all False for rows without timings (one value per job says nothing about its noise) and
+    when any of the jobs was timed on a busy machine or has unstable rounds."""
+    if metric.timing is None or metric.better is None or any(noisy(job) for job in jobs if job.status == "ok"):
         return [False] * len(jobs)
-    best = metric.rounded(max(eligible) if metric.better == "higher" else min(eligible))
-    return [job.status == "ok" and v is not None and metric.rounded(v) == best for job, v in zip(jobs, values)]
+    timings = [metric.timing(job) if job.status == "ok" else None for job in jobs]
+    present = [i for i, timing in enumerate(timings) if timing is not None]
+    if len(present) < 2:
+        return [False] * len(jobs)
+    lower = metric.better == "lower"
+    best = min(present, key=lambda i: timings[i].median_ms) if lower else max(present, key=lambda i: timings[i].median_ms)
+    clear = all((timings[best].p90_ms < timings[i].p10_ms) if lower else (timings[best].p10_ms > timings[i].p90_ms)
+                for i in present if i != best)
+    return [clear and i == best for i in range(len(jobs))]
 
 
 # ----------------------------------------------------------------------------- settings
@@ -480,8 +583,13 @@ def settings_of(view: RunView, network: str, framework: str) -> dict[str, Any]:
     return view.run.framework_params.get(network, {}).get(framework, {}).get("effective_settings", {})
 
 
-def settings_table(view: RunView, network: str) -> Table | None:
-    """Every hyperparameter as each framework resolved it, side by side; defaults flagged."""
+SettingRows = Literal["differing", "alike"]
+
+
+def settings_table(view: RunView, network: str, which: SettingRows) -> Table | None:
+    """Hyperparameters as each framework resolved them, side by side, defaults flagged: the rows where
+    the frameworks differ or one used its own default (``differing``), or all the others (``alike``).
+    Together the two tables hold every setting once."""
     per_framework = {fw: settings_of(view, network, fw) for fw in view.frameworks}
     per_framework = {fw: groups for fw, groups in per_framework.items() if groups}
     if not per_framework:
@@ -507,11 +615,18 @@ def settings_table(view: RunView, network: str) -> Table | None:
                 row.append(fmt.plain(entry.get("value")) + (f" {DEFAULT_FLAG}" if flagged else ""))
                 mark_row.append("flag" if flagged else "")
             notes = [f"{fw}: {entry['note']}" for fw, entry in entries.items() if entry and entry.get("note")]
+            differs = len(set(row[3:])) > 1 or "flag" in mark_row
+            if differs != (which == "differing"):
+                continue
             rows.append([*row, "; ".join(notes)])
             marks.append([*mark_row, ""])
+    if not rows:
+        return None
     align = ("left",) * len(columns)
     return Table(_texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object),
-                 id=f"settings-{network}")
+                 id=f"settings-{network}" + ("" if which == "differing" else "-alike"),
+                 title=f"{network}: settings that differ or are framework defaults" if which == "differing"
+                 else f"{network}: settings every framework resolved alike")
 
 
 def _setting(raw: Any) -> dict[str, Any] | None:
@@ -525,8 +640,11 @@ def _setting(raw: Any) -> dict[str, Any] | None:
 
 def notes(view: RunView) -> list[str]:
     """What a reviewer must know: run notes, failed and diverged jobs, data stand-ins, mismatches."""
-    items = [*view.run.notes, *_job_notes(view), *_data_notes(view), *_check_notes(view), *_parity_notes(view)]
-    return list(dict.fromkeys(items))
+    # `harness run` notes each job that did not finish ok in its own words; the report's own line says more.
+    said = tuple(f"{job.network} / {job.framework} / seed {job.seed}: " for job in view.jobs if job.status != "ok")
+    run_notes = [note for note in view.run.notes if not note.startswith(said)]
+    items = [*run_notes, *_job_notes(view), *_data_notes(view), *_check_notes(view), *_parity_notes(view)]
+    return [item for item in dict.fromkeys(items) if not IN_BANNERS.search(item)]
 
 
 def _job_notes(view: RunView) -> list[str]:
@@ -541,17 +659,8 @@ def _job_notes(view: RunView) -> list[str]:
 
 
 def _data_notes(view: RunView) -> list[str]:
-    items: list[str] = []
-    stand_ins: dict[tuple[str, str], list[str]] = {}
-    for job in view.jobs:
-        if job.data is not None:
-            items.extend(job.data.notes)
-            if job.data.requested:
-                stand_ins.setdefault((job.data.name, job.data.requested), []).append(job.network)
-    for (name, requested), networks in stand_ins.items():
-        where = ", ".join(dict.fromkeys(networks))
-        items.append(f"{name} stood in for {requested}, the data set the spec names, in {where}.")
-    return items
+    """The data sets' own notes (a substitution is in the banner, not here)."""
+    return [note for job in view.jobs if job.data is not None for note in job.data.notes]
 
 
 def _check_notes(view: RunView) -> list[str]:

@@ -1,5 +1,10 @@
 """The report's charts as deterministic SVG files (matplotlib, no pyplot state).
 
+Honest scales: accuracy runs from chance to 1 with 95% confidence intervals over the seeds as error
+bars, so the size of a gap can be judged against the whole range and against the noise; step times
+are on a logarithmic axis, so fast and slow frameworks both stay readable; every logarithmic axis
+says so in its label.
+
 Determinism: the SVG hash salt is fixed per chart (so element ids do not change between runs),
 the date is left out of the metadata, text is drawn as paths in the DejaVu Sans font that ships
 with matplotlib, and every size is fixed. The same results therefore give byte-identical files.
@@ -16,10 +21,12 @@ import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import StrMethodFormatter
+from matplotlib.ticker import LogLocator, StrMethodFormatter
 
+from harness.outdir import confined, safe_file_name
 from harness.report.document import Figure as ReportFigure
 from harness.report.model import RunView
+from harness.report.summary import Group, chance, groups
 from harness.results import JobResult
 
 STYLE = {
@@ -80,7 +87,7 @@ def curves(view: RunView, network: str, path: Path) -> ReportFigure:
                           linestyle="--")
             handles.append(Line2D([], [], color=color, marker=".", label=_legend_label(job, view)))
         handles += [Line2D([], [], color="0.3", label="train"), Line2D([], [], color="0.3", linestyle="--", label="test")]
-        loss_axes.set(title="loss", xlabel="epoch", yscale="log")
+        loss_axes.set(title="loss", xlabel="epoch", ylabel="loss (log scale)", yscale="log")
         accuracy_axes.set(title="accuracy", xlabel="epoch")
         for formatter in (loss_axes.yaxis.set_major_formatter, loss_axes.yaxis.set_minor_formatter):
             formatter(StrMethodFormatter("{x:g}"))
@@ -92,40 +99,61 @@ def curves(view: RunView, network: str, path: Path) -> ReportFigure:
 
 
 def comparison(view: RunView, path: Path) -> ReportFigure:
-    """Final test accuracy and step time (median, p10-p90) per network and framework."""
-    title = "Final test accuracy and training step time per network and framework"
+    """The comparison chart (:func:`comparison_chart`) written to ``path``."""
     with _style(path.stem):
-        figure = Figure(figsize=SIZE, layout="constrained")
-        accuracy_axes, time_axes = figure.subplots(1, 2)
-        width = 0.8 / max(1, len(view.frameworks))
-        for job in view.jobs:
-            index = view.frameworks.index(job.framework)
-            color = PALETTE[index % len(PALETTE)]
-            x = view.networks.index(job.network) + (index - (len(view.frameworks) - 1) / 2) * width
-            filled = job.status == "ok"
-            style = {"color": color, "marker": "o", "markersize": 6, "markerfacecolor": color if filled else "white"}
-            if job.final_test_accuracy is not None:
-                accuracy_axes.plot([x], [job.final_test_accuracy], linestyle="none", **style)
-            else:
-                _no_data(accuracy_axes, x, job.status, color)
-            if job.step_time is not None:
-                t = job.step_time
-                time_axes.errorbar([x], [t.median_ms], yerr=[[t.median_ms - t.p10_ms], [t.p90_ms - t.median_ms]],
-                                   capsize=3, linestyle="none", **style)
-            else:
-                _no_data(time_axes, x, job.status, color)
-        for axes in (accuracy_axes, time_axes):
-            axes.set_xticks(range(len(view.networks)), view.networks, rotation=15 if len(view.networks) > 3 else 0)
-            axes.set_xlim(-0.6, len(view.networks) - 0.4)
-        accuracy_axes.set(title="final test accuracy")
-        time_axes.set(title="step time, ms (median, p10–p90)")
-        time_axes.set_ylim(bottom=0)
-        handles = [Line2D([], [], color=PALETTE[i % len(PALETTE)], marker="o", linestyle="none", label=name)
-                   for i, name in enumerate(view.frameworks)]
-        handles.append(Line2D([], [], color="0.3", marker="o", markerfacecolor="white", linestyle="none",
-                              label="not ok (diverged, failed)"))
-        figure.legend(handles=handles, loc="outside right center", frameon=False)
+        figure, title = comparison_chart(view)
         return ReportFigure(path.name, title, _save(figure, path, title))
+
+
+def comparison_chart(view: RunView) -> tuple[Figure, str]:
+    """Final test accuracy (mean, 95% CI over seeds) from chance to 1, and step time (median, p10-p90)
+    on a log axis, per network and framework; with its caption."""
+    found = groups(view)
+    levels = [level for network in view.networks if (level := chance(view, network)) is not None]
+    floor = min(levels, default=0.0)
+    seeds = sorted({group.estimate.n for group in found.values() if group.estimate is not None})
+    n_text = "n=" + "/".join(str(n) for n in seeds) if seeds else "no accuracy"
+    title = (f"Final test accuracy, mean with 95% CI over seeds ({n_text}; no bars with one seed), on an axis from "
+             f"chance ({floor:g}) to 1 so a gap can be judged against the whole range; training step time, median "
+             "with p10–p90, on a log scale")
+    figure = Figure(figsize=SIZE, layout="constrained")
+    accuracy_axes, time_axes = figure.subplots(1, 2)
+    width = 0.8 / max(1, len(view.frameworks))
+    for (network, framework), group in found.items():
+        index = view.frameworks.index(framework)
+        color = PALETTE[index % len(PALETTE)]
+        x = view.networks.index(network) + (index - (len(view.frameworks) - 1) / 2) * width
+        _accuracy_point(accuracy_axes, group, x, color)
+        if group.step is not None:
+            step = group.step
+            time_axes.errorbar([x], [step.median], yerr=[[step.median - step.low], [step.high - step.median]],
+                               capsize=3, linestyle="none", color=color, marker="o", markersize=6)
+        else:
+            _no_data(time_axes, x, group.statuses or "no time", color)
+    for axes in (accuracy_axes, time_axes):
+        axes.set_xticks(range(len(view.networks)), view.networks, rotation=15 if len(view.networks) > 3 else 0)
+        axes.set_xlim(-0.6, len(view.networks) - 0.4)
+    accuracy_axes.set(title=f"final test accuracy ({n_text})", ylabel="accuracy (chance to 1)", ylim=(floor, 1.0))
+    time_axes.set(title="step time, median and p10–p90", ylabel="ms (log scale)")
+    if any(group.step is not None for group in found.values()):
+        time_axes.set_yscale("log")
+        time_axes.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+        time_axes.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        time_axes.yaxis.set_minor_formatter(StrMethodFormatter("{x:g}"))
+    handles = [Line2D([], [], color=PALETTE[i % len(PALETTE)], marker="o", linestyle="none", label=name)
+               for i, name in enumerate(view.frameworks)]
+    figure.legend(handles=handles, loc="outside right center", frameon=False)
+    return figure, title
+
+
+def _accuracy_point(axes: Axes, group: Group, x: float, color: tuple[float, ...]) -> None:
+    """The mean accuracy of ``group`` with its confidence interval, or its status when none finished."""
+    if group.estimate is None:
+        _no_data(axes, x, group.statuses or "no accuracy", color)
+        return
+    error = None if group.estimate.half_width is None else [[group.estimate.half_width], [group.estimate.half_width]]
+    axes.errorbar([x], [group.estimate.mean], yerr=error, capsize=3, linestyle="none", color=color, marker="o",
+                  markersize=6)
 
 
 def _no_data(axes: Axes, x: float, status: str, color: tuple[float, ...]) -> None:
@@ -134,8 +162,13 @@ def _no_data(axes: Axes, x: float, status: str, color: tuple[float, ...]) -> Non
                   color=color, fontsize=8)
 
 
+def curve_file(network: str) -> str:
+    """The file name of a network's curves: one plain name in the report folder, whatever the key holds."""
+    return safe_file_name(f"curves-{network.replace(':', '-')}", ".svg")
+
+
 def write_plots(view: RunView, directory: Path) -> tuple[dict[str, ReportFigure], ReportFigure]:
     """The curves of every network (by network) and the comparison chart, written to ``directory``."""
-    per_network = {network: curves(view, network, directory / f"curves-{network.replace(':', '-')}.svg")
+    per_network = {network: curves(view, network, confined(directory, curve_file(network)))
                    for network in view.networks if view.jobs_of(network)}
     return per_network, comparison(view, directory / "comparison.svg")

@@ -46,12 +46,58 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         pass
 
 
-def _classify_death(returncode: int, tail: str) -> tuple[str, str]:
+MEMORY_WORDS = ("out of memory", "memoryerror", "bad_alloc", "cannot allocate memory")
+
+
+def _oom_event_files() -> list[Path]:
+    """Where the kernel counts OOM kills for this process's cgroup: cgroup v2's ``memory.events``
+    or v1's ``memory.oom_control``, under the cgroup's own path and (in a container, where the
+    mount is the cgroup itself) at the mount's root."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return []
+    files = []
+    for line in lines:
+        _, controllers, where = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":
+            files += [Path("/sys/fs/cgroup", where.lstrip("/"), "memory.events"), Path("/sys/fs/cgroup/memory.events")]
+        elif "memory" in controllers.split(","):
+            root = Path("/sys/fs/cgroup/memory")
+            files += [root / where.lstrip("/") / "memory.oom_control", root / "memory.oom_control"]
+    return files
+
+
+def oom_kills() -> int | None:
+    """How many processes the out-of-memory killer has killed in this process's cgroup, or None
+    where no count is readable."""
+    for file in _oom_event_files():
+        try:
+            text = file.read_text()
+        except OSError:
+            continue
+        counts = dict(line.split() for line in text.splitlines() if len(line.split()) == 2)
+        if counts.get("oom_kill", "").isdigit():
+            return int(counts["oom_kill"])
+    return None
+
+
+def classify_death(returncode: int, tail: str, oom_before: int | None, oom_after: int | None) -> tuple[str, str]:
+    """The status and reason of a worker that ended without a result. ``oom`` only with evidence:
+    the worker's own output says it ran out of memory, or the cgroup's OOM-kill count rose while
+    it ran; a SIGKILL without either is reported as what it is."""
     lowered = tail.lower()
-    if returncode == -signal.SIGKILL or "out of memory" in lowered or "memoryerror" in lowered or "bad_alloc" in lowered:
-        return "oom", f"the worker was killed (exit {returncode}), most likely by the out-of-memory killer"
+    if any(word in lowered for word in MEMORY_WORDS):
+        return "oom", f"the worker ran out of memory (its output says so; exit {returncode})"
     if returncode < 0:
-        return "failed", f"the worker died from signal {signal.Signals(-returncode).name}"
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = "an unknown signal"
+        killed = f"the worker was killed by signal {-returncode} ({name})"
+        if returncode == -signal.SIGKILL and oom_before is not None and oom_after is not None and oom_after > oom_before:
+            return "oom", f"{killed}: the out-of-memory killer (the cgroup's oom_kill count rose from {oom_before} to {oom_after})"
+        return "failed", f"{killed}; nothing shows that it ran out of memory"
     return "failed", f"the worker exited with code {returncode} without writing a result"
 
 
@@ -84,6 +130,7 @@ def run_child(
     with tempfile.TemporaryDirectory(prefix="harness-job-") as folder:
         request_path, result_path = Path(folder, "request.json"), Path(folder, "reply.json")
         request_path.write_text(request.model_dump_json(), encoding="utf-8")
+        oom_before = oom_kills()
         process = subprocess.Popen(
             [sys.executable, "-m", "harness.runner.worker", str(request_path), str(result_path)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True,
@@ -121,7 +168,7 @@ def run_child(
                                 returncode=returncode, output_tail=output)
         if result_path.exists():
             return _read_reply(result_path, request, returncode, output)
-        status, error = _classify_death(returncode, output)
+        status, error = classify_death(returncode, output, oom_before, oom_kills())
         return ChildOutcome(status, error=error, returncode=returncode, output_tail=output)
 
 

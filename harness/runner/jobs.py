@@ -1,4 +1,4 @@
-"""The jobs of a run: one per (spec, variant, seed, thread count, framework), in a fixed order.
+"""The jobs of a run: one per (spec, variant, seed, thread count, framework, mode), in a fixed order.
 
 The command line's options are resolved once, here, into each job's
 :class:`~harness.runner.protocol.TrainConfig`; the job's request carries that config and the
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import Field, NonNegativeInt, PositiveInt, field_validator
 
+from harness.framework import Mode
 from harness.runner.protocol import Device, Init, Message, TrainConfig, TrainRequest, resolve_train
 from harness.spec import Network
 
@@ -29,6 +30,7 @@ class RunOptions(Message):
     """
 
     frameworks: list[str]
+    modes: list[Mode] = Field(default_factory=lambda: [_DEFAULTS["mode"].default], min_length=1)
     seeds: list[NonNegativeInt] | None = None
     epochs: PositiveInt | None = None
     batch_size: PositiveInt | None = None
@@ -60,7 +62,7 @@ SHARED_FIELDS = ("dataset", "data_dir", "limit_train", "limit_test", "device", "
 
 @dataclass(frozen=True)
 class Job:
-    """One job of a run: a network, a framework, a seed and a thread count, with its full configuration.
+    """One job of a run: a network, a framework, a mode, a seed and a thread count, with its full configuration.
 
     ``by_threads``: the run has several thread counts, so the count is part of the job's key and
     file name; a run with one count keeps the names of earlier runs (and their ``--resume``).
@@ -72,15 +74,18 @@ class Job:
 
     @property
     def key(self) -> str:
+        mode = "" if self.config.mode == "eager" else f" / {self.config.mode}"
         threads = f" / {self.config.threads} threads" if self.by_threads else ""
-        return f"{self.network.key} / {self.config.framework} / seed {self.config.seed}{threads}"
+        return f"{self.network.key} / {self.config.framework}{mode} / seed {self.config.seed}{threads}"
 
     @property
     def file_name(self) -> str:
-        """``<network-slug>__<framework>__seed<k>.json``, with ``__t<threads>`` before ``.json`` when
-        the run has several thread counts."""
+        """``<network-slug>__<framework>__seed<k>.json``, ``<network-slug>__<framework>__<mode>__seed<k>.json``
+        in a mode other than eager (so eager results keep their names), with ``__t<threads>`` before
+        ``.json`` when the run has several thread counts."""
+        mode = "" if self.config.mode == "eager" else f"__{self.config.mode}"
         threads = f"__t{self.config.threads}" if self.by_threads else ""
-        return f"{self.network.slug}__{self.config.framework}__seed{self.config.seed}{threads}.json"
+        return f"{self.network.slug}__{self.config.framework}{mode}__seed{self.config.seed}{threads}.json"
 
     def result_path(self, out: Path) -> Path:
         return Path(out) / JOBS_FOLDER / self.file_name
@@ -96,7 +101,7 @@ def spec_digest(network: Network) -> str:
 
 
 def plan_jobs(networks: list[Network], options: RunOptions) -> list[Job]:
-    """Every job, ordered by network (as given), then seed, then thread count and framework (as given)."""
+    """Every job, ordered by network (as given), then seed, thread count, framework and mode (as given)."""
     shared = options.model_dump(include=set(SHARED_FIELDS))
     jobs: list[Job] = []
     for network in networks:
@@ -104,10 +109,12 @@ def plan_jobs(networks: list[Network], options: RunOptions) -> list[Job]:
         for seed in options.seeds if options.seeds is not None else [train.seed]:
             for threads in options.threads:
                 for framework in options.frameworks:
-                    config = TrainConfig(
-                        framework=framework, spec=network.path, variant=network.variant, spec_digest=spec_digest(network),
-                        seed=seed, epochs=options.epochs or train.epochs, batch_size=options.batch_size or train.batch_size,
-                        init=options.init or train.init, threads=threads, **shared,
-                    )
-                    jobs.append(Job(network, config, by_threads=options.several_threads))
+                    for mode in options.modes:
+                        config = TrainConfig(
+                            framework=framework, mode=mode, spec=network.path, variant=network.variant,
+                            spec_digest=spec_digest(network), seed=seed, epochs=options.epochs or train.epochs,
+                            batch_size=options.batch_size or train.batch_size, init=options.init or train.init,
+                            threads=threads, **shared,
+                        )
+                        jobs.append(Job(network, config, by_threads=options.several_threads))
     return jobs

@@ -10,7 +10,6 @@ job runs.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,10 +17,11 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from harness.oracle import analyse, as_json, check_expect
-from harness.results import Epoch, JobResult, RunResults, write_model
+from harness.results import Epoch, JobResult, RunResults, read_json, write_model, write_run
 from harness.runner import measure
 from harness.runner.child import ChildOutcome, LocalExecutor
 from harness.runner.jobs import RESULTS_FILE, Job
+from harness.runner.protocol import TrainConfig
 from harness.spec import Network
 
 REUSABLE = ("ok", "diverged")
@@ -43,12 +43,22 @@ def stored_result(job: Job, out: Path) -> JobResult | None:
     if not path.exists():
         return None
     try:
-        result = JobResult.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, ValidationError):
+        result = JobResult.model_validate(read_json(path))
+    except (ValueError, ValidationError, OSError):
         return None
-    if result.status not in REUSABLE or result.config != job.config.comparable():
+    if result.status not in REUSABLE or stored_config(result, job) != job.config.comparable():
         return None
     return result
+
+
+def stored_config(result: JobResult, job: Job) -> dict[str, Any] | None:
+    """The settings a stored result ran with, completed with the defaults of settings added since
+    (a result from before ``mode`` existed ran in eager mode); None when they no longer validate."""
+    try:
+        config = TrainConfig.model_validate({**result.config, "spec": job.config.spec, "data_dir": job.config.data_dir})
+    except ValidationError:
+        return None
+    return config.comparable()
 
 
 def network_objects(networks: list[Network]) -> dict[str, dict[str, Any]]:
@@ -68,7 +78,7 @@ def base_result(job: Job, status: str, started_at: str, version: str | None) -> 
     """What the parent knows of ``job`` without its worker (``version``: the framework's)."""
     config = job.config
     return JobResult(
-        network=job.network.key, spec_file=job.network.path, framework=config.framework, seed=config.seed,
+        network=job.network.key, spec_file=job.network.path, framework=config.framework, mode=config.mode, seed=config.seed,
         status=status, epochs_requested=config.epochs, spec_epochs=job.network.spec.train.epochs, batch_size=config.batch_size,
         config=config.comparable(), started_at=started_at, finished_at=measure.now(),
         environment=measure.environment(config.framework, version, config.device, config.threads),
@@ -157,7 +167,7 @@ class Orchestrator:
         self.results.jobs = list(self.finished)
         self.results.framework_params = framework_params(self.finished)
         self.results.finished_at = measure.now()
-        write_model(self.out / RESULTS_FILE, self.results)
+        write_run(self.out / RESULTS_FILE, self.results)
 
 
 def framework_params(jobs: list[JobResult]) -> dict[str, dict[str, Any]]:

@@ -4,6 +4,10 @@ For each network the harness draws neutral weights from the seed, takes a fixed 
 images when the spec's data set can be loaded here, else seeded synthetic images; a size-agnostic
 network is checked at two input sizes), has every framework's worker write each layer's output,
 and compares every framework with the numpy reference and with every other framework.
+
+In compiled mode (``modes``) a framework's participant is labelled ``<framework>:compiled``; its
+logits come from the compiled ``predict`` (its other layers from the eager ``layer_outputs``), and
+its worker also compares those logits with the eager ones.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 from harness import reference
 from harness.data import DataError, parity_batch
 from harness.parity import DEFAULT_TOLERANCE, REFERENCE, PairResult, compare
+from harness.framework import Mode
 from harness.runner.child import LocalExecutor
 from harness.runner.protocol import ParityRequest, ParityResult, ResolvedNetwork
 from harness.spec import Network
@@ -36,11 +41,20 @@ class NetworkParity:
     failures: dict[str, str] = field(default_factory=dict)
     round_trip: dict[str, float] = field(default_factory=dict)
     images: str = ""
+    tolerance: float = DEFAULT_TOLERANCE
+    logits_from: dict[str, str] = field(default_factory=dict)
+    compiled_vs_eager: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
         exact = all(error == 0.0 for error in self.round_trip.values())
-        return not self.failures and exact and all(pair.passed for pair in self.pairs)
+        compiled = all(error <= self.tolerance for error in self.compiled_vs_eager.values())
+        return not self.failures and exact and compiled and all(pair.passed for pair in self.pairs)
+
+
+def participant(framework: str, mode: Mode) -> str:
+    """A participant's name: the framework, with the mode when it is not eager (``torch:compiled``)."""
+    return framework if mode == "eager" else f"{framework}:{mode}"
 
 
 def input_sizes(network: Network) -> list[tuple[int, int]]:
@@ -79,6 +93,7 @@ def check_network(
     frameworks: list[str],
     executor: LocalExecutor,
     *,
+    modes: list[Mode] | None = None,
     threads: int,
     device: str = "cpu",
     batch: int = 4,
@@ -87,8 +102,9 @@ def check_network(
     timeout: float | None = None,
     images: ImageSource | None = None,
 ) -> NetworkParity:
-    """Run the parity check of one network in every framework (one worker each)."""
-    result = NetworkParity(network.key)
+    """Run the parity check of one network in every framework and mode (one worker each; eager only
+    when ``modes`` is None)."""
+    result = NetworkParity(network.key, tolerance=tolerance)
     images = images or real_or_synthetic()
     weights = initial_weights(network, seed)
     with tempfile.TemporaryDirectory(prefix="harness-parity-") as folder:
@@ -105,17 +121,22 @@ def check_network(
             REFERENCE: [reference.layer_outputs(network, weights, array) for array in batches]
         }
         resolved = ResolvedNetwork.of(network)
-        for name in frameworks:
-            paths = [str(Path(folder, f"{name}-outputs{i}.npz")) for i in range(len(batches))]
+        for framework, mode in itertools.product(frameworks, modes or ["eager"]):
+            name = participant(framework, mode)
+            paths = [str(Path(folder, f"{framework}-{mode}-outputs{i}.npz")) for i in range(len(batches))]
             request = ParityRequest(
-                framework=name, device=device, threads=threads, seed=seed, network=resolved, weights=str(weights_path),
-                inputs=[str(Path(folder, f"inputs{i}.npy")) for i in range(len(batches))], outputs=paths,
+                framework=framework, mode=mode, device=device, threads=threads, seed=seed, network=resolved,
+                weights=str(weights_path), inputs=[str(Path(folder, f"inputs{i}.npy")) for i in range(len(batches))],
+                outputs=paths,
             )
             outcome = executor.run(request, timeout=timeout)
             if not isinstance(outcome.result, ParityResult):
                 result.failures[name] = f"{outcome.status}: {outcome.error or outcome.output_tail[-400:]}"
                 continue
             result.round_trip[name] = outcome.result.round_trip_max_abs
+            result.logits_from[name] = outcome.result.logits_from
+            if outcome.result.compiled_vs_eager_max_abs is not None:
+                result.compiled_vs_eager[name] = outcome.result.compiled_vs_eager_max_abs
             outputs[name] = [dict(np.load(path)) for path in paths]
         logits = list(network.walk())[-1].name
         for a, b in itertools.combinations(outputs, 2):

@@ -1,7 +1,9 @@
-"""What ``harness run`` shows while it works: a live view, or one line per job for CI.
+"""What ``harness run`` shows while it works: a live view, a line per epoch, or a line per job.
 
-The live view has one line per job (framework, network, seed, epoch, a step progress bar over the
-whole job, the current loss, the ETA); the summary table printed at the end is shared by both.
+On a terminal, the live view has one line per job (framework, network, seed, epoch, a step
+progress bar over the whole job, the current loss, the ETA). Into a log or a pipe, a line per
+job started and per epoch finished (loss, accuracy, time, ETA) and per job ended; with
+``--quiet`` (CI), a line per job ended only. The summary table printed at the end is shared.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def step_time_text(timing: Timing | None) -> str:
 
 def job_line(result: JobResult) -> str:
     """One line that says how a job ended."""
-    what = f"{result.network} / {result.framework} / seed {result.seed}"
+    what = f"{result.network} / {result.label} / seed {result.seed}"
     if result.status not in ("ok", "diverged"):
         return f"{result.status:<11} {what}: {result.reason}"
     accuracy = result.final_test_accuracy
@@ -57,7 +59,7 @@ def summary_table(results: list[JobResult]) -> Table:
     for result in results:
         final, best = result.final_test_accuracy, result.best_test_accuracy
         table.add_row(
-            result.network, result.framework, str(result.seed), status_text(result),
+            result.network, result.label, str(result.seed), status_text(result),
             f"{final:.4f}" if final is not None else "-", f"{best:.4f}" if best is not None else "-",
             step_time_text(result.step_time),
             f"{result.images_per_second:,.0f}" if result.images_per_second else "-",
@@ -95,6 +97,45 @@ class QuietView:
     def job_finished(self, job: Job, result: JobResult, reused: bool) -> None:
         prefix = "(kept from an earlier run) " if reused else ""
         self.console.print(prefix + job_line(result), markup=False, highlight=False, soft_wrap=True)
+
+
+def duration_text(seconds: float) -> str:
+    """``42.1 s``, ``3m 05s`` or ``1h 02m``."""
+    if round(seconds, 1) < 60:
+        return f"{seconds:.1f} s"
+    whole = int(round(seconds))
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60:02d}s"
+    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+
+
+def epoch_line(job: Job, event: dict[str, Any]) -> str:
+    """One finished epoch: loss, accuracies, time and the ETA of the job's training.
+
+    ``epoch 2/10  lenet / torch / seed 0: loss 0.0712, train acc 0.9781, test acc 0.9812,
+    8.4 s (+0.6 s scoring), ETA 1m 12s``. The ETA is the mean epoch time so far (scoring
+    included) times the epochs left.
+    """
+    epoch, epochs = int(event["epoch"]), int(event.get("epochs") or job.config.epochs)
+    parts = [f"loss {event['train_loss']:.4g}", f"train acc {event['train_accuracy']:.4f}"]
+    if event.get("test_accuracy") is not None:
+        parts.append(f"test acc {event['test_accuracy']:.4f}")
+    scoring = f" (+{event['eval_seconds']:.1f} s scoring)" if event.get("eval_seconds") is not None else ""
+    parts.append(duration_text(float(event["seconds"])) + scoring)
+    if event.get("elapsed") is not None and epoch < epochs:
+        parts.append(f"ETA {duration_text(float(event['elapsed']) / epoch * (epochs - epoch))}")
+    return f"epoch {epoch}/{epochs}  {job.key}: " + ", ".join(parts)
+
+
+class LogView(QuietView):
+    """Plain lines for a log or a pipe: each job started, each epoch finished, each job ended."""
+
+    def job_started(self, job: Job) -> None:
+        self.console.print(f"started     {job.key}", markup=False, highlight=False, soft_wrap=True)
+
+    def job_event(self, job: Job, event: dict[str, Any]) -> None:
+        if event.get("event") == "epoch":
+            self.console.print(epoch_line(job, event), markup=False, highlight=False, soft_wrap=True)
 
 
 class LiveView:

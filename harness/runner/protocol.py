@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, TypeAdapter, model_validator
 
+from harness.framework import Mode
 from harness.results import DataInfo, Environment, Epoch, Noise, Params, Timing
 from harness.spec.network import Network, expand, with_train
 from harness.spec.schema import Spec
@@ -45,7 +46,13 @@ class ResolvedNetwork(Message):
         return expand(self.spec, self.variant, self.path)
 
 
-class TrainConfig(Message):
+class Moded(Message):
+    """The mode a worker runs its framework in; declared once for :class:`Target` and :class:`TrainConfig`."""
+
+    mode: Mode = Field(default="eager", description="eager, or compiled (the plugin's Framework.compiled_mode).")
+
+
+class TrainConfig(Moded):
     """The settings of one training job; stored in its result so ``--resume`` can tell whether a
     result on disk was measured with the same settings."""
 
@@ -72,8 +79,8 @@ class TrainConfig(Message):
         return self.model_dump(exclude={"spec", "data_dir"})
 
 
-class Target(Message):
-    """Which framework a worker instantiates, on which device, with how many threads and which seed."""
+class Target(Moded):
+    """Which framework a worker instantiates, on which device, with how many threads, which seed and mode."""
 
     framework: str
     device: Device = "cpu"
@@ -117,6 +124,9 @@ class ParamsResult(Message):
 
 class ParityResult(Message):
     round_trip_max_abs: float = Field(description="Largest difference between the weights loaded and those exported back.")
+    logits_from: str = Field(default="layer_outputs", description="Which call gave the logits saved with the layer outputs.")
+    compiled_vs_eager_max_abs: float | None = Field(
+        default=None, description="Compiled mode: largest difference between the compiled predict's logits and the eager ones.")
 
 
 class TrainResult(Message):
@@ -124,6 +134,7 @@ class TrainResult(Message):
 
     status: Literal["ok", "diverged"]
     reason: str | None = None
+    diverged_rule: str | None = None
     build_seconds: float
     startup_seconds: float
     data_seconds: float
@@ -137,6 +148,7 @@ class TrainResult(Message):
     images_per_second: float | None = None
     gflops: float | None = None
     first_step_seconds: float | None = None
+    compile_seconds: dict[str, float] = Field(default_factory=dict)
     first_step_losses: list[float] = Field(default_factory=list)
     latency_batch_1: Timing | None = None
     latency_batch: Timing | None = None
@@ -154,7 +166,7 @@ class TargetedRequest(Target):
     """A request whose target fields sit at its top level."""
 
     def target(self) -> Target:
-        return Target(framework=self.framework, device=self.device, threads=self.threads, seed=self.seed)
+        return Target(framework=self.framework, device=self.device, threads=self.threads, seed=self.seed, mode=self.mode)
 
 
 class InfoRequest(TargetedRequest):
@@ -200,7 +212,8 @@ class TrainRequest(Message):
 
     def target(self) -> Target:
         config = self.config
-        return Target(framework=config.framework, device=config.device, threads=config.threads, seed=config.seed)
+        return Target(framework=config.framework, device=config.device, threads=config.threads, seed=config.seed,
+                      mode=config.mode)
 
 
 Request = Annotated[Union[InfoRequest, ParamsRequest, ParityRequest, TrainRequest], Field(discriminator="task")]

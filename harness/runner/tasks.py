@@ -69,7 +69,16 @@ TASKS: dict[type[Message], Callable[[Framework, Any], Message]] = {
 
 
 def run_task(request: InfoRequest | ParamsRequest | ParityRequest | TrainRequest) -> Message:
-    """Instantiate the requested framework in this process (one plugin discovery) and run the task."""
+    """Instantiate the requested framework in this process (one plugin discovery) and run the task.
+
+    A plugin whose class sets no ``compiled_mode`` fails a compiled request here, with
+    :class:`~harness.framework.ModeError`, whatever its ``__init__`` takes.
+    """
     target = request.target()
-    framework = framework_class(target.framework)(device=target.device, threads=target.threads, seed=target.seed)
+    cls = framework_class(target.framework)
+    cls.check_mode(target.mode)
+    if target.mode == "eager":  # a plugin written before modes existed takes no ``mode`` argument
+        framework = cls(device=target.device, threads=target.threads, seed=target.seed)
+    else:
+        framework = cls(device=target.device, threads=target.threads, seed=target.seed, mode=target.mode)
     return TASKS[type(request)](framework, request)

@@ -8,7 +8,6 @@ contributes only ``build``, ``prepare_training``, ``train_step`` and ``predict``
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -17,11 +16,12 @@ from typing import Any
 import numpy as np
 import psutil
 
-from harness.framework import Framework
+from harness.framework import Framework, StepResult
 from harness.oracle import analyse
 from harness.results import Epoch, Params
 from harness.runner import measure, noise
 from harness.runner.ceiling import GEMM_REPEATS, GEMM_SIZE, gemm_gflops
+from harness.runner.divergence import DivergenceWatch, window_for
 from harness.runner.events import emit
 from harness.runner.protocol import TrainConfig, TrainRequest, TrainResult
 from harness.runner.threads import effective_threads
@@ -42,7 +42,8 @@ DEFINITIONS: dict[str, str] = {
     "test_accuracy": "share of test images whose largest logit is the label, computed by the harness.",
     "seconds": "wall time of an epoch's training (batches from the harness and train_step calls), evaluation not included.",
     "step_time": "wall time of one framework.train_step (forward, backward, update, loss read back) plus framework.synchronize(), "
-                 "for every full batch after the job's first {warmup} steps.",
+                 "for every full batch after the job's first {warmup} steps, leaving out the first step at each input shape "
+                 "(compile_seconds): steady state.",
     "images_per_second": "images in the timed steps / sum of their step times.",
     "gflops": "achieved training GFLOP/s = sum over the timed steps of (3 x oracle forward MACs per image x 2 FLOPs per MAC x batch size) "
               "/ sum of their step times / 1e9 (backward counted as twice the forward; convolutions and dense layers only).",
@@ -50,6 +51,8 @@ DEFINITIONS: dict[str, str] = {
                "repeated up to {repeats} times or {budget:g} s per batch size.",
     "build_seconds": "framework.build, plus load_weights with init shared, plus prepare_training.",
     "first_step_seconds": "the job's first train_step alone (includes any graph tracing or compilation).",
+    "compile_seconds": "per input shape (batch x height x width x channels), the first train_step at that shape: tracing and "
+                       "compiling (in compiled mode) or retracing (a last partial batch, a size-agnostic network's new size).",
     "startup_seconds": "worker process start to the framework imported and configured (threads, device, seeds).",
     "peak_rss_mb": "peak resident memory of the worker process (ru_maxrss), in MiB.",
     "rounds": "the timed steps split into up to {rounds} consecutive blocks of at least {round_min} steps; a round is its block's "
@@ -62,8 +65,28 @@ DEFINITIONS: dict[str, str] = {
 }
 
 
+COMPILER_LINES = 12
+"""How many lines of a compiler's message a failed compiled job keeps in its reason."""
+
+
 class Diverged(Exception):
-    """A non-finite training loss: training stops, the history so far is kept."""
+    """A diverged run (see :mod:`harness.runner.divergence`): training stops, the history so far is kept."""
+
+    def __init__(self, reason: str, rule: str) -> None:
+        super().__init__(reason)
+        self.rule = rule
+
+
+class CompileFailed(RuntimeError):
+    """The framework's compiler could not compile the network (compiled mode only)."""
+
+
+def compiler_message(framework: Framework, exc: Exception, where: str) -> str:
+    """Why compiling failed: the compiled mode, where, and the first lines of the compiler's message."""
+    lines = f"{type(exc).__name__}: {exc}".strip().splitlines()
+    more = f"\n[{len(lines) - COMPILER_LINES} more lines in the log]" if len(lines) > COMPILER_LINES else ""
+    head = "\n".join(lines[:COMPILER_LINES])
+    return f"{framework.compiled_mode} could not compile the network ({where}): {head}{more}"
 
 
 def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -101,6 +124,11 @@ def time_calls(call: Callable[[], object], synchronize: Callable[[], None], repe
     return samples
 
 
+def shape_key(images: np.ndarray) -> str:
+    """An input shape as ``compile_seconds`` keys it: ``64x28x28x1``."""
+    return "x".join(str(size) for size in images.shape)
+
+
 class MacCounter:
     """Forward MACs per image from the oracle, per input size (size-agnostic networks vary)."""
 
@@ -130,9 +158,11 @@ class Loop:
         self.flops_known = True
         self.first_losses: list[float] = []
         self.first_step_seconds: float | None = None
+        self.compile_seconds: dict[str, float] = {}
         self.steps_done = 0
         self.started = time.perf_counter()
         self.last_event = 0.0
+        self.divergence = DivergenceWatch(network.spec.classes, window=window_for(data.train.num_batches(config.batch_size)))
 
     def run(self) -> None:
         """Train every epoch; raises :class:`Diverged` with the partial epoch recorded."""
@@ -146,7 +176,7 @@ class Loop:
         start = time.perf_counter()
         for images, labels in self.data.train.batches(batch_size, self.config.seed, epoch, shuffle=True):
             step_start = time.perf_counter()
-            result = self.framework.train_step(self.trainer, images, labels)
+            result = self.train_step(images, labels)
             self.framework.synchronize()
             elapsed = time.perf_counter() - step_start
             steps += 1
@@ -155,20 +185,26 @@ class Loop:
             loss_sum += result.loss * len(labels)
             correct += result.correct
             images_seen += len(labels)
-            if not math.isfinite(result.loss):
+            diverged = self.divergence.update(result.loss)
+            if diverged:
                 self.history.append(Epoch(epoch=epoch, train_loss=loss_sum / images_seen, train_accuracy=correct / images_seen,
                                           seconds=time.perf_counter() - start, steps=steps))
                 emit("epoch", **self.history[-1].model_dump(mode="json"))
-                raise Diverged(f"the training loss became {result.loss} at epoch {epoch}, step {steps} of {total_steps}; "
-                               "training stopped (the epochs before it are kept)")
+                raise Diverged(f"{diverged.reason} at epoch {epoch}, step {steps} of {total_steps}; "
+                               "training stopped (the epochs before it are kept)", diverged.rule)
             if step_start - self.last_event >= PROGRESS_INTERVAL_S:
                 self.last_event = step_start
                 emit("step", epoch=epoch, step=steps, steps=total_steps, loss=result.loss, elapsed=step_start - self.started)
         seconds = time.perf_counter() - start
         eval_start = time.perf_counter()
-        test_loss, test_accuracy = evaluate(
-            self.framework, self.model, self.data.test.batches(batch_size, self.config.seed, epoch, shuffle=False)
-        )
+        try:
+            test_loss, test_accuracy = evaluate(
+                self.framework, self.model, self.data.test.batches(batch_size, self.config.seed, epoch, shuffle=False)
+            )
+        except Exception as exc:
+            if self.framework.mode == "eager" or epoch > 1 or isinstance(exc, MemoryError):
+                raise
+            raise CompileFailed(compiler_message(self.framework, exc, "predict")) from exc
         record = Epoch(
             epoch=epoch, train_loss=loss_sum / max(images_seen, 1), train_accuracy=correct / max(images_seen, 1),
             test_loss=test_loss, test_accuracy=test_accuracy, seconds=seconds, steps=steps,
@@ -177,11 +213,25 @@ class Loop:
         self.history.append(record)
         emit("epoch", **record.model_dump(mode="json"), epochs=self.config.epochs, elapsed=time.perf_counter() - self.started)
 
+    def train_step(self, images: np.ndarray, labels: np.ndarray) -> StepResult:
+        """One ``train_step``; in compiled mode a failure at a new input shape is the compiler's."""
+        try:
+            return self.framework.train_step(self.trainer, images, labels)
+        except Exception as exc:
+            shape = shape_key(images)
+            if self.framework.mode == "eager" or shape in self.compile_seconds or isinstance(exc, MemoryError):
+                raise
+            raise CompileFailed(compiler_message(self.framework, exc, f"training step at {shape}")) from exc
+
     def record_step(self, seconds: float, images: np.ndarray, loss: float) -> None:
         if self.first_step_seconds is None:
             self.first_step_seconds = seconds
         if len(self.first_losses) < FIRST_LOSSES:
             self.first_losses.append(float(loss))
+        shape = shape_key(images)
+        if shape not in self.compile_seconds:
+            self.compile_seconds[shape] = seconds
+            return
         if self.steps_done <= self.config.warmup_steps or len(images) != self.config.batch_size:
             return
         self.step_seconds.append(seconds)
@@ -202,6 +252,7 @@ class Loop:
             "images_per_second": self.timed_images / total if total > 0 else None,
             "gflops": self.timed_flops / total / 1e9 if total > 0 and self.flops_known else None,
             "first_step_seconds": self.first_step_seconds,
+            "compile_seconds": self.compile_seconds,
             "first_step_losses": self.first_losses,
         }
 
@@ -296,7 +347,7 @@ def train_task(framework: Framework, request: TrainRequest) -> TrainResult:
     try:
         loop.run()
     except Diverged as exc:
-        result.update(status="diverged", reason=str(exc))
+        result.update(status="diverged", reason=str(exc), diverged_rule=exc.rule)
     result.update(loop.summary())
     result["noise"] = probe.stop(measure.summarize(loop.step_seconds), measure.cpu_model()).model_dump()
     result["gemm_gflops"] = gemm_gflops()

@@ -6,6 +6,16 @@ from pathlib import Path
 
 LocPath = tuple[str | int, ...]
 """Where a value sits in a spec: its keys and list indexes from the top."""
+SHOWN_CHARS = 60
+LONG_INT_DIGITS = 20
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a long integer by its digit count), for messages."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**LONG_INT_DIGITS:
+        return f"an integer of {int(abs(value).bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class SpecError(Exception):

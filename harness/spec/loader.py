@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from harness import limits
 from harness.spec import schema
 from harness.spec.errors import SpecError, SpecErrors
 from harness.spec.messages import suggest, translate
@@ -51,12 +52,19 @@ def _variant_problems(source: SpecSource, variants: Any) -> list[SpecError]:
     if not isinstance(variants, dict) or not variants:
         return [source.error(("variants",), "'variants' must be a non-empty mapping of variant names to overrides.",
                              "write 'variants:' followed by indented 'name: {overrides}' entries, or remove it.")]
+    if len(variants) > limits.VARIANTS.value:
+        return [source.error(("variants",), f"the file has {len(variants):,} variants: {limits.VARIANTS.describe()}.",
+                             "split the variants over several spec files.")]
     problems = []
     for name, override in variants.items():
         loc = ("variants", name)
         if not NAME_PATTERN.fullmatch(str(name)):
             problems.append(source.error(loc, f"the variant name '{name}' is not a valid name.",
                                          "use letters, digits and underscores, starting with a letter."))
+        elif len(str(name)) > limits.MAX_NAME_CHARS:
+            problems.append(source.error(loc, f"the variant name is {len(str(name))} characters long, but at most "
+                                              f"{limits.MAX_NAME_CHARS} are allowed (names become file names).",
+                                         f"shorten it to {limits.MAX_NAME_CHARS} characters or fewer."))
         elif not isinstance(override, dict):
             problems.append(source.error(loc, f"variant '{name}' must be a mapping of overrides, not {override!r}.",
                                          "write the keys it changes, e.g. 'head: {type: global_avg}'."))
@@ -77,7 +85,15 @@ def load_networks(path: Path | str) -> list[Network]:
 
     Raises :class:`SpecErrors` with every problem found, each located in the file.
     """
-    source = read_spec_source(Path(path))
+    try:
+        return _load_networks(Path(path))
+    except RecursionError:
+        raise SpecError(path, None, None, "", "the file nests too deeply to be read (past Python's recursion limit).",
+                        f"flatten the nesting; {limits.SPEC_DEPTH.env} was set above what can be read.") from None
+
+
+def _load_networks(path: Path) -> list[Network]:
+    source = read_spec_source(path)
     data = source.data
     variants = data.pop("variants", None)
     if "variants" not in source.tree:
@@ -96,6 +112,32 @@ def load_networks(path: Path | str) -> list[Network]:
     if errors:
         raise SpecErrors(list(errors.values()))
     return networks
+
+
+def duplicate_networks(networks: list[Network]) -> tuple[list[Network], list[SpecError]]:
+    """``networks`` without repeats of the same file, and an error for each network whose key
+    (name, or name:variant) another spec file already uses: in one run, their job files and
+    results would overwrite each other."""
+    kept: list[Network] = []
+    seen: dict[str, Network] = {}
+    errors: list[SpecError] = []
+    for network in networks:
+        first = seen.get(network.key)
+        if first is None:
+            seen[network.key] = network
+            kept.append(network)
+            continue
+        if Path(first.path).resolve() == Path(network.path).resolve():
+            continue
+        line, column = locate(network.path, None, ("name",))
+        other_line, _ = locate(first.path, None, ("name",))
+        errors.append(SpecError(
+            network.path, line, column, "name",
+            f"the network '{network.key}' has the same name as the one in {first.path}:{other_line}; in one run their "
+            "job files and results would overwrite each other.",
+            "give one of the two specs another 'name', or run them separately (with different --out folders).",
+        ))
+    return kept, errors
 
 
 def locate(path: Path | str, variant: str | None, loc: LocPath) -> tuple[int, int]:

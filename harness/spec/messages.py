@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from harness.spec import schema
-from harness.spec.errors import SpecError
+from harness.spec.errors import SpecError, shown
 from harness.spec.source import LocPath, SpecSource, describe
 
 LAYER_MODELS: dict[str, type[BaseModel]] = {
@@ -40,7 +40,19 @@ FIELD_HINTS: dict[str, str] = {
     "pool": "a positive integer or [height, width]",
     "input": "[height, width, channels] with positive integers (height and width may be null)",
     "sizes": "a list of [height, width] pairs",
+    "hidden": "a list of layer widths, e.g. [120, 84] (an item may also be a mapping such as {units: 120, dropout: 0.5})",
 }
+SYNONYMS: dict[str, str] = {
+    "learning_rate": "lr", "learningrate": "lr", "lr_rate": "lr", "eps": "epsilon", "beta_1": "beta1", "beta_2": "beta2",
+    "kernel_size": "kernel", "strides": "stride", "pool_size": "pool", "filter": "filters", "num_filters": "filters",
+    "out_channels": "filters", "channels": "filters", "units_count": "units", "out_features": "units",
+    "bias": "use_bias", "dropout_rate": "rate", "p": "rate", "num_classes": "classes", "n_classes": "classes",
+    "input_shape": "input", "layers": "backbone", "batch": "batch_size", "batchsize": "batch_size",
+    "num_epochs": "epochs", "n_epochs": "epochs", "epoch": "epochs", "random_seed": "seed", "data": "dataset",
+    "optimiser": "optimizer", "opt": "optimizer", "activation_function": "activation", "act": "activation",
+    "repeat": "times", "repeats": "times", "multiplier": "depth_multiplier", "size": "sizes",
+}
+"""Names other libraries use for a spec key, for "did you mean" where spelling alone cannot tell."""
 TAGS = {"type": (LAYER_MODELS, HEAD_MODELS), "name": (OPTIMIZER_MODELS,)}
 
 Locator = Callable[[LocPath], LocPath]
@@ -86,6 +98,9 @@ def model_for(data: Any, loc: LocPath) -> type[BaseModel] | None:
 
 def suggest(word: str, choices: list[str]) -> str:
     """``Did you mean 'x'?`` for a close match, else an empty string."""
+    synonym = SYNONYMS.get(str(word).lower())
+    if synonym in choices:
+        return f"Did you mean '{synonym}'? "
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     return f"Did you mean '{close[0]}'? " if close else ""
 
@@ -136,40 +151,49 @@ def _message(data: Any, loc: LocPath, error: dict[str, Any]) -> tuple[str, str]:
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         bound = ctx.get("gt", ctx.get("ge", ctx.get("lt", ctx.get("le"))))
         sign = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
-        return f"'{field}' is {value!r}, but it must be {sign} {bound}.", f"give '{field}' a value {sign} {bound}."
+        return f"'{field}' is {shown(value)}, but it must be {sign} {bound}.", f"give '{field}' a value {sign} {bound}."
     if kind == "literal_error":
         expected = [e.strip().strip("'") for e in ctx.get("expected", "").replace(" or ", ",").split(",")]
         return (
-            f"'{field}' cannot be {value!r}.",
+            f"'{field}' cannot be {shown(value)}.",
             f"{suggest(str(value), expected)}Use one of {_choices([e for e in expected if e])}.",
         )
     if kind in ("too_short", "too_long"):
         if isinstance(value, list) and not value and kind == "too_short":
             return f"'{field}' is an empty list.", f"give '{field}' at least {ctx.get('min_length', 1)} item(s)."
         if field in FIELD_HINTS:
-            return f"'{field}' has the wrong number of items ({value!r}).", f"write it as {FIELD_HINTS[field]}."
+            return f"'{field}' has the wrong number of items ({shown(value)}).", f"write it as {FIELD_HINTS[field]}."
         return f"'{field}' has the wrong number of items.", f"{error['msg']}."
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         if loc and isinstance(loc[-1], int) and field in ("backbone", "layers"):
             return (
-                f"item {loc[-1]} of '{field}' must be a layer (a mapping with a 'type'), not {value!r}.",
+                f"item {loc[-1]} of '{field}' must be a layer (a mapping with a 'type'), not {shown(value)}.",
                 "write each layer as a mapping, e.g. '- {type: conv, filters: 32, kernel: 3}'.",
             )
-        return f"'{field or 'this'}' must be a mapping of keys, not {value!r}.", "write it as 'key: value' lines."
+        if loc and isinstance(loc[-1], int) and field == "hidden":
+            return (f"item {loc[-1]} of 'hidden' must be a layer width (an integer) or a mapping, not {shown(value)}.",
+                    f"write 'hidden' as {FIELD_HINTS['hidden']}.")
+        return f"'{field or 'this'}' must be a mapping of keys, not {shown(value)}.", "write it as 'key: value' lines."
     if kind in ("list_type", "tuple_type"):
         hint = FIELD_HINTS.get(field, "a list")
-        return f"'{field}' must be a list, not {value!r}.", f"write it as {hint}."
+        return f"'{field}' must be a list, not {shown(value)}.", f"write it as {hint}."
+    if kind == "finite_number":
+        return f"'{field}' must be a finite number, not {shown(value)}.", f"give '{field}' an ordinary number."
+    if kind == "string_too_long":
+        limit = ctx.get("max_length")
+        return (f"'{field}' is {len(value) if isinstance(value, str) else '?'} characters long, but at most {limit} are "
+                "allowed (names become file names).", f"shorten '{field}' to {limit} characters or fewer.")
     if kind == "value_error":
         return f"{error['msg'].removeprefix('Value error, ')}.", f"correct '{field or 'the value'}' as described."
     type_names = {
         "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "a whole number",
         "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
-        "bool_parsing": "true or false", "string_type": "a text string", "string_pattern_mismatch":
+        "bool_parsing": "true or false", "string_type": "a text string", "float_from_string": "a number", "string_pattern_mismatch":
         "a name of letters, digits and underscores starting with a letter",
     }
     if kind in type_names:
         expected = FIELD_HINTS.get(field, type_names[kind])
-        return f"'{field}' must be {expected}, not {value!r}.", f"change '{field}' to {expected}."
+        return f"'{field}' must be {expected}, not {shown(value)}.", f"change '{field}' to {expected}."
     return f"'{field}': {error['msg']}.", "correct the value."
 
 
@@ -187,6 +211,7 @@ def _misspelt(errors: list[dict[str, Any]], data: Any) -> set[LocPath]:
         if error["type"] == "missing"
         for loc in [clean_loc(data, error["loc"])]
         if difflib.get_close_matches(str(loc[-1]), extras.get(loc[:-1], []), n=1, cutoff=0.6)
+        or any(SYNONYMS.get(extra.lower()) == loc[-1] for extra in extras.get(loc[:-1], []))
     }
 
 
@@ -211,7 +236,7 @@ def translate(
         field = next((k for k in reversed(loc) if isinstance(k, str)), "")
         if len(errors) > 1 and field in FIELD_HINTS:
             value = errors[0].get("input")
-            what = f"'{field}' has an invalid value {value!r}."
+            what = f"'{field}' has an invalid value {shown(value)}."
             hint = suggest(value, ["valid", "same"]) if field == "padding" and isinstance(value, str) else ""
             fix = f"{hint}Write it as {FIELD_HINTS[field]}." if hint else f"write it as {FIELD_HINTS[field]}."
         elif _is_short_list(errors[0]):

@@ -11,7 +11,10 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from harness import shapes
+from pydantic import ValidationError
+
+from harness import limits, shapes
+from harness.outdir import safe_file_name
 from harness.spec import schema
 from harness.spec.errors import LocPath
 
@@ -69,8 +72,8 @@ class Network:
 
     @property
     def slug(self) -> str:
-        """``key`` usable in file names."""
-        return self.key.replace(":", "-")
+        """``key`` usable in file names (``:`` becomes ``-``; bounded in length)."""
+        return safe_file_name(self.key.replace(":", "-"))
 
     @property
     def input_shape(self) -> shapes.Shape:
@@ -97,6 +100,25 @@ class _Namer:
             raise NetworkError(loc, f"the layer name '{name}' is used twice.", "give every layer a unique name.")
         self.used.add(name)
         return name
+
+
+def count_layers(layers: list[schema.Layer], loc: LocPath, limit: int) -> int:
+    """How many layers ``layers`` unroll to; :class:`NetworkError` at the first ``repeat`` that
+    takes the count past ``limit`` (counted without unrolling anything)."""
+    total = 0
+    for index, layer in enumerate(layers):
+        here = loc + (index,)
+        if layer.type == "repeat":
+            total += layer.times * count_layers(layer.layers, here + ("layers",), limit)
+        elif layer.type == "residual":
+            total += 1 + count_layers(layer.layers, here + ("layers",), limit)
+        else:
+            total += 1
+        if total > limit:
+            where = here + ("times",) if layer.type == "repeat" else here
+            raise NetworkError(where, f"the network unrolls to more than {limit:,} layers here.",
+                               f"use fewer repeats or layers; {limits.LAYERS.describe()}.")
+    return total
 
 
 def _expand_layers(layers: list[schema.Layer], loc: LocPath, namer: _Namer) -> list[Node]:
@@ -189,21 +211,44 @@ def trace(nodes: tuple[Node, ...], shape: shapes.Shape, depth: int = 0) -> list[
             shapes.check_positive(out)
         except shapes.ShapeError as exc:
             raise NetworkError(node.loc, f"layer '{node.name}' ({node.type}) on input {shapes.describe_shape(shape)}: {exc.what}", exc.fix) from None
+        if len(out) == 3 and out[2] > limits.MAX_WIDTH:
+            raise NetworkError(node.loc, f"layer '{node.name}' ({node.type}) gives {out[2]:,} channels, more than the "
+                                         f"{limits.MAX_WIDTH:,} a feature map may have.", "use fewer filters or a smaller depth_multiplier.")
         traced.append(Traced(node, shape, out, depth))
         shape = out
     return traced
 
 
+def _head_nodes(spec: schema.Spec, feature_map: shapes.Shape, namer: _Namer) -> tuple[Node, ...]:
+    try:
+        layers = head_layers(spec.head, spec.classes, feature_map)
+    except ValidationError:
+        raise NetworkError(("head",), f"the conv head's kernel would cover the whole {shapes.describe_shape(feature_map)} "
+                           f"feature map, larger than the {limits.MAX_SIDE:,} pixels a kernel may have.",
+                           "make the backbone end in a smaller feature map, or use a global_avg or fcn head.") from None
+    return tuple(Node(namer.name(layer.name, f"head_{layer.type}", loc), layer, loc) for layer, loc in layers)
+
+
+def _check_sizes(spec: schema.Spec, nodes: tuple[Node, ...]) -> None:
+    """A size-agnostic network must work at every image size its data set declares."""
+    if not spec.size_agnostic:
+        return
+    for index, (height, width) in enumerate(spec.dataset.sizes or ()):
+        try:
+            trace(nodes, (height, width, spec.input[2]))
+        except NetworkError as exc:
+            raise NetworkError(exc.loc, f"at the image size {height}x{width} (dataset.sizes[{index}]), {exc.what}",
+                               f"{exc.fix} Or remove {height}x{width} from dataset.sizes.") from None
+
+
 def expand(spec: schema.Spec, variant: str | None = None, path: str = "") -> Network:
     """Expand and trace ``spec``; raises :class:`NetworkError` for an impossible network."""
     namer = _Namer()
+    count_layers(spec.backbone, ("backbone",), limits.LAYERS.value)
     backbone = tuple(_expand_layers(spec.backbone, ("backbone",), namer))
     backbone_trace = trace(backbone, spec.input)
     feature_map = backbone_trace[-1].output_shape
-    head = tuple(
-        Node(namer.name(layer.name, f"head_{layer.type}", loc), layer, loc)
-        for layer, loc in head_layers(spec.head, spec.classes, feature_map)
-    )
+    head = _head_nodes(spec, feature_map, namer)
     head_trace = trace(head, feature_map)
     full_trace = tuple(backbone_trace + head_trace)
     final = full_trace[-1].output_shape
@@ -215,6 +260,7 @@ def expand(spec: schema.Spec, variant: str | None = None, path: str = "") -> Net
             f"end the backbone with a dense or 1x1 conv of {spec.classes} units and a flatten, or use a head type "
             "(flatten, global_avg, global_max, conv, fcn) that adds the classifier.",
         )
+    _check_sizes(spec, backbone + head)
     return Network(spec, variant, backbone + head, path, full_trace)
 
 

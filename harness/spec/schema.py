@@ -17,6 +17,10 @@ Conventions (the neutral ones, translated by each plugin):
   plugin passes every one of them explicitly to its framework.
 * The last layer of every network produces ``classes`` logits; the softmax of the published
   models is folded into the loss (cross-entropy from logits).
+
+Types are strict, as a user reads them: an integer field takes an integer (not ``true``, ``"5"``
+or ``6.0``), a number field takes a finite number, a switch takes ``true`` or ``false``, and
+every count has a sanity bound from :mod:`harness.limits`.
 """
 
 from __future__ import annotations
@@ -28,29 +32,34 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from harness import limits
+
 ActivationName = Literal["relu", "relu6", "sigmoid", "tanh", "softmax", "linear"]
-Size2 = Union[PositiveInt, tuple[PositiveInt, PositiveInt]]
-Padding = Union[
-    Literal["valid", "same"],
-    NonNegativeInt,
-    tuple[NonNegativeInt, NonNegativeInt, NonNegativeInt, NonNegativeInt],
-]
-Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
-Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+Width = Annotated[StrictInt, Field(gt=0, le=limits.MAX_WIDTH)]
+Side = Annotated[StrictInt, Field(gt=0, le=limits.MAX_SIDE)]
+Pixels = Annotated[StrictInt, Field(ge=0, le=limits.MAX_SIDE)]
+Images = Annotated[StrictInt, Field(gt=0, le=limits.MAX_IMAGES)]
+Count = Annotated[StrictInt, Field(ge=0, le=limits.MAX_IMAGES)]
+Number = StrictFloat
+PositiveNumber = Annotated[StrictFloat, Field(gt=0.0)]
+Size2 = Union[Side, tuple[Side, Side]]
+Padding = Union[Literal["valid", "same"], Pixels, tuple[Pixels, Pixels, Pixels, Pixels]]
+Rate = Annotated[StrictFloat, Field(ge=0.0, lt=1.0)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=limits.MAX_NAME_CHARS)]
 
 
 class Strict(BaseModel):
-    """Base for every spec model: unknown keys are errors, never silently ignored."""
+    """Base for every spec model: unknown keys are errors, never silently ignored; numbers are finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 RULE_ERROR = "spec_rule"
@@ -73,12 +82,12 @@ class LayerBase(Strict):
 
 class Conv(LayerBase):
     type: Literal["conv"]
-    filters: PositiveInt
+    filters: Width
     kernel: Size2
     stride: Size2 = 1
     padding: Padding = "valid"
     activation: ActivationName = "linear"
-    use_bias: bool = True
+    use_bias: StrictBool = True
 
 
 class DepthwiseConv(LayerBase):
@@ -86,9 +95,9 @@ class DepthwiseConv(LayerBase):
     kernel: Size2
     stride: Size2 = 1
     padding: Padding = "valid"
-    depth_multiplier: PositiveInt = 1
+    depth_multiplier: Width = 1
     activation: ActivationName = "linear"
-    use_bias: bool = True
+    use_bias: StrictBool = True
 
 
 class MaxPool(LayerBase):
@@ -109,8 +118,8 @@ class AvgPool(LayerBase):
 
 class BatchNorm(LayerBase):
     type: Literal["batch_norm"]
-    momentum: float = Field(default=0.99, gt=0.0, lt=1.0, description="Weight of the old statistic.")
-    epsilon: PositiveFloat = 1e-3
+    momentum: Number = Field(default=0.99, gt=0.0, lt=1.0, description="Weight of the old statistic.")
+    epsilon: PositiveNumber = 1e-3
 
 
 class Dropout(LayerBase):
@@ -131,19 +140,19 @@ class Flatten(LayerBase):
 
 class Dense(LayerBase):
     type: Literal["dense"]
-    units: PositiveInt
+    units: Width
     activation: ActivationName = "linear"
-    use_bias: bool = True
+    use_bias: StrictBool = True
 
 
 class GlobalAvgPool(LayerBase):
     type: Literal["global_avg_pool"]
-    keepdims: bool = False
+    keepdims: StrictBool = False
 
 
 class GlobalMaxPool(LayerBase):
     type: Literal["global_max_pool"]
-    keepdims: bool = False
+    keepdims: StrictBool = False
 
 
 class Residual(LayerBase):
@@ -157,7 +166,7 @@ class Repeat(LayerBase):
     """``layers`` written once and applied ``times`` times in sequence (fresh weights each time)."""
 
     type: Literal["repeat"]
-    times: PositiveInt
+    times: Annotated[StrictInt, Field(gt=0, le=limits.MAX_REPEATS)]
     layers: list[Layer] = Field(min_length=1)
 
 
@@ -203,13 +212,13 @@ LAYER_TYPES: tuple[str, ...] = (
 
 
 class HiddenDense(Strict):
-    units: PositiveInt
+    units: Width
     activation: ActivationName = "relu"
     dropout: Rate = Field(default=0.0, description="Dropout applied after this layer.")
 
 
 class HiddenConv(Strict):
-    filters: PositiveInt
+    filters: Width
     activation: ActivationName = "relu"
     dropout: Rate = Field(default=0.0, description="Dropout applied after this layer.")
 
@@ -257,7 +266,7 @@ class ConvHead(Strict):
     convs ending in ``classes`` filters, then a flatten of the 1x1 map."""
 
     type: Literal["conv"]
-    filters: PositiveInt
+    filters: Width
     activation: ActivationName = "relu"
     dropout: Rate = Field(default=0.0, description="Dropout after the full-map conv.")
     hidden: HiddenConvLayers = Field(default_factory=list, description="Hidden 1x1 convs.")
@@ -290,42 +299,42 @@ HEAD_TYPES: tuple[str, ...] = ("flatten", "global_avg", "global_max", "conv", "f
 
 class Sgd(Strict):
     name: Literal["sgd"]
-    lr: PositiveFloat = 0.01
-    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    nesterov: bool = False
+    lr: PositiveNumber = 0.01
+    momentum: Annotated[StrictFloat, Field(ge=0.0, lt=1.0)] = 0.0
+    nesterov: StrictBool = False
 
 
 class MomentumSgd(Strict):
     """SGD with (heavy-ball or Nesterov) momentum: ``v = momentum * v - lr * g``."""
 
     name: Literal["momentum"]
-    lr: PositiveFloat = 0.01
-    momentum: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.9
-    nesterov: bool = False
+    lr: PositiveNumber = 0.01
+    momentum: Annotated[StrictFloat, Field(gt=0.0, lt=1.0)] = 0.9
+    nesterov: StrictBool = False
 
 
 class Adam(Strict):
     name: Literal["adam"]
-    lr: PositiveFloat = 0.001
-    beta1: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9
-    beta2: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
-    epsilon: PositiveFloat = 1e-7
+    lr: PositiveNumber = 0.001
+    beta1: Annotated[StrictFloat, Field(ge=0.0, lt=1.0)] = 0.9
+    beta2: Annotated[StrictFloat, Field(ge=0.0, lt=1.0)] = 0.999
+    epsilon: PositiveNumber = 1e-7
 
 
 class Adadelta(Strict):
     name: Literal["adadelta"]
-    lr: PositiveFloat = 1.0
-    rho: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.95
-    epsilon: PositiveFloat = 1e-7
+    lr: PositiveNumber = 1.0
+    rho: Annotated[StrictFloat, Field(gt=0.0, lt=1.0)] = 0.95
+    epsilon: PositiveNumber = 1e-7
 
 
 class RmsProp(Strict):
     name: Literal["rmsprop"]
-    lr: PositiveFloat = 0.001
-    rho: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.9
-    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    epsilon: PositiveFloat = 1e-7
-    centered: bool = False
+    lr: PositiveNumber = 0.001
+    rho: Annotated[StrictFloat, Field(gt=0.0, lt=1.0)] = 0.9
+    momentum: Annotated[StrictFloat, Field(ge=0.0, lt=1.0)] = 0.0
+    epsilon: PositiveNumber = 1e-7
+    centered: StrictBool = False
 
 
 Optimizer = Annotated[Union[Sgd, MomentumSgd, Adam, Adadelta, RmsProp], Field(discriminator="name")]
@@ -337,9 +346,9 @@ class Train(Strict):
     loss: Literal["cross_entropy"] = Field(
         default="cross_entropy", description="Softmax cross-entropy on the logits."
     )
-    batch_size: PositiveInt = 64
-    epochs: PositiveInt = 10
-    seed: NonNegativeInt = 0
+    batch_size: Annotated[StrictInt, Field(gt=0, le=limits.MAX_BATCH)] = 64
+    epochs: Annotated[StrictInt, Field(gt=0, le=limits.MAX_EPOCHS)] = 10
+    seed: Annotated[StrictInt, Field(ge=0, le=limits.MAX_SEED)] = 0
     init: Literal["framework", "shared"] = Field(
         default="framework",
         description="framework: each framework's own initialisers; shared: the same neutral weights.",
@@ -354,12 +363,12 @@ class Dataset(Strict):
     fit: Literal["resize", "pad"] = Field(
         default="resize", description="How images are brought to the input's height and width."
     )
-    normalize: bool = Field(default=True, description="Scale pixels to [0, 1].")
-    limit_train: PositiveInt | None = None
-    limit_test: PositiveInt | None = None
-    train_size: PositiveInt = Field(default=1024, description="Synthetic data: training images.")
-    test_size: PositiveInt = Field(default=256, description="Synthetic data: test images.")
-    sizes: list[tuple[PositiveInt, PositiveInt]] | None = Field(
+    normalize: StrictBool = Field(default=True, description="Scale pixels to [0, 1].")
+    limit_train: Images | None = None
+    limit_test: Images | None = None
+    train_size: Images = Field(default=1024, description="Synthetic data: training images.")
+    test_size: Images = Field(default=256, description="Synthetic data: test images.")
+    sizes: list[tuple[Side, Side]] | None = Field(
         default=None,
         description="Size-agnostic inputs: image sizes to draw from, batched by size bucket.",
     )
@@ -379,9 +388,9 @@ class Dataset(Strict):
 
 
 class ExpectParams(Strict):
-    total: NonNegativeInt | None = None
-    trainable: NonNegativeInt | None = None
-    non_trainable: NonNegativeInt | None = None
+    total: Count | None = None
+    trainable: Count | None = None
+    non_trainable: Count | None = None
 
     @model_validator(mode="after")
     def _at_least_one(self) -> ExpectParams:
@@ -395,10 +404,10 @@ class ExpectParams(Strict):
 class Reference(Strict):
     """Figures the authors reported on their own hardware: compared against, never asserted."""
 
-    test_accuracy: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    top2_accuracy: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    val_accuracy: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    us_per_sample: PositiveFloat | None = None
+    test_accuracy: Annotated[StrictFloat, Field(ge=0.0, le=1.0)] | None = None
+    top2_accuracy: Annotated[StrictFloat, Field(ge=0.0, le=1.0)] | None = None
+    val_accuracy: Annotated[StrictFloat, Field(ge=0.0, le=1.0)] | None = None
+    us_per_sample: PositiveNumber | None = None
     note: str | None = None
     source: str | None = None
 
@@ -418,8 +427,8 @@ class Spec(Strict):
     title: str
     source: str
     description: str | None = None
-    classes: Annotated[int, Field(ge=2)]
-    input: tuple[PositiveInt | None, PositiveInt | None, PositiveInt]
+    classes: Annotated[StrictInt, Field(ge=2, le=limits.MAX_CLASSES)]
+    input: tuple[Side | None, Side | None, Width]
     backbone: list[Layer] = Field(min_length=1)
     head: Head
     train: Train

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount, StepResult
+from harness.framework import EffectiveSettings, Framework, Mode, NeutralWeights, ParamCount, StepResult
 from harness.spec import Network
 from harness.spec.schema import Train
 
@@ -39,6 +39,7 @@ class KerasFramework(Framework):
     module = "tensorflow"
     distribution = "tensorflow-cpu"
     install_hint = "pip install -e plugins/keras"
+    compiled_mode = "XLA: jit_compile=True on the traced training step and forward pass"
 
     @classmethod
     def version(cls) -> str | None:
@@ -57,11 +58,15 @@ class KerasFramework(Framework):
             return f"the module 'keras' is not installed; install it with: {cls.install_hint}"
         return reason
 
-    def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0) -> None:
-        super().__init__(device, threads, seed)
+    def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0, mode: Mode = "eager") -> None:
+        super().__init__(device, threads, seed, mode)
         from harness_keras import runtime
 
         runtime.configure(device, threads, seed)
+        if mode == "compiled":
+            from harness_keras.compile import configure
+
+            configure()
 
     def devices(self) -> list[str]:
         from harness_keras.runtime import CPU, CUDA, gpus
@@ -79,7 +84,12 @@ class KerasFramework(Framework):
     def build(self, network: Network) -> KerasNetwork:
         from harness_keras.builder import build_model
 
-        return build_model(network)
+        built = build_model(network)
+        if self.mode == "compiled":
+            from harness_keras.compile import jit_forward
+
+            jit_forward(built)
+        return built
 
     def count_params(self, model: KerasNetwork) -> dict[str, ParamCount]:
         def size(variables: list[Any]) -> int:
@@ -96,12 +106,22 @@ class KerasFramework(Framework):
     def effective_settings(self, model: KerasNetwork, network: Network) -> EffectiveSettings:
         from harness_keras.settings import effective_settings
 
-        return effective_settings(model, network, self.seed)
+        settings = effective_settings(model, network, self.seed)
+        if self.mode == "compiled":
+            from harness_keras.compile import add_settings
+
+            add_settings(settings)
+        return settings
 
     def prepare_training(self, model: KerasNetwork, train: Train) -> Trainer:
         from harness_keras.training import make_trainer
 
-        return make_trainer(model, train)
+        trainer = make_trainer(model, train)
+        if self.mode == "compiled":
+            from harness_keras.compile import jit_trainer
+
+            return jit_trainer(trainer)
+        return trainer
 
     def train_step(self, trainer: Trainer, images: np.ndarray, labels: np.ndarray) -> StepResult:
         loss, correct = trainer.run(images, labels)

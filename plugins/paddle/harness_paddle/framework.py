@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount, StepResult
+from harness.framework import EffectiveSettings, Framework, Mode, NeutralWeights, ParamCount, StepResult
 from harness.spec import Network
 from harness.spec.schema import Train
 
@@ -33,13 +33,16 @@ class PaddleFramework(Framework):
     module = "paddle"
     distribution = "paddlepaddle"
     install_hint = "pip install -e plugins/paddle  (or: pip install 'harness[paddle]')"
+    compiled_mode = "paddle.jit.to_static, full graph (AST conversion), Paddle's executor (no CINN)"
 
-    def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0) -> None:
+    def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0, mode: Mode = "eager") -> None:
         """Import Paddle and apply the thread count, device, seed and determinism flags."""
-        super().__init__(device, threads, seed)
+        super().__init__(device, threads, seed, mode)
         from harness_paddle import runtime
+        from harness_paddle.compile import Compiled
 
         runtime.configure(device, threads, seed)
+        self.runnable = Compiled() if mode == "compiled" else (lambda model: model)
 
     def devices(self) -> list[str]:
         from harness.devices import available_devices
@@ -68,12 +71,17 @@ class PaddleFramework(Framework):
     def effective_settings(self, model: PaddleNetwork, network: Network) -> EffectiveSettings:
         from harness_paddle.settings import effective_settings
 
-        return effective_settings(model, network, self.seed)
+        settings = effective_settings(model, network, self.seed)
+        if self.mode == "compiled":
+            from harness_paddle.compile import add_settings
+
+            add_settings(settings)
+        return settings
 
     def prepare_training(self, model: PaddleNetwork, train: Train) -> PaddleTrainer:
         from harness_paddle import train as paddle_train
 
-        return paddle_train.prepare(model, train)
+        return paddle_train.prepare(model, train, forward=self.runnable(model))
 
     def train_step(self, trainer: PaddleTrainer, images: np.ndarray, labels: np.ndarray) -> StepResult:
         from harness_paddle import train as paddle_train
@@ -83,7 +91,7 @@ class PaddleFramework(Framework):
     def predict(self, model: PaddleNetwork, images: np.ndarray) -> np.ndarray:
         from harness_paddle import train as paddle_train
 
-        return paddle_train.predict(model, images)
+        return paddle_train.predict(self.runnable(model), images)
 
     def load_weights(self, model: PaddleNetwork, weights: NeutralWeights) -> None:
         from harness_paddle import weights as paddle_weights

@@ -89,10 +89,11 @@ class PaddleTrainer:
     loss: Any
 
 
-def prepare(model: PaddleNetwork, train: Train) -> PaddleTrainer:
-    """The optimizer over the trainable parameters (every hyperparameter explicit) and the loss."""
+def prepare(model: PaddleNetwork, train: Train, forward: Any = None) -> PaddleTrainer:
+    """The optimizer over the trainable parameters (every hyperparameter explicit) and the loss;
+    ``forward`` (the compiled model in compiled mode) runs the training steps instead of ``model``."""
     trainable = [p for p in model.parameters() if p.trainable]
-    return PaddleTrainer(model, make_optimizer(train.optimizer, trainable), make_loss())
+    return PaddleTrainer(model if forward is None else forward, make_optimizer(train.optimizer, trainable), make_loss())
 
 
 def step(trainer: PaddleTrainer, images: np.ndarray, labels: np.ndarray) -> StepResult:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount, StepResult
+from harness.framework import EffectiveSettings, Framework, Mode, NeutralWeights, ParamCount, StepResult
 from harness.spec import Network
 from harness.spec.schema import Train
 
@@ -21,20 +21,23 @@ if TYPE_CHECKING:
 
 
 class TorchFramework(Framework):
-    """PyTorch, eager mode, channels-first, float32."""
+    """PyTorch, eager mode or ``torch.compile`` (inductor), channels-first, float32."""
 
     name = "torch"
     display_name = "PyTorch"
     module = "torch"
     distribution = "torch"
     install_hint = "pip install -e plugins/torch"
+    compiled_mode = "torch.compile, inductor backend (needs a C++ compiler on CPU)"
 
-    def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0) -> None:
+    def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0, mode: Mode = "eager") -> None:
         """Check the device, then set threads, seeds, deterministic algorithms and IEEE float32."""
-        super().__init__(device, threads, seed)
+        super().__init__(device, threads, seed, mode)
         from harness_torch import runtime
+        from harness_torch.compile import Compiled
 
         runtime.configure(device, threads, seed)
+        self.runnable = Compiled(threads) if mode == "compiled" else (lambda model: model)
 
     def devices(self) -> list[str]:
         from harness_torch import runtime
@@ -63,12 +66,17 @@ class TorchFramework(Framework):
     def effective_settings(self, model: NeutralNet, network: Network) -> EffectiveSettings:
         from harness_torch.settings import effective_settings
 
-        return effective_settings(model, network, self.device, self.seed)
+        settings = effective_settings(model, network, self.device, self.seed)
+        if self.mode == "compiled":
+            from harness_torch.compile import add_settings
+
+            add_settings(settings)
+        return settings
 
     def prepare_training(self, model: NeutralNet, train: Train) -> Trainer:
         from harness_torch import train as torch_train
 
-        return torch_train.prepare(model, train, self.device)
+        return torch_train.prepare(self.runnable(model), train, self.device)
 
     def train_step(self, trainer: Trainer, images: np.ndarray, labels: np.ndarray) -> StepResult:
         from harness_torch import train as torch_train
@@ -78,7 +86,7 @@ class TorchFramework(Framework):
     def predict(self, model: NeutralNet, images: np.ndarray) -> np.ndarray:
         from harness_torch import train as torch_train
 
-        return torch_train.predict(model, images, self.device)
+        return torch_train.predict(self.runnable(model), images, self.device)
 
     def load_weights(self, model: NeutralNet, weights: NeutralWeights) -> None:
         from harness_torch import weights as torch_weights
