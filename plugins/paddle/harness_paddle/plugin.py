@@ -18,5 +18,5 @@ def harness_register_frameworks(register: Callable[[type[Framework]], None]) -> 
 
 @hookimpl
 def harness_worker_environment(framework: str) -> dict[str, str] | None:
-    """OpenMP's wait policy for a Paddle worker (:mod:`harness_paddle.openmp`), set before it starts."""
+    """libiomp5's spin time for a Paddle worker (:mod:`harness_paddle.openmp`), set before it starts."""
     return openmp_environment() if framework == PaddleFramework.name else None

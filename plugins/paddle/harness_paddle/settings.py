@@ -151,8 +151,8 @@ def _runtime(settings: EffectiveSettings) -> None:
     settings.add("runtime", "num_threads", Setting(runtime.paddle.get_flags("FLAGS_paddle_num_threads")["FLAGS_paddle_num_threads"],
                                                    note="FLAGS_paddle_num_threads, from the harness's --threads"))
     for name in OPENMP_ENVIRONMENT:
-        settings.add("runtime", name, Setting(os.environ.get(name), note="set by the Paddle plugin: OpenMP workers sleep after a region "
-                                                   "(libiomp5 and libgomp are both loaded; see docs/timing.md)"))
+        settings.add("runtime", name, Setting(os.environ.get(name), note="set by the Paddle plugin: libiomp5's workers sleep as soon as a "
+                                                   "region ends (see docs/timing.md)"))
     settings.add("runtime", "FLAGS_use_mkldnn", Setting(runtime.paddle.get_flags("FLAGS_use_mkldnn")["FLAGS_use_mkldnn"], default=True,
                                                         note="oneDNN kernels in dygraph: Paddle's default kept, turning them "
                                                              "on was slower (docs/timing.md)"))
