@@ -48,8 +48,9 @@ def test_a_job_request_carries_the_spec_resolved_once_with_the_overrides(tmp_pat
 
 def test_measurement_defaults_are_declared_once() -> None:
     options = RunOptions(frameworks=["fake"])
-    for name in ("device", "threads", "warmup_steps", "latency_repeats"):
+    for name in ("device", "warmup_steps", "latency_repeats"):
         assert getattr(options, name) == TrainConfig.model_fields[name].default
+    assert options.threads == [TrainConfig.model_fields["threads"].default]
 
 
 def test_the_worker_trains_from_the_resolved_spec_and_never_reads_yaml(tmp_path: Path, fake_plugin: None) -> None:

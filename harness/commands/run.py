@@ -23,7 +23,7 @@ from harness.runner.orchestrator import Orchestrator, network_objects, stored_re
 from harness.runner.preflight import DataCheckError, check_data
 from harness.runner.progress import LiveView, LogView, QuietView, print_table, summary_table
 from harness.runner.ray_executor import RayExecutor, RayUnavailable, import_ray
-from harness.runner.threads import default_threads
+from harness.runner.threads import RUN_THREADS
 from harness.spec import Network
 from harness.spec.loader import duplicate_networks
 
@@ -42,6 +42,20 @@ def parse_seeds(seed: int | None, seeds: str | None) -> list[int] | None:
         raise click.BadParameter(f"'{seeds}' is not a comma-separated list of integers, e.g. 0,1,2.", param_hint="--seeds") from None
     if not values or min(values) < 0 or max(values) > limits.MAX_SEED:
         raise click.BadParameter(f"give one or more integers from 0 to {limits.MAX_SEED}, e.g. 0,1,2.", param_hint="--seeds")
+    return list(dict.fromkeys(values))
+
+
+def parse_threads(threads: str | None) -> list[int]:
+    """``--threads 2`` or ``--threads 1,2`` as a list (default: :data:`RUN_THREADS`)."""
+    if threads is None:
+        return [RUN_THREADS]
+    try:
+        values = [int(part) for part in threads.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"'{threads}' is not a comma-separated list of integers, e.g. 1,2.", param_hint="--threads") from None
+    if not values or min(values) < 1 or max(values) > limits.MAX_THREADS:
+        raise click.BadParameter(f"give one or more thread counts from 1 to {limits.MAX_THREADS}, e.g. 1,2.",
+                                 param_hint="--threads")
     return list(dict.fromkeys(values))
 
 
@@ -116,7 +130,9 @@ def choose_executor(
 @click.option("--init", type=click.Choice(["framework", "shared"]),
               help="`shared`: every framework starts from the same neutral weights (default: the spec's train.init).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--threads", type=bounded_int(1, limits.MAX_THREADS), help="Threads per job, the same for every framework (default: all cores).")
+@click.option("--threads", help=f"Threads per job, the same for every framework (default: {RUN_THREADS}, chosen from "
+                                "measurements on a shared 2-core machine, see docs/timing.md); several counts, e.g. `1,2`, "
+                                "run every job at each count and the report shows each framework's thread scaling.")
 @click.option("--timeout", type=FiniteFloat(min=0, min_open=True, max=limits.MAX_TIMEOUT_S), help="Seconds one job may run before it is killed.")
 @click.option("--executor", "executor_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="`local`: one job at a time on this machine. `ray`: every job is a Ray task (see docs/scaling.md).")
@@ -143,7 +159,7 @@ def choose_executor(
 def run(
     specs: tuple[str, ...], framework_names: str, modes: list[str], variants: tuple[str, ...], epochs: int | None, seed: int | None,
     seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
-    limit_test: int | None, init: str | None, device: str, threads: int | None, timeout: float | None,
+    limit_test: int | None, init: str | None, device: str, threads: str | None, timeout: float | None,
     executor_kind: str, ray_address: str | None, concurrency: int, out: Path | None, resume: bool, quiet: bool,
     warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
     dry_run: bool,
@@ -169,7 +185,7 @@ def run(
     options = RunOptions(
         frameworks=selection.names, modes=modes, seeds=parse_seeds(seed, seeds), epochs=epochs, batch_size=batch_size,
         dataset=dataset, data_dir=data_dir, limit_train=limit_train, limit_test=limit_test, init=init,  # type: ignore[arg-type]
-        device=device, threads=threads or default_threads(), warmup_steps=warmup_steps, latency_repeats=latency_repeats,
+        device=device, threads=parse_threads(threads), warmup_steps=warmup_steps, latency_repeats=latency_repeats,
     )
     try:
         data_notes = check_data(networks, options)
@@ -227,7 +243,7 @@ def add_parity(results: RunResults, networks: list[Network], options: RunOptions
 
     for network in networks:
         with err_console.status(f"parity: {network.key}"):
-            parity = check_network(network, options.frameworks, executor, modes=options.modes, threads=options.threads,
+            parity = check_network(network, options.frameworks, executor, modes=options.modes, threads=options.threads[0],
                                    device=options.device, seed=(options.seeds or [network.spec.train.seed])[0],
                                    images=real_or_synthetic(options.data_dir))
         results.parity += [pair.as_dict() for pair in parity.pairs]
@@ -242,7 +258,7 @@ def add_train_parity(results: RunResults, networks: list[Network], options: RunO
         if (options.init or network.spec.train.init) != "shared":
             continue
         with err_console.status(f"training parity: {network.key}, {RUN_STEPS} steps"):
-            training = check_training(network, options.frameworks, executor, steps=RUN_STEPS, threads=options.threads,
+            training = check_training(network, options.frameworks, executor, steps=RUN_STEPS, threads=options.threads[0],
                                       device=options.device, seed=(options.seeds or [network.spec.train.seed])[0])
         results.train_parity += [pair.compact() for pair in training.pairs]
         results.notes += [f"training parity: {network.key} could not run in {name}: {reason}"
@@ -252,6 +268,8 @@ def add_train_parity(results: RunResults, networks: list[Network], options: RunO
 def options_record(options: RunOptions, timeout: float | None) -> dict[str, object]:
     """The run's resolved options, as stored in results.json."""
     record = options.model_dump(exclude_none=True)
+    if not options.several_threads:
+        record["threads"] = options.threads[0]  # one count: recorded as a number, as in earlier runs
     record["timeout_s"] = timeout
     return record
 

@@ -41,6 +41,7 @@ class RunView:
             {job.framework for job in run.jobs} | {name for per in run.framework_params.values() for name in per}
         )
         self.seeds = sorted({job.seed for job in run.jobs})
+        self.threads = sorted({job.environment.threads for job in run.jobs if job.environment is not None})
         self.modes = sorted({job.mode for job in run.jobs}, key=lambda mode: mode != "eager")
         self.jobs = sorted(
             run.jobs,
@@ -52,11 +53,13 @@ class RunView:
         return [job for job in self.jobs if job.network == network]
 
     def label(self, job: JobResult) -> str:
-        """A job's column heading: the framework, with the network, mode and seed when they vary."""
+        """A job's column heading: the framework, with the network, mode, seed and threads when they vary."""
         parts = [job.network] if len(self.networks) > 1 else []
         parts.append(job.label if len(self.modes) > 1 else job.framework)
         if len(self.seeds) > 1:
             parts.append(f"seed {job.seed}")
+        if len(self.threads) > 1 and job.environment is not None:
+            parts.append(f"{job.environment.threads} threads")
         return " · ".join(parts)
 
 

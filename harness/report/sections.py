@@ -9,6 +9,7 @@ from harness.report.compiled import COMPILED_TEXT, compile_options, compiled_tab
 from harness.report.document import Block, Bullets, Details, Figure, Heading, Report, Section, Text
 from harness.report.model import RunView, labels
 from harness.report.summary import summary_blocks
+from harness.report.threads import thread_scaling_section
 from harness.shapes import describe_shape
 
 READING = (
@@ -179,6 +180,7 @@ def build_report(view: RunView, per_network: dict[str, Figure], compared: Figure
             _plots_section(per_network, compared),
             _parameters_section(view),
             _results_section(view),
+            *filter(None, [thread_scaling_section(view)]),
             _architecture_section(view),
             _settings_section(view),
             _run_section(view),

@@ -1,4 +1,4 @@
-"""The jobs of a run: one per (spec, variant, seed, framework, mode), in a fixed order.
+"""The jobs of a run: one per (spec, variant, seed, thread count, framework, mode), in a fixed order.
 
 The command line's options are resolved once, here, into each job's
 :class:`~harness.runner.protocol.TrainConfig`; the job's request carries that config and the
@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field, NonNegativeInt, PositiveInt
+from pydantic import Field, NonNegativeInt, PositiveInt, field_validator
 
 from harness.framework import Mode
 from harness.runner.protocol import Device, Init, Message, TrainConfig, TrainRequest, resolve_train
@@ -40,33 +40,52 @@ class RunOptions(Message):
     limit_test: PositiveInt | None = None
     init: Init | None = None
     device: Device = _DEFAULTS["device"].default
-    threads: PositiveInt = _DEFAULTS["threads"].default
+    threads: list[PositiveInt] = Field(default=[_DEFAULTS["threads"].default], min_length=1)
     warmup_steps: NonNegativeInt = Field(default=_DEFAULTS["warmup_steps"].default)
     latency_repeats: PositiveInt = Field(default=_DEFAULTS["latency_repeats"].default)
 
+    @field_validator("threads", mode="before")
+    @classmethod
+    def _one_or_several(cls, value: object) -> object:
+        """One thread count (an int) is a list of one; repeated counts are kept once, in order."""
+        return [value] if isinstance(value, int) else list(dict.fromkeys(value)) if isinstance(value, list) else value
 
-SHARED_FIELDS = ("dataset", "data_dir", "limit_train", "limit_test", "device", "threads", "warmup_steps", "latency_repeats")
+    @property
+    def several_threads(self) -> bool:
+        """Whether the run times each job at more than one thread count."""
+        return len(self.threads) > 1
+
+
+SHARED_FIELDS = ("dataset", "data_dir", "limit_train", "limit_test", "device", "warmup_steps", "latency_repeats")
 """The options every job of a run takes as they are."""
 
 
 @dataclass(frozen=True)
 class Job:
-    """One job of a run: a network, a framework, a mode and a seed, with its full configuration."""
+    """One job of a run: a network, a framework, a mode, a seed and a thread count, with its full configuration.
+
+    ``by_threads``: the run has several thread counts, so the count is part of the job's key and
+    file name; a run with one count keeps the names of earlier runs (and their ``--resume``).
+    """
 
     network: Network
     config: TrainConfig
+    by_threads: bool = False
 
     @property
     def key(self) -> str:
         mode = "" if self.config.mode == "eager" else f" / {self.config.mode}"
-        return f"{self.network.key} / {self.config.framework}{mode} / seed {self.config.seed}"
+        threads = f" / {self.config.threads} threads" if self.by_threads else ""
+        return f"{self.network.key} / {self.config.framework}{mode} / seed {self.config.seed}{threads}"
 
     @property
     def file_name(self) -> str:
         """``<network-slug>__<framework>__seed<k>.json``, ``<network-slug>__<framework>__<mode>__seed<k>.json``
-        in a mode other than eager (so eager results keep their names)."""
+        in a mode other than eager (so eager results keep their names), with ``__t<threads>`` before
+        ``.json`` when the run has several thread counts."""
         mode = "" if self.config.mode == "eager" else f"__{self.config.mode}"
-        return f"{self.network.slug}__{self.config.framework}{mode}__seed{self.config.seed}.json"
+        threads = f"__t{self.config.threads}" if self.by_threads else ""
+        return f"{self.network.slug}__{self.config.framework}{mode}__seed{self.config.seed}{threads}.json"
 
     def result_path(self, out: Path) -> Path:
         return Path(out) / JOBS_FOLDER / self.file_name
@@ -82,18 +101,20 @@ def spec_digest(network: Network) -> str:
 
 
 def plan_jobs(networks: list[Network], options: RunOptions) -> list[Job]:
-    """Every job, ordered by network (as given), then seed, then framework, then mode (as given)."""
+    """Every job, ordered by network (as given), then seed, thread count, framework and mode (as given)."""
     shared = options.model_dump(include=set(SHARED_FIELDS))
     jobs: list[Job] = []
     for network in networks:
         train = network.spec.train
         for seed in options.seeds if options.seeds is not None else [train.seed]:
-            for framework in options.frameworks:
-                for mode in options.modes:
-                    config = TrainConfig(
-                        framework=framework, mode=mode, spec=network.path, variant=network.variant,
-                        spec_digest=spec_digest(network), seed=seed, epochs=options.epochs or train.epochs,
-                        batch_size=options.batch_size or train.batch_size, init=options.init or train.init, **shared,
-                    )
-                    jobs.append(Job(network, config))
+            for threads in options.threads:
+                for framework in options.frameworks:
+                    for mode in options.modes:
+                        config = TrainConfig(
+                            framework=framework, mode=mode, spec=network.path, variant=network.variant,
+                            spec_digest=spec_digest(network), seed=seed, epochs=options.epochs or train.epochs,
+                            batch_size=options.batch_size or train.batch_size, init=options.init or train.init,
+                            threads=threads, **shared,
+                        )
+                        jobs.append(Job(network, config, by_threads=options.several_threads))
     return jobs

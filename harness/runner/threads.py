@@ -18,6 +18,16 @@ THREAD_VARIABLES = (
 )
 
 
+RUN_THREADS = 1
+"""``harness run``'s default thread count. Measured on the shared 2-core development machine
+(docs/timing.md): with 2 threads every framework's LeNet step was slower than with 1 (PyTorch
+0.11x, Paddle 0.59x, Keras 0.90x), because threads that spin-wait between parallel regions
+(PyTorch's libgomp, Paddle's two OpenMP runtimes) lose their core to other processes; with one
+thread a framework's thread handling stays out of the comparison and other processes disturb it
+least. ``--threads 1,2`` shows each framework's scaling; on a quiet dedicated machine more threads
+can pay (PyTorch 2.2x with 2 threads on an idle machine)."""
+
+
 def default_threads() -> int:
     """All cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

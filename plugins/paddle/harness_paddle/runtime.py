@@ -19,6 +19,7 @@ import numpy as np
 
 from harness import channels_first
 from harness.devices import CUDA, check_device
+from harness_paddle.openmp import openmp_environment
 
 GPU_DETERMINISM_FLAGS: dict[str, bool] = {
     "FLAGS_cudnn_deterministic": True,
@@ -28,6 +29,7 @@ GPU_DETERMINISM_FLAGS: dict[str, bool] = {
 """Flags that make CUDA kernels deterministic (registered only in CUDA builds of Paddle)."""
 
 os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.update(openmp_environment())  # in a process that imports the plugin directly (tests), as in a worker
 os.environ.setdefault("FLAGS_paddle_num_threads", os.environ.get("OMP_NUM_THREADS", "1"))
 for _flag, _value in GPU_DETERMINISM_FLAGS.items():
     os.environ[_flag] = str(int(_value))

@@ -4,18 +4,24 @@ from what runs."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from harness import channels_first
 from harness.channels_first import NATIVE_FLATTEN, NEUTRAL_FLATTEN, FeatureOrder
 from harness.framework import EffectiveSettings, Setting, initializer_setting
-from harness.spec import Network
-from harness.spec import schema
+from harness.spec import Network, schema
 from harness.spec.network import Traced
 from harness_paddle import runtime
 from harness_paddle.build import DATA_FORMAT, PaddleNetwork
 from harness_paddle.layers import ChannelsLastFlatten, Unit
-from harness_paddle.train import LOSS_ARGUMENTS, OPTIMIZER_NEUTRAL_NAMES, OPTIMIZER_NOTES, optimizer_arguments
+from harness_paddle.openmp import OPENMP_ENVIRONMENT
+from harness_paddle.train import (
+    LOSS_ARGUMENTS,
+    OPTIMIZER_NEUTRAL_NAMES,
+    OPTIMIZER_NOTES,
+    optimizer_arguments,
+)
 
 SIZE_AGNOSTIC_PIXELS = "TensorFlow same rule, per input size"
 PIXELS_NOTE = "[top, bottom, left, right]"
@@ -140,6 +146,18 @@ def _optimizer(optimizer: schema.Optimizer) -> dict[str, Setting]:
     return items
 
 
+def _runtime(settings: EffectiveSettings) -> None:
+    """Threads, OpenMP's wait policy and oneDNN as this Paddle process runs them."""
+    settings.add("runtime", "num_threads", Setting(runtime.paddle.get_flags("FLAGS_paddle_num_threads")["FLAGS_paddle_num_threads"],
+                                                   note="FLAGS_paddle_num_threads, from the harness's --threads"))
+    for name in OPENMP_ENVIRONMENT:
+        settings.add("runtime", name, Setting(os.environ.get(name), note="set by the Paddle plugin: libiomp5's workers sleep as soon as a "
+                                                   "region ends (see docs/timing.md)"))
+    settings.add("runtime", "FLAGS_use_mkldnn", Setting(runtime.paddle.get_flags("FLAGS_use_mkldnn")["FLAGS_use_mkldnn"], default=True,
+                                                        note="oneDNN kernels in dygraph: Paddle's default kept, turning them "
+                                                             "on was slower (docs/timing.md)"))
+
+
 def effective_settings(model: PaddleNetwork, network: Network, seed: int) -> EffectiveSettings:
     """Layout, every layer's resolved settings, optimizer, loss and determinism."""
     settings = EffectiveSettings()
@@ -156,6 +174,7 @@ def effective_settings(model: PaddleNetwork, network: Network, seed: int) -> Eff
     for name, value in LOSS_ARGUMENTS.items():
         settings.add("loss", name, Setting(value))
     settings.add("determinism", "seed", Setting(seed, note="paddle.seed"))
+    _runtime(settings)
     flags = runtime.determinism_flags()
     for name, wanted in runtime.GPU_DETERMINISM_FLAGS.items():
         settings.add("determinism", name, Setting(flags[name]) if flags is not None else Setting(

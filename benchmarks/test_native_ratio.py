@@ -1,0 +1,38 @@
+"""Harness step time / native step time per framework, on a tiny slice (pytest-benchmark).
+
+The native side is ``benchmarks/native/<framework>_native.py`` (no harness, only the thread count
+set); the ratio of each framework is stored in ``benchmark.extra_info`` so that its history can be
+saved and compared with pytest-benchmark's tools. On a tiny slice and a shared machine the ratio
+is noisy: the ceiling here is generous; ``python benchmarks/native_overhead.py`` measures properly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCHMARKS))
+
+from native_overhead import SCRIPTS, compare
+
+MODULES = {"torch": "torch", "keras": "keras", "paddle": "paddle"}
+CEILING = 1.5
+"""Harness / native on 640 images, one round: a regression shows as a ratio far above 1."""
+
+
+@pytest.mark.parametrize("framework", sorted(SCRIPTS))
+def test_harness_over_native_ratio(benchmark, framework: str) -> None:
+    if importlib.util.find_spec(MODULES[framework]) is None:
+        pytest.skip(f"{framework} is not installed")
+    args = argparse.Namespace(spec=BENCHMARKS.parent / "specs" / "lenet.yaml", variant=None, dataset=None, data_dir=None,
+                              limit_train=640, batch_size=None, rounds=1, threads=1, seed=0)
+    (result,) = benchmark.pedantic(compare, args=([framework], args, "lenet", 64), kwargs={"report": False},
+                                   rounds=1, iterations=1)
+    benchmark.extra_info.update({"ratio": result.ratio, "harness_step_ms": result.harness_ms, "native_step_ms": result.native_ms,
+                                 "load": result.loads, "threads": 1, "images": 640})
+    assert result.ratio <= CEILING, f"{framework}: the harness is {result.ratio:.2f}x its native loop"
