@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from tensorflow.python.framework import (
+    config as tf_config,  # the only switch that turns op determinism off
+)
+
 from harness.framework import EffectiveSettings, Setting
-from harness_keras.builder import KerasNetwork
+from harness_keras.build import KerasNetwork
 from harness_keras.runtime import tf
-from harness_keras.training import Trainer
-from tensorflow.python.framework import config as tf_config  # the only switch that turns op determinism off
+from harness_keras.train import Trainer
 
 OPTIONS: dict[str, Any] = {"jit_compile": True, "reduce_retracing": True}
 """The ``tf.function`` arguments of the compiled training step and forward pass."""

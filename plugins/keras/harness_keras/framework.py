@@ -16,14 +16,21 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from harness.framework import EffectiveSettings, Framework, Mode, NeutralWeights, ParamCount, StepResult
+from harness.framework import (
+    EffectiveSettings,
+    Framework,
+    Mode,
+    NeutralWeights,
+    ParamCount,
+    StepResult,
+)
 from harness.spec import Network
 from harness.spec.schema import Train
 from harness_keras.backends import BACKENDS, JAX, TENSORFLOW, TORCH, worker_environment
 
 if TYPE_CHECKING:
-    from harness_keras.builder import KerasNetwork
-    from harness_keras.training import Trainer
+    from harness_keras.build import KerasNetwork
+    from harness_keras.train import Trainer
 
 TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu")
 
@@ -96,7 +103,7 @@ class KerasFramework(Framework):
         return thread_settings()
 
     def build(self, network: Network) -> KerasNetwork:
-        from harness_keras.builder import build_model
+        from harness_keras.build import build_model
 
         built = build_model(network)
         if self.mode == "compiled":
@@ -128,7 +135,7 @@ class KerasFramework(Framework):
         return settings
 
     def prepare_training(self, model: KerasNetwork, train: Train) -> Trainer:
-        from harness_keras.training import make_trainer
+        from harness_keras.train import make_trainer
 
         trainer = make_trainer(model, train)
         if self.mode == "compiled":
@@ -142,7 +149,7 @@ class KerasFramework(Framework):
         return StepResult(loss=loss, correct=correct)
 
     def predict(self, model: KerasNetwork, images: np.ndarray) -> np.ndarray:
-        from harness_keras.training import predict
+        from harness_keras.train import predict
 
         return predict(model, images)
 
@@ -157,7 +164,7 @@ class KerasFramework(Framework):
         return export_weights(model)
 
     def layer_outputs(self, model: KerasNetwork, images: np.ndarray) -> Mapping[str, np.ndarray]:
-        from harness_keras.training import layer_outputs
+        from harness_keras.train import layer_outputs
 
         return layer_outputs(model, images)
 

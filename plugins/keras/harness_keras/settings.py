@@ -13,20 +13,26 @@ import numpy as np
 
 from harness.framework import EffectiveSettings, Setting, initializer_setting
 from harness.shapes import resolve_padding
-from harness.spec import Network
-from harness.spec import schema
+from harness.spec import Network, schema
 from harness.spec.network import Traced
-from harness_keras.builder import KerasNetwork
-from harness_keras.conventions import (
-    DEFAULT_INITIALIZERS,
+from harness_keras.backends import TENSORFLOW
+from harness_keras.build import KerasNetwork
+from harness_keras.layers import ConstantPadding2D, PaddingExcludedAveragePooling2D
+from harness_keras.runtime import BACKEND, keras, tf, thread_settings
+from harness_keras.train import (
     OPTIMIZER_NEUTRAL_NAMES,
     make_loss,
     make_optimizer,
     optimizer_arguments,
 )
-from harness_keras.layers import ConstantPadding2D, PaddingExcludedAveragePooling2D
-from harness_keras.backends import TENSORFLOW
-from harness_keras.runtime import BACKEND, keras, tf, thread_settings
+
+DEFAULT_INITIALIZERS: dict[str, tuple[str, ...]] = {
+    "conv": ("kernel_initializer", "bias_initializer"),
+    "depthwise_conv": ("depthwise_initializer", "bias_initializer"),
+    "dense": ("kernel_initializer", "bias_initializer"),
+    "batch_norm": ("gamma_initializer", "beta_initializer", "moving_mean_initializer", "moving_variance_initializer"),
+}
+"""The Keras initialisers each layer type keeps at Keras' default (the spec names none)."""
 
 DEFAULT_NOTE = "Keras' default; the spec names none"
 
@@ -124,7 +130,9 @@ def _loss_settings(settings: EffectiveSettings, loss: keras.losses.Loss) -> None
 
 
 def _tensorflow_settings(settings: EffectiveSettings) -> None:
-    from tensorflow.python.framework import config as tf_config  # the only read-back of op determinism
+    from tensorflow.python.framework import (
+        config as tf_config,  # the only read-back of op determinism
+    )
 
     threading = tf.config.threading
     settings.add("runtime", "op_determinism", Setting(

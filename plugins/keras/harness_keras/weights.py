@@ -5,9 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from harness.framework import NeutralWeights
-from harness_keras.builder import KerasNetwork
-from harness_keras.conventions import WEIGHT_TENSORS
+from harness_keras.build import KerasNetwork
 from harness_keras.runtime import keras
+
+WEIGHT_TENSORS: dict[str, dict[str, str]] = {
+    "conv": {"kernel": "kernel", "bias": "bias"},
+    "depthwise_conv": {"kernel": "kernel", "bias": "bias"},
+    "dense": {"kernel": "kernel", "bias": "bias"},
+    "batch_norm": {"gamma": "gamma", "beta": "beta", "moving_mean": "moving_mean", "moving_variance": "moving_variance"},
+}
+"""Neutral tensor name -> Keras variable name, per weighted layer type (same layout, no transpose)."""
 
 
 def _variables(built: KerasNetwork) -> dict[str, dict[str, keras.Variable]]:

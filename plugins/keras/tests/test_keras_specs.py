@@ -14,7 +14,7 @@ from harness.oracle import analyse
 from harness.parity import DEFAULT_TOLERANCE, diff
 from harness.testing.specs import input_sizes, random_batch, shipped_spec_cases
 from harness.weights import initial_weights
-from harness_keras.builder import KerasNetwork
+from harness_keras.build import KerasNetwork
 from harness_keras.framework import KerasFramework
 from harness_keras.runtime import keras
 

@@ -158,17 +158,18 @@ def test_planted_missing_zero_grad_is_caught(framework: TorchFramework, make_net
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The survivor: optimizer.zero_grad() removed from the step, so gradients accumulate."""
     from harness.framework import StepResult
-    from harness_torch import conventions, training
+    from harness_torch import runtime
+    from harness_torch import train as torch_train
 
-    def step_without_zero_grad(trainer: training.Trainer, images: np.ndarray, labels: np.ndarray) -> StepResult:
-        targets = conventions.labels_to_native(labels, trainer.device)
+    def step_without_zero_grad(trainer: torch_train.Trainer, images: np.ndarray, labels: np.ndarray) -> StepResult:
+        targets = runtime.labels_to_native(labels, trainer.device)
         trainer.model.train()
-        logits = trainer.model(conventions.images_to_native(images, trainer.device))
+        logits = trainer.model(runtime.images_to_native(images, trainer.device))
         loss = trainer.loss(logits, targets)
         loss.backward()
         trainer.optimizer.step()
         return StepResult(loss=float(loss.item()), correct=int((logits.argmax(dim=1) == targets).sum().item()))
 
-    monkeypatch.setattr(training, "step", step_without_zero_grad)
+    monkeypatch.setattr(torch_train, "step", step_without_zero_grad)
     pair = steps_against_reference(framework, small_network(make_network, OPTIMIZERS["momentum"]))
     assert pair.first_divergence is not None and pair.first_divergence.step == 2, pair.first_divergence

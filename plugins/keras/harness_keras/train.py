@@ -15,11 +15,52 @@ from typing import Any
 
 import numpy as np
 
+from harness.spec import schema
 from harness.spec.schema import Train
-from harness_keras.builder import KerasNetwork
-from harness_keras.conventions import make_loss, make_optimizer
 from harness_keras.backends import TENSORFLOW
+from harness_keras.build import KerasNetwork
 from harness_keras.runtime import BACKEND, keras, tf
+
+LOSS_REDUCTION = "sum_over_batch_size"
+
+
+def optimizer_arguments(optimizer: schema.Optimizer) -> tuple[type[keras.optimizers.Optimizer], dict[str, Any]]:
+    """The Keras optimizer class for the neutral optimizer, and every hyperparameter, explicit."""
+    name = optimizer.name
+    if name in ("sgd", "momentum"):
+        return keras.optimizers.SGD, {
+            "learning_rate": optimizer.lr, "momentum": optimizer.momentum, "nesterov": optimizer.nesterov,
+        }
+    if name == "adam":
+        return keras.optimizers.Adam, {
+            "learning_rate": optimizer.lr, "beta_1": optimizer.beta1, "beta_2": optimizer.beta2,
+            "epsilon": optimizer.epsilon, "amsgrad": False,
+        }
+    if name == "adadelta":
+        return keras.optimizers.Adadelta, {"learning_rate": optimizer.lr, "rho": optimizer.rho, "epsilon": optimizer.epsilon}
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop, {
+            "learning_rate": optimizer.lr, "rho": optimizer.rho, "momentum": optimizer.momentum,
+            "epsilon": optimizer.epsilon, "centered": optimizer.centered,
+        }
+    raise ValueError(f"the Keras plugin has no mapping for optimizer '{name}'")
+
+
+OPTIMIZER_NEUTRAL_NAMES: dict[str, str] = {
+    "learning_rate": "lr", "beta_1": "beta1", "beta_2": "beta2",
+}
+"""Keras hyperparameter name -> neutral name, where they differ."""
+
+
+def make_optimizer(optimizer: schema.Optimizer) -> keras.optimizers.Optimizer:
+    """A fresh Keras optimizer for the neutral one."""
+    cls, arguments = optimizer_arguments(optimizer)
+    return cls(**arguments)
+
+
+def make_loss() -> keras.losses.Loss:
+    """Softmax cross-entropy on logits with integer labels, averaged over the batch."""
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=LOSS_REDUCTION)
 
 
 @dataclass

@@ -1,30 +1,17 @@
-"""The one place where the neutral spec meets Keras' conventions.
-
-* Layout: channels-last is Keras' native layout, so feature maps, flatten order (H, W, C) and
-  weights need no conversion: the neutral weight layout of :mod:`harness.weights` *is* Keras'.
-* Padding: ``same`` is TensorFlow's own rule (odd pixel bottom/right) and is passed as is, for
-  convolutions and pools alike; TensorFlow's ``same`` pools already ignore padded pixels (max) and
-  leave them out of the count (average). Explicit pixel padding becomes a padding layer before a
-  ``valid`` layer: zeros for convolutions, ``-inf`` for max pools, and a padding-excluding average
-  for average pools (:mod:`harness_keras.layers`).
-* Batch norm: Keras' momentum is the neutral one (weight of the old statistic); momentum and
-  epsilon are still always passed explicitly.
-* Optimizers: every hyperparameter the spec holds is passed explicitly, never left to Keras'
-  defaults; the neutral momentum SGD is Keras' SGD with momentum.
-* Loss: softmax cross-entropy from logits, averaged over the batch.
-* Initialisers: with ``train.init: framework`` Keras' own (Glorot-uniform kernels, zero biases,
-  BN scale one, shift zero, moving mean zero, moving variance one); not passed, reported as defaults.
-"""
+"""Building a functional Keras model from an expanded network, keeping the neutral layer names: one
+Keras layer (or a padding layer and the layer) per neutral layer, in Keras' own channels-last layout."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from harness.shapes import Pads, explicit_padding
-from harness.spec import Node
-from harness.spec import schema
+from harness.spec import Network, Node, schema
+from harness_keras.backends import TENSORFLOW
 from harness_keras.layers import ConstantPadding2D, PaddingExcludedAveragePooling2D
-from harness_keras.runtime import keras
+from harness_keras.runtime import BACKEND, keras, tf
 
 ACTIVATIONS: dict[str, str] = {
     "relu": "relu",
@@ -35,27 +22,12 @@ ACTIVATIONS: dict[str, str] = {
     "linear": "linear",
 }
 
-WEIGHT_TENSORS: dict[str, dict[str, str]] = {
-    "conv": {"kernel": "kernel", "bias": "bias"},
-    "depthwise_conv": {"kernel": "kernel", "bias": "bias"},
-    "dense": {"kernel": "kernel", "bias": "bias"},
-    "batch_norm": {"gamma": "gamma", "beta": "beta", "moving_mean": "moving_mean", "moving_variance": "moving_variance"},
-}
-"""Neutral tensor name -> Keras variable name, per weighted layer type (same layout, no transpose)."""
-
-DEFAULT_INITIALIZERS: dict[str, tuple[str, ...]] = {
-    "conv": ("kernel_initializer", "bias_initializer"),
-    "depthwise_conv": ("depthwise_initializer", "bias_initializer"),
-    "dense": ("kernel_initializer", "bias_initializer"),
-    "batch_norm": ("gamma_initializer", "beta_initializer", "moving_mean_initializer", "moving_variance_initializer"),
-}
-"""The Keras initialisers each layer type keeps at Keras' default (the spec names none)."""
-
 MAX_POOL_PAD_VALUE = float("-inf")
 PAD_SUFFIX = ".pad"
 """Suffix of an auxiliary padding layer's name ('.' cannot occur in a neutral layer name)."""
 
-LOSS_REDUCTION = "sum_over_batch_size"
+INPUT_NAME = "images.input"
+"""The input layer's name ('.' cannot occur in a neutral layer name, so it never collides)."""
 
 
 def padding_plan(padding: schema.Padding) -> tuple[str, Pads | None]:
@@ -133,40 +105,65 @@ def residual_add(node: Node) -> keras.layers.Layer:
     return keras.layers.Add(name=node.name)
 
 
-def optimizer_arguments(optimizer: schema.Optimizer) -> tuple[type[keras.optimizers.Optimizer], dict[str, Any]]:
-    """The Keras optimizer class for the neutral optimizer, and every hyperparameter, explicit."""
-    name = optimizer.name
-    if name in ("sgd", "momentum"):
-        return keras.optimizers.SGD, {
-            "learning_rate": optimizer.lr, "momentum": optimizer.momentum, "nesterov": optimizer.nesterov,
-        }
-    if name == "adam":
-        return keras.optimizers.Adam, {
-            "learning_rate": optimizer.lr, "beta_1": optimizer.beta1, "beta_2": optimizer.beta2,
-            "epsilon": optimizer.epsilon, "amsgrad": False,
-        }
-    if name == "adadelta":
-        return keras.optimizers.Adadelta, {"learning_rate": optimizer.lr, "rho": optimizer.rho, "epsilon": optimizer.epsilon}
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop, {
-            "learning_rate": optimizer.lr, "rho": optimizer.rho, "momentum": optimizer.momentum,
-            "epsilon": optimizer.epsilon, "centered": optimizer.centered,
-        }
-    raise ValueError(f"the Keras plugin has no mapping for optimizer '{name}'")
+@dataclass
+class KerasNetwork:
+    """A built network: the Keras model and how its layers map onto the neutral ones.
+
+    ``groups`` maps every neutral layer name, in execution order, to the Keras layers it became
+    (the last one carries the neutral name); ``outputs`` holds each neutral layer's output tensor.
+    """
+
+    network: Network
+    model: keras.Model
+    groups: dict[str, tuple[keras.layers.Layer, ...]]
+    outputs: dict[str, Any]
+
+    def input_signature(self) -> list[tf.TensorSpec]:
+        """One float32 NHWC batch of any size (and any height/width on a size-agnostic input)."""
+        return [tf.TensorSpec((None, *self.network.input_shape), tf.float32)]
+
+    def _traced(self, function: Any) -> Any:
+        return tf.function(function, input_signature=self.input_signature(), reduce_retracing=True)
+
+    @cached_property
+    def forward(self) -> Any:
+        """Inference-mode forward pass: images -> logits (traced on TensorFlow, Keras'
+        ``predict_on_batch`` on the other backends, compiled where the backend compiles)."""
+        if BACKEND != TENSORFLOW:
+            return self.model.predict_on_batch
+        return self._traced(lambda images: self.model(images, training=False))
+
+    @cached_property
+    def probe(self) -> Any:
+        """Inference-mode pass returning every neutral layer's output, in ``outputs`` order."""
+        probe = keras.Model(inputs=self.model.inputs, outputs=list(self.outputs.values()))
+        if BACKEND != TENSORFLOW:
+            return probe.predict_on_batch
+        return self._traced(lambda images: probe(images, training=False))
 
 
-OPTIMIZER_NEUTRAL_NAMES: dict[str, str] = {
-    "learning_rate": "lr", "beta_1": "beta1", "beta_2": "beta2",
-}
-"""Keras hyperparameter name -> neutral name, where they differ."""
+def _connect(nodes: tuple[Node, ...], x: Any, groups: dict[str, tuple[Any, ...]], outputs: dict[str, Any]) -> Any:
+    for node in nodes:
+        if node.children:
+            block = _connect(node.children, x, groups, outputs)
+            add = residual_add(node)
+            x = add([x, block])
+            groups[node.name] = (add,)
+        else:
+            layers = keras_layers(node)
+            for layer in layers:
+                x = layer(x)
+            groups[node.name] = tuple(layers)
+        outputs[node.name] = x
+    return x
 
 
-def make_optimizer(optimizer: schema.Optimizer) -> keras.optimizers.Optimizer:
-    """A fresh Keras optimizer for the neutral one."""
-    cls, arguments = optimizer_arguments(optimizer)
-    return cls(**arguments)
-
-
-def make_loss() -> keras.losses.Loss:
-    """Softmax cross-entropy on logits with integer labels, averaged over the batch."""
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=LOSS_REDUCTION)
+def build_model(network: Network) -> KerasNetwork:
+    """A functional model whose input is the spec's ``(H, W, C)`` (``None`` for H/W when
+    size-agnostic) and whose output is the logits."""
+    inputs = keras.Input(shape=network.input_shape, dtype="float32", name=INPUT_NAME)
+    groups: dict[str, tuple[Any, ...]] = {}
+    outputs: dict[str, Any] = {}
+    logits = _connect(network.nodes, inputs, groups, outputs)
+    model = keras.Model(inputs=inputs, outputs=logits, name=network.spec.name)
+    return KerasNetwork(network, model, groups, outputs)
