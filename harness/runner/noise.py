@@ -23,8 +23,9 @@ UNSTABLE_P90_OVER_MEDIAN = 2.0
 """A step-time p90 more than this many times the median makes a job ``unstable``."""
 UNSTABLE_ROUND_SPREAD = 1.5
 """The slowest round's median more than this many times the fastest's makes a job ``unstable``."""
-BUSY_LOAD_PER_CORE = 0.5
-"""Before a run: a 1-minute load average above this per core means the machine is busy."""
+BUSY_NOW_PERCENT = 20.0
+"""Before a run: all cores busier than this (percent, over a short sample) means the machine is busy.
+The load average is shown beside it but not judged: it still counts a minute of work that has ended."""
 
 
 def _busy_cpu_seconds() -> float:
@@ -88,7 +89,7 @@ def busy_now(sample_seconds: float = 0.5) -> str | None:
     cores = psutil.cpu_count() or 1
     load = os.getloadavg()[0]
     used = psutil.cpu_percent(interval=sample_seconds)
-    if used > 100 * BUSY_SHARE * 2 or load > BUSY_LOAD_PER_CORE * cores:
+    if used > BUSY_NOW_PERCENT:
         return (f"the machine is busy (CPU {used:.0f}% over {sample_seconds:g} s, 1-minute load {load:.1f} on {cores} cores): "
                 "timings will be noisy, and jobs timed while it stays busy are marked in the report")
     return None
