@@ -36,7 +36,7 @@ COMMANDS: dict[str, Entry] = {
     "parity": Entry("harness.commands.parity:parity",
                     "Load the same neutral weights into every framework, run the same batch, and compare every layer."),
     "run": Entry("harness.commands.run:run",
-                 "Train every network of SPECS in every framework, one job at a time, and measure each."),
+                 "Train every network of SPECS in every framework, and measure each."),
     "report": Entry("harness.commands.report:report",
                     "Write `report.md`, `report.html` and the SVG charts for RESULTS (a results.json or its directory)."),
     "compare": Entry("harness.commands.compare:compare",

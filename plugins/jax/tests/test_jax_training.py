@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from harness.spec import Network
+from harness.spec.network import with_train
 from harness.weights import initial_weights
 from harness_jax.framework import JaxFramework
 
@@ -153,7 +154,8 @@ def test_optimizer_settings_are_read_back_from_the_optax_state(framework: JaxFra
 @pytest.mark.parametrize("init", ["framework", "shared"])
 def test_initialisers_say_whether_neutral_weights_were_loaded(framework: JaxFramework, make_network: MakeNetwork,
                                                               init: str) -> None:
-    network = make_network([{"type": "batch_norm", "momentum": 0.95, "epsilon": 0.002}], [4, 4, 2], head={"type": "flatten"})
+    network = with_train(make_network([{"type": "batch_norm", "momentum": 0.95, "epsilon": 0.002}], [4, 4, 2],
+                                      head={"type": "flatten"}), init=init)
     model = framework.build(network)
     if init == "shared":
         framework.load_weights(model, initial_weights(network, seed=0))
