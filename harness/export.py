@@ -47,7 +47,7 @@ def benchmark_entry(job: JobResult) -> dict[str, Any] | None:
             "gflops": job.gflops,
             "gemm_gflops": job.gemm_gflops,
             "test_accuracy": job.final_test_accuracy,
-            "noise_flags": job.noise.flags if job.noise else [],
+            "noise_flags": job.noise_flags,
             "threads": job.environment.threads if job.environment else None,
             "device": job.environment.device if job.environment else None,
         },

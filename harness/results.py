@@ -240,6 +240,11 @@ class JobResult(Model):
         return self.framework if self.mode == "eager" else f"{self.framework}:{self.mode}"
 
     @property
+    def noise_flags(self) -> list[str]:
+        """Why this job's timings are not to be trusted (busy machine, unstable rounds); empty when they are."""
+        return self.noise.flags if self.noise is not None else []
+
+    @property
     def final_test_accuracy(self) -> float | None:
         return self.history[-1].test_accuracy if self.history else None
 

@@ -137,11 +137,6 @@ def _step_rounds(jobs: list[JobResult]) -> list[float]:
             for value in (job.step_time.rounds_ms or rounds(job.step_time.samples_ms))]
 
 
-def noisy(jobs: list[JobResult]) -> bool:
-    """Whether any of ``jobs`` was timed on a busy machine or has unstable rounds."""
-    return any(job.noise is not None and job.noise.flags for job in jobs)
-
-
 def _per_seed(value: Callable[[JobResult], float | None]) -> Callable[[list[JobResult]], list[float]]:
     return lambda jobs: [v for job in jobs if job.status == "ok" and (v := value(job)) is not None]
 
@@ -197,7 +192,7 @@ def compare_runs(old: RunResults, new: RunResults, factor: float = DEFAULT_FACTO
         changes.append(Change(network, framework, "status", old_status, new_status, None, None, status_verdict))
         for measure in MEASURES:
             old_samples, new_samples = measure.samples(old_jobs), measure.samples(new_jobs)
-            flagged = measure.timing and (noisy(old_jobs) or noisy(new_jobs))
+            flagged = measure.timing and any(job.noise_flags for job in old_jobs + new_jobs)
             verdict = judge(old_samples, new_samples, measure.better, factor, p_threshold, noisy=flagged)
             text = verdict.verdict
             if text == INSUFFICIENT:
@@ -284,9 +279,9 @@ def warnings(old: RunResults, new: RunResults) -> list[str]:
         found.append(f"the runs were timed on different CPUs: {', '.join(sorted(machines[0]))} (old) vs "
                      f"{', '.join(sorted(machines[1]))} (new)")
     for side, run in (("old", old), ("new", new)):
-        flagged = [job for job in run.jobs if job.noise is not None and job.noise.flags]
+        flagged = [job for job in run.jobs if job.noise_flags]
         if flagged:
             found.append(f"{len(flagged)} job(s) of the {side} run were timed on a busy machine or with unstable rounds "
-                         f"(e.g. {flagged[0].network} / {flagged[0].framework}: {flagged[0].noise.flags[0]}); their step "
+                         f"(e.g. {flagged[0].network} / {flagged[0].framework}: {flagged[0].noise_flags[0]}); their step "
                          "times are never called regressions")
     return found

@@ -533,11 +533,6 @@ def _noise_text(job: JobResult) -> str:
     return f"⚠ {kinds} ({share})"
 
 
-def noisy(job: JobResult) -> bool:
-    """Whether the job was timed on a busy machine or has unstable rounds."""
-    return job.noise is not None and bool(job.noise.flags)
-
-
 def results_table(view: RunView) -> Table:
     """One column per job, one row per metric; a timing clearly better than every other ``ok`` job's marked."""
     jobs = view.jobs
@@ -550,7 +545,7 @@ def results_table(view: RunView) -> Table:
         if metric.id == "status":
             marks.append(["", *(STATUS_MARKS.get(job.status, "fail") for job in jobs)])
         elif metric.id == "noise":
-            marks.append(["", *("warn" if noisy(job) else "" for job in jobs)])
+            marks.append(["", *("warn" if job.noise_flags else "" for job in jobs)])
         else:
             marks.append(["", *("best" if flag else "" for flag in best)])
         keys.append([math.nan, *(math.nan if v is None or not math.isfinite(v) else v for v in values)])
@@ -567,7 +562,7 @@ def _best_cells(metric: Metric, jobs: list[JobResult], values: list[float | None
     """True for the one ``ok`` job whose p10-p90 range is better than every other ``ok`` job's whole
     range; all False for rows without timings (one value per job says nothing about its noise) and
     when any of the jobs was timed on a busy machine or has unstable rounds."""
-    if metric.timing is None or metric.better is None or any(noisy(job) for job in jobs if job.status == "ok"):
+    if metric.timing is None or metric.better is None or any(job.noise_flags for job in jobs if job.status == "ok"):
         return [False] * len(jobs)
     timings = [metric.timing(job) if job.status == "ok" else None for job in jobs]
     present = [i for i, timing in enumerate(timings) if timing is not None]

@@ -195,7 +195,7 @@ def _difference_cell(difference: stats.Difference | None) -> str:
 
 
 def _step_cell(group: Group) -> str:
-    noisy = " ⚠ noisy" if any(job.noise is not None and job.noise.flags for job in group.jobs if job.status == "ok") else ""
+    noisy = " ⚠ noisy" if any(job.noise_flags for job in group.jobs if job.status == "ok") else ""
     return _spread_text(group) + noisy
 
 
@@ -328,9 +328,9 @@ def problems(view: RunView, found: dict[tuple[str, str], Group]) -> list[str]:
             where = ", ".join(f"{names[g.network]} · {g.framework}" for g in low)
             items.append(f"Near chance (chance is {level}): {where}; these learned little, so their accuracy "
                          "says nothing about the network.")
-    noisy = [job for job in view.jobs if job.status == "ok" and job.noise is not None and job.noise.flags]
+    noisy = [job for job in view.jobs if job.status == "ok" and job.noise_flags]
     if noisy:
-        where = "; ".join(f"{names[job.network]} · {job.framework} · seed {job.seed} ({job.noise.flags[0]})" for job in noisy[:4])
+        where = "; ".join(f"{names[job.network]} · {job.framework} · seed {job.seed} ({job.noise_flags[0]})" for job in noisy[:4])
         more = f" and {len(noisy) - 4} more" if len(noisy) > 4 else ""
         items.append(f"⚠ noisy timings, not to be trusted: {where}{more}. Re-run them on a quiet machine.")
     return items
