@@ -8,13 +8,11 @@ from typing import Any
 
 from harness.framework import Framework
 from harness.plugins import framework_class
-from harness.results import Params
 from harness.runner.events import emit
 from harness.runner.parity_task import parity_task
 from harness.runner.protocol import (
     InfoRequest,
     InfoResult,
-    LayerCount,
     Message,
     NetworkCount,
     ParamsRequest,
@@ -26,7 +24,7 @@ from harness.runner.protocol import (
 )
 from harness.runner.threads import effective_threads
 from harness.runner.train_parity_task import train_parity_task
-from harness.runner.train_task import train_task
+from harness.runner.train_task import parameter_counts, train_task
 
 
 def info_task(framework: Framework, request: InfoRequest) -> InfoResult:
@@ -38,13 +36,9 @@ def count_network(framework: Framework, resolved: ResolvedNetwork) -> NetworkCou
     """Build one network and count its parameters per layer, with the effective settings."""
     network = resolved.network()
     model = framework.build(network)
-    counts = framework.count_params(model)
+    counts = parameter_counts(framework, model)
     return NetworkCount(
-        spec=resolved.path, variant=resolved.variant, status="ok",
-        layers={name: LayerCount(trainable=c.trainable, non_trainable=c.non_trainable) for name, c in counts.items()},
-        params=Params(trainable=sum(c.trainable for c in counts.values()),
-                      non_trainable=sum(c.non_trainable for c in counts.values()),
-                      total=sum(c.total for c in counts.values())),
+        spec=resolved.path, variant=resolved.variant, status="ok", layers=counts["layer_params"], params=counts["params"],
         effective_settings=framework.effective_settings(model, network).as_dict(),
     )
 
