@@ -7,7 +7,9 @@ convert files they do not understand.
 
 Since schema 2 a run's raw timing samples live beside its ``results.json`` in ``samples.json.gz``
 (deterministic gzip), so the results file stays small enough to review; schema 1 files, with the
-samples inline, are still read. Per-job files keep their samples inline.
+samples inline, are still read. Per-job files keep their samples inline. The per-framework
+parameter counts and settings (``framework_params``) are left out of the file when the jobs hold
+them, and derived from the jobs on reading.
 """
 
 from __future__ import annotations
@@ -254,6 +256,21 @@ class JobResult(Model):
         return max(values) if values else None
 
 
+def framework_params(jobs: list[JobResult]) -> dict[str, dict[str, Any]]:
+    """Network key -> framework -> parameter counts (total and per layer) and effective settings,
+    from the first job of each pair that built its model."""
+    table: dict[str, dict[str, Any]] = {}
+    for job in jobs:
+        if job.params is None or job.framework in table.get(job.network, {}):
+            continue
+        table.setdefault(job.network, {})[job.framework] = {
+            "params": job.params.model_dump(),
+            "layers": job.layer_params,
+            "effective_settings": job.effective_settings,
+        }
+    return table
+
+
 class RunResults(Model):
     """A whole run: the jobs, plus the oracle's analysis and the parity checks of its networks."""
 
@@ -269,7 +286,8 @@ class RunResults(Model):
         default_factory=list, description="Training parity (harness.runner.train_parity) of the first steps, with init shared."
     )
     framework_params: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Network key -> framework -> `harness params` result."
+        default_factory=dict, description="Network key -> framework -> `harness params` result. Left out of the "
+        "file when it is what the jobs give (:func:`framework_params`), and derived from them on reading."
     )
     notes: list[str] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict, description="The run's options as resolved.")
@@ -321,6 +339,8 @@ def write_run(path: Path, run: RunResults) -> None:
     beside it (network -> framework -> seed -> timed field -> samples in ms)."""
     path = Path(path)
     data = run.model_dump(mode="json")
+    if run.framework_params == framework_params(run.jobs):
+        del data["framework_params"]  # the jobs hold it: a second copy of every setting would double the file
     samples: Samples = {}
     for job in data["jobs"]:
         for name in TIMED_FIELDS:
@@ -484,6 +504,8 @@ def read_run(path: Path) -> RunResults:
     data = read_json(Path(path))
     check_run_object(data)
     run = RunResults.model_validate(data)
+    if "framework_params" not in data:
+        run.framework_params = framework_params(run.jobs)
     for key, adapter in PARTS:
         try:
             if key in data:

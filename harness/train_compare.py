@@ -5,6 +5,11 @@ batches. Two runs agree when, at every step, they trained on the same batch, the
 every tensor's distance from the start agree within :class:`Tolerances` (which grow with the
 step), plus what declared departures and float32 rounding explain; and after the last step every
 tensor agrees. The first step and layer that do not are named.
+
+Elements that float32 rounding, not training, moves (:func:`rounding_driven`: a conv bias that
+batch norm cancels exactly, whose float32 gradient is rounding noise that Adam normalises into a
+full-size step) are left out of every comparison, counted and named; they are not compared with a
+looser tolerance.
 """
 
 from __future__ import annotations
@@ -36,10 +41,39 @@ class Tolerances:
 
 
 TOLERANCES = Tolerances()
+NOISE_SHARE = 0.5
+"""An element is moved by rounding, not training, when the reference run in float32 ends farther
+from the float64 run than this share of the element's float64 change."""
 ROUNDING_FACTOR = 10.0
 """How many times the float32-vs-float64 difference of the reference is allowed on top of the
 tolerances: a network whose training amplifies rounding (Adam on a gradient that batch norm
 cancels to about its epsilon) cannot be held to closer agreement than its own float32 run."""
+
+Excluded = dict[str, np.ndarray]
+"""``layer/tensor`` -> boolean array, True for each element left out of the comparisons."""
+
+
+def rounding_driven(start: NeutralWeights, float64: TrainingRun, float32: TrainingRun) -> Excluded:
+    """The elements float32 rounding moves by more than :data:`NOISE_SHARE` of what training moves
+    them in float64 (only tensors that have any). Elements training does not move at all (in float64
+    and float32 alike) stay in: they are compared, and must stay put in every framework."""
+    excluded = {}
+    for layer, tensors in start.items():
+        for name, initial in tensors.items():
+            origin = np.asarray(initial, np.float64)
+            trained = np.asarray(float64.final[layer][name], np.float64) - origin
+            rounded = np.asarray(float32.final[layer][name], np.float64) - origin
+            mask = np.abs(rounded - trained) > NOISE_SHARE * np.abs(trained)
+            if mask.any():
+                excluded[f"{layer}/{name}"] = mask
+    return excluded
+
+
+def kept(key: str, array: np.ndarray, excluded: Excluded | None) -> np.ndarray:
+    """``array`` (float64) without the elements ``excluded`` leaves out of tensor ``key``."""
+    values = np.asarray(array, dtype=np.float64)
+    return values[~excluded[key]] if excluded and key in excluded else values
+
 
 @dataclass
 class TrainingRun:
@@ -108,37 +142,42 @@ def _norm(array: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(array, dtype=np.float64)))
 
 
-def _scales(start: NeutralWeights, reference: TrainingRun) -> dict[str, list[float]]:
+def _scales(start: NeutralWeights, reference: TrainingRun, excluded: Excluded | None) -> dict[str, list[float]]:
     """Per tensor and step, the scale its difference is measured against."""
-    floors = {f"{layer}/{name}": 1e-4 * _norm(a) for layer, t in start.items() for name, a in t.items()}
+    floors = {f"{layer}/{name}": 1e-4 * _norm(kept(f"{layer}/{name}", a, excluded))
+              for layer, t in start.items() for name, a in t.items()}
     return {key: [max(step[key], floor, 1e-12) for step in reference.changes] for key, floor in floors.items()}
 
 
-def _final_differences(a: TrainingRun, b: TrainingRun, scales: dict[str, list[float]]) -> dict[str, float]:
-    return {
-        f"{layer}/{name}": _norm(np.asarray(a.final[layer][name], np.float64) - np.asarray(array, np.float64))
-        / scales[f"{layer}/{name}"][-1]
-        for layer, tensors in b.final.items() for name, array in tensors.items()
-    }
+def _final_differences(a: TrainingRun, b: TrainingRun, scales: dict[str, list[float]],
+                       excluded: Excluded | None) -> dict[str, float]:
+    differences = {}
+    for layer, tensors in b.final.items():
+        for name, array in tensors.items():
+            key = f"{layer}/{name}"
+            difference = np.asarray(a.final[layer][name], np.float64) - np.asarray(array, np.float64)
+            differences[key] = _norm(kept(key, difference, excluded)) / scales[key][-1]
+    return differences
 
 
 def _allowed_differences(x: TrainingRun, y: TrainingRun, scales: dict[str, list[float]], factor: float,
-                         ) -> tuple[list[float], list[dict[str, float]], dict[str, float]]:
+                         excluded: Excluded | None) -> tuple[list[float], list[dict[str, float]], dict[str, float]]:
     """``factor`` times how far two reference runs are apart: per step's loss and tensor change, and per final tensor."""
     losses = [factor * abs(p - q) for p, q in zip(x.losses, y.losses, strict=True)]
     changes = [{key: factor * abs(p[key] - q[key]) for key in scales} for p, q in zip(x.changes, y.changes, strict=True)]
-    final = {key: factor * value * scales[key][-1] for key, value in _final_differences(x, y, scales).items()}
+    final = {key: factor * value * scales[key][-1] for key, value in _final_differences(x, y, scales, excluded).items()}
     return losses, changes, final
 
 
 def compare_runs(network: str, a: TrainingRun, b: TrainingRun, start: NeutralWeights, reference: TrainingRun,
                  tolerances: Tolerances = TOLERANCES, departures: tuple[TrainingRun, TrainingRun] | None = None,
-                 rounding: tuple[TrainingRun, TrainingRun] | None = None) -> TrainPair:
+                 rounding: tuple[TrainingRun, TrainingRun] | None = None, excluded: Excluded | None = None) -> TrainPair:
     """Compare two runs step by step and after the last step. ``reference`` gives the scales;
     ``departures`` (the references with each run's declared departures) the difference those
     explain; ``rounding`` (the reference in float64 and in float32) how far float32 rounding alone
-    carries this network's training, allowed :data:`ROUNDING_FACTOR` times over."""
-    scales = _scales(start, reference)
+    carries this network's training, allowed :data:`ROUNDING_FACTOR` times over. The runs' changes
+    must leave out the elements ``excluded`` names (:func:`rounding_driven`); so do the final tensors."""
+    scales = _scales(start, reference, excluded)
     steps = len(reference.losses)
     extra_loss = [0.0] * steps
     extra_change = [dict.fromkeys(scales, 0.0) for _ in range(steps)]
@@ -146,7 +185,7 @@ def compare_runs(network: str, a: TrainingRun, b: TrainingRun, start: NeutralWei
     for pair, factor in ((departures, 1.0), (rounding, ROUNDING_FACTOR)):
         if pair is None:
             continue
-        losses, changes, final = _allowed_differences(*pair, scales, factor)
+        losses, changes, final = _allowed_differences(*pair, scales, factor, excluded)
         extra_loss = [p + q for p, q in zip(extra_loss, losses, strict=True)]
         extra_change = [{key: p[key] + q[key] for key in scales} for p, q in zip(extra_change, changes, strict=True)]
         extra_final = {key: extra_final[key] + final[key] for key in scales}
@@ -169,7 +208,7 @@ def compare_runs(network: str, a: TrainingRun, b: TrainingRun, start: NeutralWei
                 break
         if first is not None:
             break
-    layers = _final_differences(a, b, scales)
+    layers = _final_differences(a, b, scales, excluded)
     if first is None:
         for key, relative in layers.items():
             allowed = tolerances.weights * steps + extra_final[key] / scales[key][-1]
@@ -181,7 +220,7 @@ def compare_runs(network: str, a: TrainingRun, b: TrainingRun, start: NeutralWei
     if departures is not None:
         differing = sorted(set(departures[0].conventions.items()) ^ set(departures[1].conventions.items()))
         if differing:
-            losses, _, final = _allowed_differences(*departures, scales, 1.0)
+            losses, _, final = _allowed_differences(*departures, scales, 1.0, excluded)
             explained = {"departures": ", ".join(f"{k}={v}" for k, v in differing),
                          "effect": f"losses up to {max(losses):.2e}, tensors up to "
                                    f"{max(v / scales[k][-1] for k, v in final.items()):.2e} of their change"}

@@ -17,7 +17,7 @@ import pandas as pd
 
 from harness.report import format as fmt
 from harness.report import stats
-from harness.report.document import Block, Bullets, Mark, Table, Text
+from harness.report.document import Block, Bullets, Details, Mark, Table, Text
 from harness.report.model import FAIL, PASS, RunView, first_line, labels, shortened, substitutions
 from harness.results import JobResult
 
@@ -351,14 +351,22 @@ def certainty(found: dict[tuple[str, str], Group]) -> str:
             "time. Parity: the same weights give the same outputs in every framework and the reference (✓) or not (✗).")
 
 
+OPEN_ROWS = 18
+"""The most rows the Summary's network x framework table shows open; a longer one is folded, so that
+the Summary stays about 40 lines and the findings above it carry the comparison."""
+
+
 def summary_blocks(view: RunView) -> tuple[Block, ...]:
     """The Summary section's blocks, in reading order."""
     found = groups(view)
     if not found:
         return (Text("No training jobs are recorded in this run."), networks_table(view)) if view.networks else (
             Text("Nothing was run."),)
-    blocks: list[Block] = [Bullets(tuple(findings(view, found))), networks_table(view),
-                           frameworks_table(view, found), Text(certainty(found))]
+    table: Block = frameworks_table(view, found)
+    if len(table.frame) > OPEN_ROWS:
+        table = Details(f"Every network in every framework: test accuracy, step time, images/s ({len(table.frame)} rows)",
+                        (table,))
+    blocks: list[Block] = [Bullets(tuple(findings(view, found))), networks_table(view), table, Text(certainty(found))]
     trouble = problems(view, found)
     if trouble:
         blocks.append(Bullets(tuple(trouble)))

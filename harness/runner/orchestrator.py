@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from harness.oracle import analyse, as_json, check_expect
-from harness.results import Epoch, JobResult, Node, RunResults, read_json, write_model, write_run
+from harness.results import Epoch, JobResult, Node, RunResults, framework_params, read_json, write_model, write_run
 from harness.runner import measure
 from harness.runner.child import ChildOutcome
 from harness.runner.executor import Executor
@@ -199,18 +199,3 @@ class Orchestrator:
         self.results.framework_params = framework_params(self.results.jobs)
         self.results.finished_at = measure.now()
         write_run(self.out / RESULTS_FILE, self.results)
-
-
-def framework_params(jobs: list[JobResult]) -> dict[str, dict[str, Any]]:
-    """Network key -> framework -> parameter counts (total and per layer) and effective settings,
-    from the first job of each pair that built its model."""
-    table: dict[str, dict[str, Any]] = {}
-    for job in jobs:
-        if job.params is None or job.framework in table.get(job.network, {}):
-            continue
-        table.setdefault(job.network, {})[job.framework] = {
-            "params": job.params.model_dump(),
-            "layers": job.layer_params,
-            "effective_settings": job.effective_settings,
-        }
-    return table

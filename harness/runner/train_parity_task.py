@@ -3,9 +3,9 @@
 The framework loads the neutral weights, prepares the spec's optimizer and runs ``train_step`` on
 each batch in turn (dropout off, see :func:`harness.runner.train_parity.without_dropout`). After every
 step it records the loss, a digest of the batch and, per tensor, how far training has moved the
-weights (the L2 norm of ``w_k - w_0``), so that the parent can name the first step and layer that
-diverge; after the last step it writes every weight, BN moving statistics included, in the
-neutral layout.
+weights (the L2 norm of ``w_k - w_0``, leaving out the elements the request's ``excluded`` names),
+so that the parent can name the first step and layer that diverge; after the last step it writes
+every weight, BN moving statistics included, in the neutral layout.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from harness.framework import Framework
 from harness.runner.protocol import StepRecord, TrainParityRequest, TrainParityResult
-from harness.runner.train_parity import framework_run, without_dropout
+from harness.runner.train_parity import framework_run, load_excluded, without_dropout
 from harness.weights import check_complete, load_weights, save_weights
 
 
@@ -25,7 +25,7 @@ def train_parity_task(framework: Framework, request: TrainParityRequest) -> Trai
     check_complete(network, weights)
     with np.load(request.batches) as archive:
         batches = [(archive[f"images{step}"], archive[f"labels{step}"]) for step in range(request.steps)]
-    run = framework_run(framework, network, weights, batches)
+    run = framework_run(framework, network, weights, batches, load_excluded(request.excluded))
     save_weights(request.output, run.final)
     steps = [StepRecord(loss=loss, batch=batch, change_norm=changes)
              for loss, batch, changes in zip(run.losses, run.batches, run.changes, strict=True)]
