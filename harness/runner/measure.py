@@ -74,15 +74,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+OUTPUTS = "reports"
+"""The checkout's folder of committed run outputs (not code)."""
+
+
 @cache
 def git_state() -> tuple[str | None, bool | None]:
-    """The harness checkout's commit and whether it has uncommitted changes (None outside git)."""
+    """The harness checkout's commit and whether it has uncommitted changes (None outside git).
+    Changes under :data:`OUTPUTS` do not count: ``reports/regenerate.sh`` removes a committed report
+    before it runs it again, and that is not a change to the code that measures."""
     root = Path(harness.__file__).resolve().parent.parent
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
         if commit.returncode != 0:
             return None, None
-        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                 f":(exclude){OUTPUTS}"],
                                 capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None, None
