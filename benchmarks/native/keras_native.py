@@ -12,7 +12,6 @@ warm-up) and its seconds.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -22,6 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import numpy as np
 from keras import layers
+
+from native_cli import parse_args  # beside this script
 
 
 def lenet() -> keras.Model:
@@ -56,13 +57,7 @@ class StepTimes(keras.callbacks.Callback):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", choices=["lenet", "e5a"])
-    parser.add_argument("data")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, help="default: the published one (LeNet 64, E5a 128)")
-    args = parser.parse_args()
+    args = parse_args(__doc__)
     keras.utils.set_random_seed(args.seed)
     data = np.load(args.data)
     if args.model == "lenet":

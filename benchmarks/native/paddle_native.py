@@ -10,13 +10,14 @@ JSON line: the median step time of each epoch (ms; first epoch = warm-up) and it
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
 import numpy as np
 import paddle
 from paddle import nn
+
+from native_cli import parse_args  # beside this script
 
 
 class LeNet(nn.Layer):
@@ -55,13 +56,7 @@ def model_and_optimizer(name: str) -> tuple[nn.Layer, paddle.optimizer.Optimizer
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", choices=["lenet", "e5a"])
-    parser.add_argument("data")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, help="default: the published one (LeNet 64, E5a 128)")
-    args = parser.parse_args()
+    args = parse_args(__doc__)
     paddle.seed(args.seed)
     data = np.load(args.data)
     images = np.ascontiguousarray(data["images"].transpose(0, 3, 1, 2))

@@ -10,7 +10,6 @@ JSON line: the median step time of each epoch (ms; first epoch = warm-up) and it
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -18,6 +17,8 @@ import time
 import numpy as np
 import torch
 from torch import nn
+
+from native_cli import parse_args  # beside this script
 
 
 def lenet() -> nn.Module:
@@ -37,13 +38,7 @@ def mnist_cnn() -> nn.Module:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", choices=["lenet", "e5a"])
-    parser.add_argument("data")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, help="default: the published one (LeNet 64, E5a 128)")
-    args = parser.parse_args()
+    args = parse_args(__doc__)
     torch.manual_seed(args.seed)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
     data = np.load(args.data)

@@ -38,8 +38,8 @@ def print_training(console: Console, result: NetworkTraining, per_layer: bool) -
                       f"{result.rounding.max_loss_diff:.2e} and the tensors by up to {result.rounding.max_weight_diff:.2e} "
                       f"of their change; {ROUNDING_FACTOR:g} times that is allowed on top of the tolerances",
                       highlight=False)
-    if result.left_out() is not None:
-        console.print(f"  {result.left_out()}", highlight=False)
+    if (left_out := result.left_out()) is not None:
+        console.print(f"  {left_out}", highlight=False)
     for name, effect in result.departures.items():
         declared = effect.a.removeprefix(REFERENCE).strip(" ()")
         console.print(f"  {name} declares departures from the neutral update ({declared}); their effect on this run: "
