@@ -162,6 +162,11 @@ class Framework(ABC):
     training_conventions: ClassVar[TrainingConventions] = NEUTRAL_CONVENTIONS
     """Departures of the training update from the neutral rules that no framework argument removes
     (declared, then checked against the numpy reference by the conformance kit)."""
+    float64_unavailable: ClassVar[str | None] = "its plugin implements no Framework.use_float64"
+    """Why this framework cannot train in float64, or None when :meth:`use_float64` works. Training
+    parity proves each framework's update in float64, where rounding can neither hide a difference
+    nor fake one; a framework without it is checked in float32 alone, on the steps float32
+    rounding leaves predictable, and the output says so."""
 
     # ----------------------------------------------------------------- harness process, no import
 
@@ -203,6 +208,13 @@ class Framework(ABC):
         self.threads = threads
         self.seed = seed
         self.mode = mode
+
+    def use_float64(self) -> None:
+        """Compute in float64 from now on (called before :meth:`build`, for training parity only):
+        weights, activations, gradients and optimizer state. Batches still arrive as float32 arrays
+        and are widened; :meth:`export_weights` returns float64 arrays. Set
+        :attr:`float64_unavailable` to None when implemented."""
+        raise NotImplementedError(f"{self.name} cannot train in float64: {self.float64_unavailable}")
 
     @abstractmethod
     def devices(self) -> list[str]:

@@ -313,6 +313,6 @@ class ReferenceTrainer:
         return result.loss, result.correct
 
     def export(self) -> NeutralWeights:
-        """The current weights in the neutral layout, float32 as frameworks hold them."""
-        return {layer: {name: a.astype(np.float32) for name, a in t.items()} for layer, t in self.weights.items()}
+        """A copy of the current weights in the neutral layout, in the dtype they are trained in."""
+        return {layer: {name: a.copy() for name, a in t.items()} for layer, t in self.weights.items()}
 

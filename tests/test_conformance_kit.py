@@ -82,6 +82,31 @@ def harness_register_frameworks(register):
     register(StaleEpsilon)
 '''
 
+FAKE_FLOAT64 = '''
+import numpy as np
+
+from harness.hookspecs import hookimpl
+from harness.reference_train import ReferenceTrainer
+from harness_numpyref.framework import NumpyRef
+
+
+class FakeFloat64(NumpyRef):
+    """Claims float64 training but trains in float32."""
+
+    name = "fake_float64"
+
+    def prepare_training(self, model, train):
+        trainer = super().prepare_training(model, train)
+        trainer.reference = ReferenceTrainer(model.network, model.weights, train.optimizer, self.training_conventions,
+                                             np.random.default_rng(self.seed), dtype=np.float32)
+        return trainer
+
+
+@hookimpl
+def harness_register_frameworks(register):
+    register(FakeFloat64)
+'''
+
 
 def run_kit(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*KIT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
@@ -139,3 +164,13 @@ def test_the_kit_trains_against_the_reference(numpyref_site: Path, tmp_path: Pat
     assert result.returncode == 1, result.stdout[-3000:]
     assert "1 failed, 4 passed" in result.stdout
     assert "adam: training departs from the numpy reference at step 1" in result.stdout
+
+
+def test_the_kit_checks_float64_training_in_a_worker(numpyref_site: Path, tmp_path: Path) -> None:
+    write_plugin(tmp_path, "harness-fake-float64", {"fake_float64": "kit_fake_float64"}, {"kit_fake_float64": FAKE_FLOAT64})
+    env = environment(tmp_path, numpyref_site)
+    honest = run_kit("--harness-framework", "numpyref", "-k", "float64", env=env, cwd=tmp_path)
+    assert honest.returncode == 0 and "1 passed" in honest.stdout, honest.stdout[-3000:]
+    fake = run_kit("--harness-framework", "fake_float64", "-k", "float64", env=env, cwd=tmp_path)
+    assert fake.returncode == 1, fake.stdout[-3000:]
+    assert "float64 fake_float64 (float64) vs reference: step 1, loss" in fake.stdout

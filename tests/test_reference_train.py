@@ -14,8 +14,10 @@ from harness.framework import TrainingConventions
 from harness.spec.network import expand
 from harness.testing.networks import AGNOSTIC_SIZES, OPTIMIZERS, conformance_networks, training_network
 from harness.testing.specs import inline_spec
-from harness.train_compare import Tolerances, compare_runs, rounding_driven
-from harness.runner.train_parity import reference_run, relevant_departures, training_batches, without_dropout
+from harness.train_compare import Tolerances, compare_runs, predictable_steps
+from harness.runner.train_parity import (
+    describe_hyperparameters, reference_run, relevant_departures, training_batches, with_float32_hyperparameters, without_dropout,
+)
 from harness.weights import initial_weights
 
 NETWORKS = [without_dropout(network) for network in conformance_networks()]
@@ -132,33 +134,33 @@ def test_the_reference_also_trains_in_float32_and_measures_rounding() -> None:
     assert not compare_runs(network.key, altered, float64, start, float64, rounding=(float64, float32)).passed
 
 
-def _bias_cancelled_by_batch_norm() -> object:
-    """A conv whose bias the batch norm right after it cancels exactly, trained with Adam: its bias
-    gradient is 0 in exact arithmetic and rounding noise in float32, which Adam scales to full steps."""
-    body = {"input": [8, 8, 1], "backbone": [{"type": "conv", "filters": 4, "kernel": 3}, {"type": "batch_norm"},
-                                             {"type": "conv", "filters": 4, "kernel": 3, "activation": "relu"}],
-            "head": {"type": "flatten"}}
-    train = {"optimizer": {"name": "adam", "lr": 0.01, "epsilon": 1e-7}, "batch_size": 8, "epochs": 1, "seed": 0}
-    return expand(inline_spec(name="cancelled_bias", title="t", source="t", classes=3, train=train, **body))
+def test_float32_runs_are_judged_on_the_losses_of_the_predictable_steps() -> None:
+    network = training_network("adam")
+    start, batches = initial_weights(network, 0), training_batches(network, 4, 8, 0)
+    run = reference_run(network, start, batches)
+    key = next(iter(run.changes[0]))
+    tensor = _altered(run, 1, key, 1.5)
+    assert compare_runs(network.key, tensor, run, start, run).first_divergence.step == 1
+    shown = compare_runs(network.key, tensor, run, start, run, judged=4)
+    assert shown.passed and shown.judged_steps() == "losses, all 4 steps" and shown.max_weight_diff > 0.1  # shown, not judged
+    late_loss = dataclasses.replace(run, losses=[*run.losses[:3], run.losses[3] * 1.01])
+    assert not compare_runs(network.key, late_loss, run, start, run, judged=4).passed
+    judged = compare_runs(network.key, late_loss, run, start, run, judged=3)
+    assert judged.passed and judged.judged_steps() == "losses, steps 1-3"
+    assert predictable_steps(late_loss, run) == 3 and predictable_steps(run, run) == 4
 
 
-def test_elements_that_rounding_moves_are_left_out_and_the_rest_still_compared() -> None:
-    network = _bias_cancelled_by_batch_norm()
-    start, batches = initial_weights(network, 0), training_batches(network, 6, 8, 0)
-    float64, float32 = reference_run(network, start, batches), reference_run(network, start, batches, dtype=np.float32)
-    excluded = rounding_driven(start, float64, float32)
-    bias = next(key for key in excluded if key.endswith("/bias"))
-    assert excluded[bias].all() and len(excluded) == 1, {key: int(mask.sum()) for key, mask in excluded.items()}
-    kept64 = reference_run(network, start, batches, excluded=excluded)
-    kept32 = reference_run(network, start, batches, dtype=np.float32, excluded=excluded)
-    assert kept64.changes[-1][bias] == 0.0 < float64.changes[-1][bias]
-    # another float32 run with its own rounding (images one ulp off), as a second framework would have
-    nudged = [(images * np.float32(1 + 2**-23), labels) for images, labels in batches]
-    other = dataclasses.replace(reference_run(network, start, nudged, dtype=np.float32, excluded=excluded),
-                                batches=kept64.batches)
-    pair = compare_runs(network.key, other, kept64, start, kept64, rounding=(kept64, kept32), excluded=excluded)
-    assert pair.passed, pair.first_divergence
-    kernel = bias.replace("/bias", "/kernel")
-    altered = compare_runs(network.key, _altered(other, 3, kernel, 1.01), kept64, start, kept64, rounding=(kept64, kept32),
-                           excluded=excluded)
-    assert altered.first_divergence is not None and altered.first_divergence.what == kernel
+def test_float64_runs_use_hyperparameters_float32_holds_exactly() -> None:
+    network = expand(inline_spec(
+        name="hp", title="t", source="t", classes=3, input=[8, 8, 1],
+        backbone=[{"type": "conv", "filters": 2, "kernel": 3}, {"type": "batch_norm", "momentum": 0.99, "epsilon": 1e-3},
+                  {"type": "dropout", "rate": 0.3}],
+        head={"type": "flatten"}, train={"optimizer": {"name": "adam", "lr": 0.001, "beta2": 0.999, "epsilon": 1e-7}}))
+    rounded = with_float32_hyperparameters(without_dropout(network))
+    optimizer, norm = rounded.spec.train.optimizer, next(node.layer for node in rounded.walk() if node.type == "batch_norm")
+    for value in (optimizer.lr, optimizer.beta2, optimizer.epsilon, norm.momentum, norm.epsilon):
+        assert value == float(np.float32(value))
+    assert optimizer.beta2 == float(np.float32(0.999)) != 0.999 and norm.momentum == float(np.float32(0.99))
+    assert [node.name for node in rounded.walk()] == [node.name for node in network.walk()]
+    assert network.spec.train.optimizer.beta2 == 0.999  # the original is left alone
+    assert "adam beta2 0.9990000128746033" in describe_hyperparameters(rounded)

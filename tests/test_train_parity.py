@@ -55,9 +55,17 @@ class Altered(NumpyRef):
         return super().prepare_training(model, train.model_copy(update={"optimizer": optimizer}))
 
 
+class Float32Only(NumpyRef):
+    """numpyref without float64 training, as a plugin that implements no use_float64 would be."""
+
+    name = "float32only"
+    float64_unavailable = "this test plugin trains in float32 only"
+
+
 @hookimpl
 def harness_register_frameworks(register):
     register(Altered)
+    register(Float32Only)
 '''
 
 DISCOVERY = discover()
@@ -88,9 +96,13 @@ def test_every_framework_trains_like_the_reference_with_every_optimizer(spec_fil
     network = next(n for n in load_networks(spec_file) if n.variant == optimizer)
     result = check_training(network, INSTALLED, LocalExecutor(discover()), steps=4, batch=4, threads=1)
     assert not result.failures
-    pairs = {(pair.a.split(" ")[0], pair.b.split(" ")[0]): pair for pair in result.pairs}
-    assert len(pairs) == len(INSTALLED) + len(INSTALLED) * (len(INSTALLED) - 1) // 2
-    failing = [f"{a} vs {b}: {pair.first_divergence.describe()}" for (a, b), pair in pairs.items() if pair.first_divergence]
+    pairs = {(pair.dtype, pair.a.split(" ")[0], pair.b.split(" ")[0]): pair for pair in result.pairs}
+    exact = [name for name in INSTALLED if DISCOVERY.frameworks[name].framework.float64_unavailable is None]
+    assert set(result.float64_unavailable) == set(INSTALLED) - set(exact)
+    assert len(pairs) == sum(len(names) + len(names) * (len(names) - 1) // 2 for names in (exact, INSTALLED))
+    assert {("float64", name, "reference") for name in exact} <= set(pairs)
+    failing = [f"{dtype}: {a} vs {b}: {pair.first_divergence.describe()}" for (dtype, a, b), pair in pairs.items()
+               if pair.first_divergence]
     assert not failing, failing
     if "torch" in INSTALLED:  # its unbiased BN moving variance is declared, and its effect stated
         assert "bn_moving_variance=unbiased" in result.departures["torch"].a
@@ -102,16 +114,19 @@ def test_parity_train_steps_names_the_step_and_layer_of_an_altered_update(
     write_plugin(tmp_path, "harness-altered", {"altered": "altered_plugin"}, {"altered_plugin": ALTERED})
     env = environment(tmp_path, numpyref_site)
     spec = str(adam_spec_file)
-    good = run_harness(["parity", spec, "--framework", "numpyref", "--train-steps", "3"], env)
+    good = run_harness(["parity", spec, "--framework", "numpyref,float32only", "--train-steps", "3"], env)
     assert good.returncode == 0, good.stdout[-3000:] + good.stderr[-2000:]
     assert "dropout off" in good.stdout and "3 training steps, batch 4" in good.stdout
+    assert "float32only did not run in float64 (this test plugin trains in float32 only)" in " ".join(good.stdout.split())
     bad = run_harness(["parity", spec, "--framework", "numpyref,altered", "--train-steps", "3", "--json"], env)
     assert bad.returncode == 1, bad.stdout[-3000:] + bad.stderr[-2000:]
     training = [entry for entry in json.loads(bad.stdout) if "steps" in entry]
-    first = {(pair["a"], pair["b"]): pair for pair in training[0]["pairs"]}
-    altered = first[("altered", "reference")]
-    assert altered["first_divergent_step"] == 1 and altered["first_divergent_layer"] == "conv_1/kernel"
-    assert first[("numpyref", "reference")]["passed"]
+    first = {(pair["dtype"], pair["a"], pair["b"]): pair for pair in training[0]["pairs"]}
+    altered = first[("float64", "altered (float64)", "reference")]  # 0.1 % in the first update: beyond 1e-5 of the change
+    assert altered["first_divergent_step"] == 1 and altered["first_divergent_layer"] == "conv_1/kernel", altered
+    assert first[("float32", "altered", "reference")]["judged"] == "losses, all 3 steps"
+    assert first[("float64", "numpyref (float64)", "reference")]["passed"] and first[("float32", "numpyref", "reference")]["passed"]
+    assert training[0]["hyperparameters"].startswith("every run uses the float hyperparameters rounded to float32")
 
 
 def test_run_with_shared_init_reports_training_parity_and_the_batch_order(
@@ -128,6 +143,8 @@ def test_run_with_shared_init_reports_training_parity_and_the_batch_order(
     assert [job["history"][0]["steps"] for job in run["jobs"]] == [3, 3]  # 20 images, batches of 8, 8 and 4
     pairs = {(pair["a"], pair["b"]): pair for pair in run["train_parity"]}
     assert pairs[("numpyref", "reference")]["passed"] and pairs[("numpyref", "reference")]["steps"] == 5
-    assert pairs[("altered", "reference")]["first_divergence"].startswith("step 1, conv_1/kernel")
+    assert pairs[("numpyref (float64)", "reference")]["passed"] and pairs[("numpyref (float64)", "reference")]["dtype"] == "float64"
+    assert pairs[("altered (float64)", "reference")]["first_divergence"].startswith("step 1, conv_1/kernel")
+    assert any("float32 runs: the losses of all 5 steps judged" in note for note in run["notes"])
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "Training parity" in report and "same batches, same order" in report

@@ -261,8 +261,7 @@ def add_train_parity(results: RunResults, networks: list[Network], options: RunO
             training = check_training(network, options.frameworks, executor, steps=RUN_STEPS, threads=options.threads[0],
                                       device=options.device, seed=(options.seeds or [network.spec.train.seed])[0])
         results.train_parity += [pair.compact() for pair in training.pairs]
-        if (left_out := training.left_out()) is not None:
-            results.notes.append(f"training parity: {network.key}: {left_out}")
+        results.notes += [f"training parity: {network.key}: {note}" for note in training.notes()]
         results.notes += [f"training parity: {network.key} could not run in {name}: {reason}"
                           for name, reason in training.failures.items()]
 

@@ -6,12 +6,12 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.parity import REFERENCE
-from harness.train_compare import ROUNDING_FACTOR, TOLERANCES, TrainPair
+from harness.train_compare import FLOAT64_TOLERANCES, ROUNDING_FACTOR, TOLERANCES, TrainPair
 from harness.runner.train_parity import NetworkTraining
 
 
 def _row(pair: TrainPair) -> list[str]:
-    return [f"{pair.a} vs {pair.b}", f"{pair.max_loss_diff:.2e}", f"{pair.max_weight_diff:.2e}",
+    return [pair.dtype, f"{pair.a} vs {pair.b}", pair.judged_steps(), f"{pair.max_loss_diff:.2e}", f"{pair.max_weight_diff:.2e}",
             pair.first_divergence.describe() if pair.first_divergence else "-",
             "[green]pass[/]" if pair.passed else "[red]FAIL[/]"]
 
@@ -21,8 +21,9 @@ def training_table(result: NetworkTraining) -> Table:
     step (relative to how far training moved it), and the first step and layer that diverge."""
     shape = "x".join(map(str, result.input_shape))
     table = Table(title=f"{result.network}: {result.steps} training steps, batch {result.batch}, input {shape}",
-                  title_justify="left", caption=f"tolerances: {TOLERANCES.describe()}", caption_justify="left")
-    for column in ("pair", "max loss diff", "max tensor diff", "first divergence (step, layer)", "result"):
+                  title_justify="left", caption=f"tolerances: float64 {FLOAT64_TOLERANCES.describe()}; float32 "
+                  f"{TOLERANCES.describe(tensors=False)}", caption_justify="left")
+    for column in ("dtype", "pair", "judged", "max loss diff", "max tensor diff", "first divergence (step, layer)", "result"):
         table.add_column(column, justify="right" if column.startswith("max") else "left")
     for pair in result.pairs:
         table.add_row(*_row(pair))
@@ -36,10 +37,10 @@ def print_training(console: Console, result: NetworkTraining, per_layer: bool) -
     if result.rounding is not None:
         console.print(f"  float32 rounding alone (the reference in float32 against float64) moves the losses by up to "
                       f"{result.rounding.max_loss_diff:.2e} and the tensors by up to {result.rounding.max_weight_diff:.2e} "
-                      f"of their change; {ROUNDING_FACTOR:g} times that is allowed on top of the tolerances",
-                      highlight=False)
-    if (left_out := result.left_out()) is not None:
-        console.print(f"  {left_out}", highlight=False)
+                      f"of their change; {ROUNDING_FACTOR:g} times its loss difference is allowed on top of the float32 "
+                      "tolerance", highlight=False)
+    for note in result.notes():
+        console.print(f"  {note}", highlight=False)
     for name, effect in result.departures.items():
         declared = effect.a.removeprefix(REFERENCE).strip(" ()")
         console.print(f"  {name} declares departures from the neutral update ({declared}); their effect on this run: "

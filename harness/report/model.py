@@ -373,6 +373,7 @@ def layer_disagreements(view: RunView) -> Table | None:
 
 PARITY_COLUMNS = ("network", "input_shape", "a", "b", "max_abs", "max_rel", "tolerance", "first_divergent_layer", "passed")
 TRAIN_PARITY_NUMBERS = ("max_loss_diff", "max_weight_diff")
+TRAIN_PARITY_COLUMNS = ("network", "dtype", "a", "b", "steps", "judged", *TRAIN_PARITY_NUMBERS, "first_divergence", "passed")
 
 
 def parity_table(entries: list[dict[str, Any]], id: str = "parity") -> Table | None:
@@ -382,7 +383,8 @@ def parity_table(entries: list[dict[str, Any]], id: str = "parity") -> Table | N
         return None
     scalar = {key for entry in entries for key, value in entry.items()
               if not isinstance(value, (dict, list)) or key == "input_shape"}
-    columns = [c for c in PARITY_COLUMNS if c in scalar] + sorted(scalar - set(PARITY_COLUMNS))
+    known = PARITY_COLUMNS if id == "parity" else TRAIN_PARITY_COLUMNS
+    columns = [c for c in known if c in scalar] + sorted(scalar - set(known))
     rows, marks = [], []
     for entry in entries:
         rows.append([_parity_cell(column, entry.get(column)) for column in columns])

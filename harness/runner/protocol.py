@@ -167,7 +167,7 @@ class StepRecord(Message):
     loss: float
     batch: str = Field(description="A digest of the batch's images and labels (the same batches in the same order everywhere).")
     change_norm: dict[str, float] = Field(description="layer/tensor -> L2 norm of (weights after this step - initial "
-                                             "weights), over the elements the request does not exclude.")
+                                             "weights).")
 
 
 class TrainParityResult(Message):
@@ -221,8 +221,8 @@ class TrainParityRequest(TargetedRequest):
     batches: str = Field(description=".npz with images0, labels0, images1... (NHWC float32, int64).")
     steps: PositiveInt
     output: str = Field(description=".npz to write the weights after the last step to.")
-    excluded: str | None = Field(None, description=".npz of boolean masks (keys layer/tensor) of the elements that "
-                                 "float32 rounding, not training, moves: left out of change_norm.")
+    dtype: Literal["float32", "float64"] = Field("float32", description="float64: the framework computes in float64 "
+                                                 "(Framework.use_float64), training parity's exact check.")
     result_type: ClassVar[type[Message]] = TrainParityResult
 
 

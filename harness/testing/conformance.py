@@ -14,7 +14,8 @@ against the numpy reference, the exact weight round trip, deterministic inferenc
 effective settings, each batch norm's and optimizer hyperparameter's value in the framework's own
 convention against what the neutral value implies; then the thread count, the devices, and a few
 training steps with every optimizer against the numpy training reference (:mod:`harness.reference_train`,
-with the departures the framework declares in ``training_conventions``).
+with the departures the framework declares in ``training_conventions``), and a few in float64, in a
+worker of its own, unless the plugin says why it cannot (``float64_unavailable``).
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ from harness.spec.network import with_train
 from harness.testing.networks import AGNOSTIC_SIZES, OPTIMIZERS, conformance_networks, training_network
 from harness.testing.plugin import KIT_THREADS, device_option, framework_option
 from harness.testing.strategies import networks as random_networks
-from harness.train_compare import TOLERANCES, compare_runs
-from harness.runner.train_parity import framework_run, reference_run, training_batches
+from harness.runner.child import LocalExecutor
+from harness.runner.train_parity import check_training, framework_run, reference_run, training_batches
+from harness.train_compare import FLOAT64_TOLERANCES, TOLERANCES, compare_runs
 from harness.weights import check_complete, initial_weights
 
 NETWORKS = conformance_networks()
@@ -365,3 +367,22 @@ def test_training_steps_match_reference(framework: Framework, optimizer: str) ->
         f"{optimizer}: training departs from the numpy reference at {pair.first_divergence.describe()}; "  # type: ignore[union-attr]
         f"tolerances: {TOLERANCES.describe()}; declared departures: {run.conventions or 'none'}"
     )
+
+
+def test_float64_training_matches_reference(framework: Framework, pytestconfig: pytest.Config) -> None:
+    """A plugin that trains in float64 (``float64_unavailable`` None) matches the float64 reference on a
+    few Adam steps, in a worker of its own (float64 is process-wide in most frameworks), at the float64
+    tolerances (and in float32 on the steps rounding leaves predictable); one that does not says why."""
+    reason = type(framework).float64_unavailable
+    if reason is not None:
+        assert reason.strip(), "float64_unavailable must say why the framework cannot train in float64"
+        return
+    network = training_network("adam")
+    result = check_training(network, [framework.name], LocalExecutor(plugins.discover()), steps=TRAINING_STEPS,
+                            batch=network.spec.train.batch_size, threads=KIT_THREADS, device=device_option(pytestconfig))
+    assert not result.failures, result.failures
+    exact = [pair for pair in result.pairs if pair.dtype == "float64"]
+    assert exact, "no float64 run was compared"
+    failing = [f"{pair.dtype} {pair.a} vs {pair.b}: {pair.first_divergence.describe()}" for pair in result.pairs
+               if pair.first_divergence is not None]
+    assert not failing, f"training departs from the numpy reference: {failing}; tolerances: float64 {FLOAT64_TOLERANCES.describe()}"

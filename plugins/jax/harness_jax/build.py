@@ -20,6 +20,7 @@ from flax import nnx
 
 from harness.spec import Network, Node
 from harness_jax.layers import make_layer
+from harness_jax.runtime import float_dtype
 
 Plan = tuple[tuple[str, "Plan"], ...]
 """The execution order: ``(name, block)`` per layer, ``block`` non-empty for a residual."""
@@ -82,8 +83,8 @@ class JaxNetwork:
         _, self.params, self.rest = nnx.split(module, nnx.Param, ...)
 
     def inputs(self, images: np.ndarray) -> jax.Array:
-        """NHWC float32 images on the network's device."""
-        return jax.device_put(np.asarray(images, dtype=np.float32), self.device)
+        """NHWC images (float32, or float64 after :func:`harness_jax.runtime.use_float64`) on the network's device."""
+        return jax.device_put(np.asarray(images, dtype=float_dtype()), self.device)
 
     @cached_property
     def forward(self) -> Any:

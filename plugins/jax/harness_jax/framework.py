@@ -44,6 +44,7 @@ class JaxFramework(Framework):
     install_hint = "pip install -e plugins/jax"
     # optax.adam adds epsilon after the bias correction (as PyTorch and Paddle do); no argument moves it.
     training_conventions = TrainingConventions(adam_epsilon="after_correction")
+    float64_unavailable = None
 
     @classmethod
     def version(cls) -> str | None:
@@ -68,6 +69,9 @@ class JaxFramework(Framework):
         runtime.prepare_environment(threads, device)
         runtime.configure(device)
         self._device = runtime.default_device(device)
+
+    def use_float64(self) -> None:
+        runtime.use_float64()
 
     def devices(self) -> list[str]:
         return runtime.available_devices()

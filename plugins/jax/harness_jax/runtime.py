@@ -22,6 +22,8 @@ import os
 import sys
 from typing import Any
 
+import numpy as np
+
 CPU, CUDA = "cpu", "cuda"
 POOL_THREAD_NAME = "tf_XLAEigen"
 """The name (as ``/proc`` shows it) of the threads of XLA's CPU intra-op pool."""
@@ -85,6 +87,21 @@ def configure(device: str) -> None:
             "device 'cuda' was requested but JAX sees no GPU here (the 'jax' wheel is CPU-only; a GPU needs "
             "'pip install \"jax[cuda12]\"' and an NVIDIA driver). Use --device cpu."
         )
+
+
+def use_float64() -> None:
+    """Switch on 64-bit types: weights loaded and batches given from now on are float64
+    (training parity's exact check)."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+
+
+def float_dtype() -> type[np.floating]:
+    """The dtype weights and batches take: float64 after :func:`use_float64`, else float32."""
+    import jax
+
+    return np.float64 if jax.config.jax_enable_x64 else np.float32
 
 
 def gpus() -> list[Any]:

@@ -18,6 +18,7 @@ from flax import nnx
 from harness.framework import NeutralWeights
 from harness_jax.build import JaxNetwork, NeutralNet
 from harness_jax.layers import Convolution, Dense
+from harness_jax.runtime import float_dtype
 
 
 def _variables(module: nnx.Module) -> dict[str, nnx.Variable]:
@@ -66,7 +67,7 @@ def load_weights(built: JaxNetwork, weights: NeutralWeights) -> None:
             expected = to_neutral(np.empty(shape, np.float32)).shape
             if tuple(np.shape(array)) != expected:
                 raise ValueError(f"{layer}/{name} has shape {tuple(np.shape(array))}; the JAX model expects {expected}")
-            value = to_flax(np.asarray(array, dtype=np.float32))
+            value = to_flax(np.asarray(array, dtype=float_dtype()))
             variable.set_value(jax.device_put(jnp.asarray(value), built.device))
     for layer, tensors in weights.items():
         for name in tensors:
@@ -76,12 +77,12 @@ def load_weights(built: JaxNetwork, weights: NeutralWeights) -> None:
 
 
 def export_weights(built: JaxNetwork) -> NeutralWeights:
-    """Every weighted layer's tensors as float32 numpy arrays in the neutral layout."""
+    """Every weighted layer's tensors as numpy arrays (of the model's dtype) in the neutral layout."""
     result: NeutralWeights = {}
     for layer, (module, variables) in _weighted(built.module()).items():
         tensors = {}
         for name, variable in variables.items():
-            array = np.asarray(variable.get_value(), dtype=np.float32)
+            array = np.asarray(variable.get_value())
             tensors[name] = np.array(_converters(module, name, array.shape)[1](array))
         result[layer] = tensors
     return result

@@ -119,8 +119,9 @@ class KerasNetwork:
     outputs: dict[str, Any]
 
     def input_signature(self) -> list[tf.TensorSpec]:
-        """One float32 NHWC batch of any size (and any height/width on a size-agnostic input)."""
-        return [tf.TensorSpec((None, *self.network.input_shape), tf.float32)]
+        """One NHWC batch (``floatx``: float32 unless float64 was asked for) of any size (and any
+        height/width on a size-agnostic input)."""
+        return [tf.TensorSpec((None, *self.network.input_shape), keras.config.floatx())]
 
     def _traced(self, function: Any) -> Any:
         return tf.function(function, input_signature=self.input_signature(), reduce_retracing=True)
@@ -161,7 +162,7 @@ def _connect(nodes: tuple[Node, ...], x: Any, groups: dict[str, tuple[Any, ...]]
 def build_model(network: Network) -> KerasNetwork:
     """A functional model whose input is the spec's ``(H, W, C)`` (``None`` for H/W when
     size-agnostic) and whose output is the logits."""
-    inputs = keras.Input(shape=network.input_shape, dtype="float32", name=INPUT_NAME)
+    inputs = keras.Input(shape=network.input_shape, dtype=keras.config.floatx(), name=INPUT_NAME)
     groups: dict[str, tuple[Any, ...]] = {}
     outputs: dict[str, Any] = {}
     logits = _connect(network.nodes, inputs, groups, outputs)

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from harness_keras.backends import TENSORFLOW, TORCH, backend_threads
+from harness_keras.backends import JAX, TENSORFLOW, TORCH, backend_threads
 
 BACKEND = os.environ.setdefault("KERAS_BACKEND", TENSORFLOW)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -109,6 +109,16 @@ def configure(device: str, threads: int, seed: int) -> None:
     if BACKEND == TORCH:
         _configure_torch(threads)
     _seed_without_tensorflow(seed)
+
+
+def use_float64() -> None:
+    """Build layers, variables and optimizer state in float64 from now on (training parity's exact
+    check); on JAX this needs 64-bit types switched on first."""
+    if BACKEND == JAX:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    keras.config.set_floatx("float64")
 
 
 def _seed_without_tensorflow(seed: int) -> None:

@@ -72,7 +72,7 @@ class Trainer:
 
     def run(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
         """One optimisation step; the loss (batch mean) and the number of correct predictions."""
-        loss, correct = self.step(np.asarray(images, dtype=np.float32), np.asarray(labels, dtype=np.int64))
+        loss, correct = self.step(np.asarray(images, dtype=keras.config.floatx()), np.asarray(labels, dtype=np.int64))
         return float(loss), int(correct)
 
 

@@ -38,6 +38,7 @@ class PaddleFramework(Framework):
     compiled_mode = "paddle.jit.to_static, full graph (AST conversion), Paddle's executor (no CINN)"
     # paddle.optimizer.Adam has no argument that moves epsilon before the bias correction.
     training_conventions = TrainingConventions(adam_epsilon="after_correction")
+    float64_unavailable = None
 
     def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0, mode: Mode = "eager") -> None:
         """Import Paddle and apply the thread count, device, seed and determinism flags."""
@@ -47,6 +48,11 @@ class PaddleFramework(Framework):
 
         runtime.configure(device, threads, seed)
         self.runnable = Compiled() if mode == "compiled" else (lambda model: model)
+
+    def use_float64(self) -> None:
+        from harness_paddle import runtime
+
+        runtime.use_float64()
 
     def devices(self) -> list[str]:
         from harness.devices import available_devices

@@ -94,8 +94,14 @@ def configure(device: str, threads: int, seed: int) -> None:
 
 
 def to_channels_first(images: np.ndarray) -> paddle.Tensor:
-    """A neutral NHWC batch as a Paddle NCHW float32 tensor on the current device."""
-    return paddle.to_tensor(channels_first.images_to_channels_first(images))
+    """A neutral NHWC batch as a Paddle NCHW tensor of the default dtype (float32 unless
+    :func:`use_float64`) on the current device."""
+    return paddle.to_tensor(channels_first.images_to_channels_first(images), dtype=paddle.get_default_dtype())
+
+
+def use_float64() -> None:
+    """Create parameters and tensors in float64 from now on (training parity's exact check)."""
+    paddle.set_default_dtype("float64")
 
 
 def to_neutral(output: paddle.Tensor, order: np.ndarray | None) -> np.ndarray:

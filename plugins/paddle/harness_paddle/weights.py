@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import paddle
 
 from harness import channels_first as cf
 from harness.channels_first import FeatureOrder
@@ -76,7 +77,7 @@ def load(model: PaddleNetwork, weights: NeutralWeights) -> None:
     for node, names, core, order in _weighted_layers(model):
         for tensor, array in weights[node.name].items():
             parameter = getattr(core, names[tensor])
-            value = to_paddle_layout(node, tensor, np.asarray(array, dtype=np.float32), order)
+            value = to_paddle_layout(node, tensor, np.asarray(array, dtype=paddle.get_default_dtype()), order)
             if tuple(parameter.shape) != value.shape:
                 raise ValueError(f"{node.name}/{tensor}: Paddle holds shape {tuple(parameter.shape)}, "
                                  f"the neutral weights give {value.shape} after conversion")

@@ -34,6 +34,7 @@ class TorchFramework(Framework):
     # No argument of torch.optim.Adam, torch.optim.RMSprop or nn.BatchNorm2d removes these.
     training_conventions = TrainingConventions(adam_epsilon="after_correction", rmsprop_epsilon="outside_sqrt",
                                                bn_moving_variance="unbiased")
+    float64_unavailable = None
 
     def __init__(self, device: str = "cpu", threads: int = 1, seed: int = 0, mode: Mode = "eager") -> None:
         """Check the device, then set threads, seeds, deterministic algorithms and IEEE float32."""
@@ -43,6 +44,11 @@ class TorchFramework(Framework):
 
         runtime.configure(device, threads, seed)
         self.runnable = Compiled(threads) if mode == "compiled" else (lambda model: model)
+
+    def use_float64(self) -> None:
+        from harness_torch import runtime
+
+        runtime.use_float64()
 
     def devices(self) -> list[str]:
         from harness_torch import runtime

@@ -69,6 +69,11 @@ def float32_precision() -> dict[str, str]:
             "matmul": "tf32" if torch.backends.cuda.matmul.allow_tf32 else "ieee"}
 
 
+def use_float64() -> None:
+    """Create tensors and parameters in float64 from now on (training parity's exact check)."""
+    torch.set_default_dtype(torch.float64)
+
+
 def thread_settings() -> dict[str, Any]:
     """PyTorch's own thread pools as it reports them."""
     return {
@@ -86,8 +91,9 @@ def synchronize(device: str) -> None:
 
 
 def images_to_native(images: np.ndarray, device: str) -> torch.Tensor:
-    """NHWC numpy images as a contiguous NCHW float32 tensor on ``device``."""
-    tensor = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).to(device)
+    """NHWC numpy images as a contiguous NCHW tensor of the default dtype (float32 unless
+    :func:`use_float64`) on ``device``."""
+    tensor = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).to(device, torch.get_default_dtype())
     return tensor.permute(0, 3, 1, 2).contiguous()
 
 
