@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -42,3 +44,15 @@ def harness_run(*args: str) -> tuple[int, str]:
 
 def job_file(out: Path, framework: str, seed: int = 0) -> dict:
     return json.loads((out / "jobs" / f"tiny__{framework}__seed{seed}.json").read_text())
+
+
+def _default_interrupt() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_interruptible(command: list[str]) -> subprocess.Popen[str]:
+    """Start ``command`` with Ctrl-C (SIGINT) at its default even when this test process ignores it
+    (a suite started in the background by a non-interactive shell does, and children inherit that),
+    so that the test's SIGINT reaches it as a user's Ctrl-C would."""
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=_default_interrupt)

@@ -11,7 +11,6 @@ import json
 import math
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 from hostile_support import assert_clean_failure, invoke
-from run_support import TINY_SPEC, harness_run, job_file, write_spec
+from run_support import TINY_SPEC, harness_run, job_file, start_interruptible, write_spec
 
 from harness import outdir
 from harness.outdir import LOCK_FILE, lock_output
@@ -73,7 +72,7 @@ def test_concurrent_runs_on_one_folder_keep_the_first_runs_results(tmp_path: Pat
     out = tmp_path / "out"
     command = [sys.executable, "-c", "from harness.cli import main; main()",
                *run_args(str(write_spec(tmp_path)), "--framework", "fake_hang", "--timeout", "60", "--out", str(out))]
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = start_interruptible(command)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (out / LOCK_FILE).exists() or not (out / LOCK_FILE).read_text().strip():

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from run_support import harness_run, job_file, write_spec
+from run_support import harness_run, job_file, start_interruptible, write_spec
 from scipy.special import log_softmax
 
 from harness.commands.run import default_out
@@ -172,7 +171,7 @@ def test_ctrl_c_keeps_finished_results(tmp_path: Path, fake_plugin: None) -> Non
     command = [sys.executable, "-c", "from harness.cli import main; main()", "run", str(write_spec(tmp_path)),
                "--framework", "fake,fake_hang", "--seeds", "0,1", "--quiet", "--threads", "1", "--no-report",
                "--out", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = start_interruptible(command)
     deadline = time.monotonic() + 60
     while not (out / "jobs" / "tiny__fake__seed0.json").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
