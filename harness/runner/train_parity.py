@@ -90,8 +90,13 @@ def without_dropout(network: Network) -> Network:
                         else node.layer)
 
 
+def _float_fields(model: BaseModel) -> dict[str, float]:
+    """A layer's or optimizer's float hyperparameters, by name."""
+    return {name: value for name, value in model if isinstance(value, float)}
+
+
 def _float32_values(model: BaseModel) -> Any:
-    return model.model_copy(update={name: float(np.float32(value)) for name, value in model if isinstance(value, float)})
+    return model.model_copy(update={name: float(np.float32(value)) for name, value in _float_fields(model).items()})
 
 
 def with_float32_hyperparameters(network: Network) -> Network:
@@ -230,10 +235,10 @@ class NetworkTraining:
 
 def describe_hyperparameters(network: Network) -> str:
     """The float hyperparameters every run used, rounded to float32 (:func:`with_float32_hyperparameters`)."""
-    values = {f"{network.spec.train.optimizer.name} {name}": value for name, value in network.spec.train.optimizer
-              if isinstance(value, float)}
-    values |= {f"{node.name} {name}": value for node in network.walk() for name, value in node.layer
-               if isinstance(value, float) and not (node.type == "dropout" and name == "rate")}
+    optimizer = network.spec.train.optimizer
+    values = {f"{optimizer.name} {name}": value for name, value in _float_fields(optimizer).items()}
+    values |= {f"{node.name} {name}": value for node in network.walk() for name, value in _float_fields(node.layer).items()
+               if not (node.type == "dropout" and name == "rate")}
     shown = ", ".join(f"{key} {value!r}" for key, value in values.items())
     return (f"every run uses the float hyperparameters rounded to float32, the values float32 frameworks hold (Keras' Adam "
             f"bias correction, Paddle's optimizers and batch norm keep them in float32): {shown}")

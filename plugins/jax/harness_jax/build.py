@@ -72,6 +72,9 @@ class JaxNetwork:
     params: nnx.State
     rest: nnx.State
     device: Any
+    dtype: type[np.floating]
+    """What weights and batches are held in: float32, or float64 when built after
+    :func:`harness_jax.runtime.use_float64`."""
     trainer: Any = None
 
     def module(self) -> NeutralNet:
@@ -83,8 +86,8 @@ class JaxNetwork:
         _, self.params, self.rest = nnx.split(module, nnx.Param, ...)
 
     def inputs(self, images: np.ndarray) -> jax.Array:
-        """NHWC images (float32, or float64 after :func:`harness_jax.runtime.use_float64`) on the network's device."""
-        return jax.device_put(np.asarray(images, dtype=float_dtype()), self.device)
+        """NHWC images, in the network's dtype, on its device."""
+        return jax.device_put(np.asarray(images, dtype=self.dtype), self.device)
 
     @cached_property
     def forward(self) -> Any:
@@ -119,5 +122,5 @@ def build_model(network: Network, seed: int, device: Any) -> JaxNetwork:
         train_graph, _, _ = nnx.split(model, nnx.Param, ...)
     # Committed to the device, like every later state: one compilation serves all steps.
     params, rest = jax.device_put((params, rest), device)
-    return JaxNetwork(network, train_graph, eval_graph, params, rest, device)
+    return JaxNetwork(network, train_graph, eval_graph, params, rest, device, float_dtype())
 

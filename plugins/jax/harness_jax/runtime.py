@@ -90,15 +90,15 @@ def configure(device: str) -> None:
 
 
 def use_float64() -> None:
-    """Switch on 64-bit types: weights loaded and batches given from now on are float64
-    (training parity's exact check)."""
+    """Switch on 64-bit types: networks built from now on hold their weights and take their batches
+    in float64 (training parity's exact check)."""
     import jax
 
     jax.config.update("jax_enable_x64", True)
 
 
 def float_dtype() -> type[np.floating]:
-    """The dtype weights and batches take: float64 after :func:`use_float64`, else float32."""
+    """The dtype a network built now holds weights and batches in: float64 after :func:`use_float64`, else float32."""
     import jax
 
     return np.float64 if jax.config.jax_enable_x64 else np.float32

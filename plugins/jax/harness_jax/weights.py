@@ -18,7 +18,6 @@ from flax import nnx
 from harness.framework import NeutralWeights
 from harness_jax.build import JaxNetwork, NeutralNet
 from harness_jax.layers import Convolution, Dense
-from harness_jax.runtime import float_dtype
 
 
 def _variables(module: nnx.Module) -> dict[str, nnx.Variable]:
@@ -67,7 +66,7 @@ def load_weights(built: JaxNetwork, weights: NeutralWeights) -> None:
             expected = to_neutral(np.empty(shape, np.float32)).shape
             if tuple(np.shape(array)) != expected:
                 raise ValueError(f"{layer}/{name} has shape {tuple(np.shape(array))}; the JAX model expects {expected}")
-            value = to_flax(np.asarray(array, dtype=float_dtype()))
+            value = to_flax(np.asarray(array, dtype=built.dtype))
             variable.set_value(jax.device_put(jnp.asarray(value), built.device))
     for layer, tensors in weights.items():
         for name in tensors:
