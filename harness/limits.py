@@ -73,6 +73,8 @@ MAX_SIDE = 1 << 15
 """Largest image side, kernel, stride, pool or padding, in pixels."""
 MAX_CLASSES = MAX_WIDTH
 """Most classes: the logits layer is a dense or conv layer of that width."""
+MAX_FINDINGS = 64
+"""Most published findings (expect.findings) one spec file may state."""
 MAX_BATCH = 1 << 20
 """Largest batch size."""
 MAX_EPOCHS = 1_000_000

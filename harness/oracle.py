@@ -190,4 +190,6 @@ def as_json(network: Network, analysis: Analysis, checks: list[ExpectCheck]) -> 
         ],
         "expect_ok": all(c.ok for c in checks),
         "reference": _reference(network),
+        "findings": [finding.model_dump(exclude_none=True) for finding in network.spec.expect.findings]
+        if network.spec.expect else [],
     }

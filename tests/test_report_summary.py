@@ -89,7 +89,7 @@ def test_the_summary_is_the_first_section_and_states_accuracy_with_n_and_speed(o
         assert re.findall(r"^## .*$", markdown, re.MULTILINE)[0] == "## Summary"
         summary = summary_of(markdown)
         assert "step, ms: median [p10–p90]" in summary and "images/s" in summary
-        assert len(summary.strip().splitlines()) <= 40
+        assert len(lines_outside_details(summary.strip())) <= 40  # what a reader sees open; the findings fold wide tables
     assert "test accuracy (n=1)" in summary_of(one_seed)
     assert "test accuracy (n=3)" in summary_of(three) and " ± " in summary_of(three)
 
@@ -205,3 +205,14 @@ def test_the_comparison_chart_has_error_bars_an_accuracy_axis_from_chance_and_a_
     assert (segment[0][1], segment[1][1]) == pytest.approx((interval.low, interval.high))
     assert time_axes.get_yscale() == "log" and "log scale" in time_axes.get_ylabel()
     assert "from chance (0.1) to 1" in caption and "log scale" in caption
+
+
+def test_the_summary_opens_with_the_published_findings_and_the_training_outcomes(three: str) -> None:
+    summary = summary_of(three)
+    assert summary.index("Published findings") < summary.index("step, ms: median [p10–p90]")
+    row = next(line for line in summary.splitlines() if line.startswith("| Stride-2 convolutions are slightly"))
+    assert "+0.27 pts" in row  # the published effect
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    assert all(cell.startswith(("holds", "contradicted", "undecided")) for cell in cells[3:])
+    assert "needs" in row and "seeds" in row  # three seeds cannot decide a 0.27-point claim in every framework
+    assert "Training outcome: every job learned" in summary or "| network" in summary

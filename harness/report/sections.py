@@ -7,6 +7,7 @@ from harness.report import format as fmt
 from harness.report import model
 from harness.report.compiled import COMPILED_TEXT, compile_options, compiled_table
 from harness.report.document import Block, Bullets, Details, Figure, Heading, Report, Section, Text
+from harness.report.findings import findings_blocks
 from harness.report.model import RunView, labels
 from harness.report.summary import summary_blocks
 from harness.report.threads import thread_scaling_section
@@ -50,7 +51,7 @@ def title(view: RunView) -> str:
 
 
 def _summary_section(view: RunView) -> Section:
-    return Section("Summary", "summary", summary_blocks(view))
+    return Section("Summary", "summary", (*findings_blocks(view), *summary_blocks(view)))
 
 
 def _run_section(view: RunView) -> Section:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from harness import limits
+from harness.findings.claims import reference_problems
 from harness.spec import schema
 from harness.spec.errors import SpecError, SpecErrors
 from harness.spec.messages import suggest, translate
@@ -97,7 +98,7 @@ def _load_networks(path: Path) -> list[Network]:
     data = source.data
     variants = data.pop("variants", None)
     if "variants" not in source.tree:
-        return [_build(source, data, None)]
+        return _with_findings_checked(source, [_build(source, data, None)], None)
     problems = _variant_problems(source, variants)
     if problems:
         raise SpecErrors(problems)
@@ -111,6 +112,14 @@ def _load_networks(path: Path) -> list[Network]:
                 errors.setdefault((error.line, error.column, error.what), error)
     if errors:
         raise SpecErrors(list(errors.values()))
+    return _with_findings_checked(source, networks, list(variants))
+
+
+def _with_findings_checked(source: SpecSource, networks: list[Network], variants: list[str] | None) -> list[Network]:
+    """``networks``, once every finding of the file names networks it can (else :class:`SpecErrors`)."""
+    problems = reference_problems(source, networks[0].spec.name, variants)
+    if problems:
+        raise SpecErrors(problems)
     return networks
 
 

@@ -90,6 +90,8 @@ def model_for(data: Any, loc: LocPath) -> type[BaseModel] | None:
         return HEAD_MODELS.get(node.get("type"))
     if loc == ("train", "optimizer"):
         return OPTIMIZER_MODELS.get(node.get("name"))
+    if loc[:2] == ("expect", "findings"):
+        return schema.Finding
     if loc[:2] == ("head", "hidden"):
         head_type = data.get("head", {}).get("type")
         return schema.HiddenDense if head_type in ("flatten", "global_avg", "global_max") else schema.HiddenConv

@@ -412,12 +412,65 @@ class Reference(Strict):
     source: str | None = None
 
 
+METRICS: tuple[str, ...] = ("test_accuracy", "step_time", "latency", "params", "macs", "learned")
+"""What a finding may compare: the measured test accuracy, training step time, batch-1 inference
+latency, the oracle's parameters and MACs, and whether the network learned at all."""
+NetworkRef = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*(:[A-Za-z][A-Za-z0-9_]*)?$",
+                                  max_length=2 * limits.MAX_NAME_CHARS + 1)]
+
+
+class Finding(Strict):
+    """A published take-away as a claim the harness can test: ``network``'s ``metric`` is
+    ``direction`` than ``versus``'s (another network, ``chance``) or than ``value``.
+
+    ``network`` and ``versus`` name a variant of this spec, or another spec's network (``lenet``,
+    ``mnist_heads:dense``). ``published`` is the effect the source reported: a difference of
+    accuracies (0.0027 = +0.27 points) for test_accuracy, a ratio (1.45 = 45% more) for times,
+    parameters and MACs. ``same`` claims need a ``margin`` in that unit: the difference (or the
+    ratio's distance from 1) within which the two count as the same (parameters and MACs, counted exactly,
+    need none). ``learned`` takes
+    ``direction: higher`` (it learns: above chance) or ``same`` (it does not: at chance).
+    """
+
+    claim: Annotated[str, Field(min_length=1, max_length=300)]
+    metric: Literal["test_accuracy", "step_time", "latency", "params", "macs", "learned"]
+    network: NetworkRef | None = Field(default=None, description="Defaults to the spec itself (a spec without variants).")
+    versus: NetworkRef | None = Field(default=None, description="Another network, or chance.")
+    value: StrictFloat | StrictInt | None = Field(default=None, description="A number to compare against instead.")
+    direction: Literal["higher", "lower", "same"]
+    published: StrictFloat | StrictInt | None = None
+    margin: Annotated[StrictFloat, Field(gt=0.0)] | None = None
+    source: Annotated[str, Field(min_length=1, max_length=300)]
+
+    @model_validator(mode="after")
+    def _one_comparison(self) -> Finding:
+        if self.metric == "learned":
+            if self.value is not None or self.versus not in (None, "chance") or self.direction == "lower":
+                raise rule_error("a 'learned' finding compares the network with chance only.",
+                                 "drop 'versus' and 'value', and write direction: higher (it learns) or same (it does not).")
+            return self
+        if (self.versus is None) == (self.value is None):
+            raise rule_error("a finding compares with exactly one of 'versus' (a network, or chance) and 'value'.",
+                             "write 'versus: <variant or spec>' or 'versus: chance', or 'value: <number>'.")
+        if self.versus == "chance" and self.metric != "test_accuracy":
+            raise rule_error(f"only test accuracy has a chance level, not {self.metric}.",
+                             "compare with another network ('versus') or a number ('value').")
+        if self.direction == "same" and self.margin is None and self.metric not in ("params", "macs"):
+            raise rule_error("a 'same' finding needs the 'margin' within which the two count as the same.",
+                             "add e.g. 'margin: 0.005' (half a point of accuracy) or 'margin: 0.05' (5% of a time).")
+        return self
+
+
 class Expect(Strict):
     params: ExpectParams | None = Field(default=None, description="The whole network's parameters.")
     backbone: ExpectParams | None = Field(
         default=None, description="The backbone's parameters alone (a published backbone count)."
     )
     reference: Reference | None = None
+    findings: list[Finding] = Field(
+        default_factory=list, max_length=limits.MAX_FINDINGS,
+        description="The source's take-aways as claims, judged in every report (harness.findings).",
+    )
 
 
 class Spec(Strict):
