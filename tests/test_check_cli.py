@@ -109,3 +109,24 @@ def test_no_spec_is_a_usage_error() -> None:
     code, output = check()
     assert code == 2
     assert "SPECS" in output
+
+
+def test_a_finding_that_names_a_missing_variant_fails_the_check_with_file_line_and_fix(tmp_path: Path) -> None:
+    text = (ROOT / "specs" / "mnist_heads.yaml").read_text(encoding="utf-8")
+    assert text.count("versus: fcn") == 2
+    spec = tmp_path / "mnist_heads.yaml"
+    spec.write_text(text.replace("versus: fcn", "versus: fnc", 1), encoding="utf-8")
+    line = text.splitlines().index("      versus: fcn") + 1
+    code, output = check(str(spec))
+    assert code == 1
+    assert f"{spec}:{line}:7" in output
+    assert "'versus' names 'fnc', which is not a variant of this file" in output
+    assert "name one of its variants ('dense', 'fcn', 'size_agnostic')" in output
+
+
+def test_json_records_each_networks_findings_for_the_report() -> None:
+    code, output = check("--json", str(LENET_STRIDE2))
+    assert code == 0
+    findings = json.loads(output)[0]["findings"]
+    assert findings[0]["metric"] == "test_accuracy" and findings[0]["versus"] == "lenet"
+    assert findings[0]["published"] == 0.0027

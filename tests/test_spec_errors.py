@@ -61,6 +61,19 @@ variants:
 """
 
 
+FINDING = """\
+expect:
+  findings:
+    - claim: it is more accurate
+      metric: test_accuracy
+      direction: higher
+      source: a paper
+      {extra}
+"""
+"""A findings block appended to BASE (from line 16, its item at 18, ``extra`` at 22) or to VARIANTS
+(from line 23, its item at 25, ``extra`` at 29)."""
+
+
 def edit(old: str, new: str, text: str = BASE) -> str:
     """``text`` with its single occurrence of ``old`` replaced."""
     assert text.count(old) == 1, old
@@ -193,6 +206,20 @@ CASES = [
          18, 16, ("variant 'small'", "40-pixel window is larger than the input's 28-pixel height")),
     Case("variant value error", edit("train: {batch_size: 32}", "train: {batch_size: -1}", VARIANTS), 18, 13,
          ("variant 'small'", "'batch_size' is -1, but it must be > 0")),
+    Case("finding naming a missing variant",
+         VARIANTS + FINDING.format(extra="network: small\n      versus: wdie"), 30, 7,
+         ("'versus' names 'wdie', which is not a variant of this file", "'small', 'wide'")),
+    Case("finding naming no variant in a file with variants", VARIANTS + FINDING.format(extra="versus: small"), 25, 7,
+         ("names no 'network', but the file has variants", "add 'network:' with one of its variants: 'small', 'wide'")),
+    Case("finding on a metric that is not measured", BASE + FINDING.format(extra="versus: other").replace(
+         "metric: test_accuracy", "metric: top5_accuracy"), 19, 7,
+         ("'metric' cannot be 'top5_accuracy'", "'test_accuracy', 'step_time', 'latency', 'params', 'macs'")),
+    Case("finding with a misspelt key", BASE + FINDING.format(extra="versus: other\n      margn: 0.01"), 23, 7,
+         ("unknown key 'margn'", "Did you mean 'margin'?")),
+    Case("same finding without a margin", BASE + FINDING.format(extra="versus: other").replace("higher", "same"), 18, 7,
+         ("needs the 'margin'", "margin: 0.005")),
+    Case("finding with both versus and value", BASE + FINDING.format(extra="versus: other\n      value: 0.5"), 18, 7,
+         ("exactly one of 'versus'", "'value: <number>'")),
     Case("invalid variant name", edit("  small:", "  2small:", VARIANTS), 17, 3,
          ("'2small' is not a valid name", "starting with a letter")),
     Case("variants not a mapping", BASE + "variants: [a, b]\n", 16, 1,

@@ -42,6 +42,27 @@ PUBLISHED: dict[str, dict[str, dict[str, int]]] = {
 E2A_DENSE_128 = 2_769_024
 
 
+# The take-aways of each reference experiment, as (metric, network, versus, direction): every one must be
+# among the spec's findings, the timing ones (E2's latency, E5's step times) included.
+TAKE_AWAYS: dict[str, set[tuple[str, str, str | None, str]]] = {
+    "mobilenetv2_heads": {("learned", "mobilenetv2_heads:flatten", "chance", "same"),
+                          ("test_accuracy", "mobilenetv2_heads:gap", "mobilenetv2_heads:flatten", "higher"),
+                          ("test_accuracy", "mobilenetv2_heads:flatten_lr0_01", "mobilenetv2_heads:gap", "lower")},
+    "mnist_heads": {("params", "mnist_heads:dense", "mnist_heads:fcn", "higher"),
+                    ("latency", "mnist_heads:dense", "mnist_heads:fcn", "higher"),
+                    ("test_accuracy", "mnist_heads:fcn", "mnist_heads:dense", "lower"),
+                    ("test_accuracy", "mnist_heads:size_agnostic", "mnist_heads:dense", "lower")},
+    "lenet_stride2": {("test_accuracy", "lenet_stride2", "lenet", "higher")},
+    "lenet": {("learned", "lenet", "chance", "higher")},
+    "toy_cnn_224": {("params", "toy_cnn_224:flatten", "toy_cnn_224:gap", "higher")},
+    "mnist_dropout_heads": {
+        ("step_time", "mnist_dropout_heads:e_conv_as_fc", "mnist_dropout_heads:a_baseline", "higher"),
+        ("step_time", "mnist_dropout_heads:d_one_dense_no_dropout", "mnist_dropout_heads:b_no_dropout", "lower"),
+        ("test_accuracy", "mnist_dropout_heads:d_one_dense_no_dropout", "mnist_dropout_heads:c_one_dense", "lower"),
+        ("params", "mnist_dropout_heads:e_conv_as_fc", "mnist_dropout_heads:a_baseline", "same")},
+}
+
+
 def key(result: dict) -> str:
     return result["name"] if result["variant"] is None else f"{result['name']}:{result['variant']}"
 
@@ -167,3 +188,16 @@ def test_documented_examples_are_valid_and_match_the_shipped_spec(
     documented = {n.key: analyse(n).params() for n in load_networks(example)}
     shipped = {n.key: analyse(n).params() for n in load_networks(ROOT / matches)}
     assert documented == shipped
+
+
+def test_every_shipped_spec_states_the_take_aways_of_its_reference_experiment(checked: dict[str, dict]) -> None:
+    from harness.findings.claims import claims_from
+
+    for spec, expected in TAKE_AWAYS.items():
+        result = next(r for k, r in checked.items() if r["name"] == spec)
+        claims = claims_from(spec, result["variant"] is not None, result["findings"])
+        stated = {(c.metric, c.network, c.versus, c.direction) for c in claims}
+        assert expected <= stated, f"{spec}: missing {expected - stated}"
+        assert all(c.source and c.claim for c in claims)
+        assert all(c.network in checked and (c.versus in checked or c.versus in ("chance", None)) for c in claims), spec
+    assert {r["name"] for r in checked.values()} == set(TAKE_AWAYS)
