@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.findings.claims import claims_from
 from harness.oracle import analyse
 from harness.spec import load_networks
 
@@ -191,8 +192,6 @@ def test_documented_examples_are_valid_and_match_the_shipped_spec(
 
 
 def test_every_shipped_spec_states_the_take_aways_of_its_reference_experiment(checked: dict[str, dict]) -> None:
-    from harness.findings.claims import claims_from
-
     for spec, expected in TAKE_AWAYS.items():
         result = next(r for k, r in checked.items() if r["name"] == spec)
         claims = claims_from(spec, result["variant"] is not None, result["findings"])

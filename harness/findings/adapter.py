@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.findings.claims import Claim, claims_from
 from harness.results import RunResults, Timing
+from harness.spec import SpecError, SpecErrors, load_networks
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,6 @@ def _claims(run: RunResults) -> tuple[tuple[Claim, ...], str]:
             recorded[spec] = claims_from(spec, ":" in key, analysis["findings"] or [])
     if recorded:
         return tuple(claim for claims in recorded.values() for claim in claims), "the results"
-    from harness.spec import SpecError, SpecErrors, load_networks
-
     found: list[Claim] = []
     read = []
     for path in run.specs:

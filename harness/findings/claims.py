@@ -34,9 +34,6 @@ class Claim:
         """What tells this finding apart in a run: its spec and its place in the list (``lenet_stride2#1``)."""
         return f"{self.spec}#{self.index + 1}"
 
-    def as_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
 
 def resolve(spec: str, has_variants: bool, ref: str | None) -> str | None:
     """The network key ``ref`` names from a file called ``spec``: in a file with variants a bare name is
