@@ -120,8 +120,9 @@ def _accuracy(claim: Claim, scope: str, mine: list[JobFacts], theirs: list[JobFa
         other = {(job.framework, job.seed): job.accuracy for job in theirs if job.accuracy is not None}
         values = [job.accuracy - other[(job.framework, job.seed)] for job in mine
                   if job.accuracy is not None and (job.framework, job.seed) in other]
-        return _from_interval(claim, scope, values, power.one_sample(values), ACCURACY_TEST, ACCURACY_ASSUMPTIONS, 1,
-                              "seeds")
+        assumptions = ACCURACY_ASSUMPTIONS + ("; pooled: every (framework, seed) pair one replicate, the frameworks "
+                                              "exchangeable" if scope == POOLED else "")
+        return _from_interval(claim, scope, values, power.one_sample(values), ACCURACY_TEST, assumptions, 1, "seeds")
     classes = {job.classes for job in mine}
     level = claim.value
     if level is None and len(classes) == 1 and None not in classes:
