@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.findings.adapter import JobFacts, RunFacts
+from harness.findings.claims import Claim
 from harness.findings.power import CONTRADICTED, HOLDS, UNDECIDED
-from harness.findings.sequential import CONTINUE, SequentialRule, run_until_decided, seeds_within
+from harness.findings.sequential import (
+    CONTINUE,
+    SequentialRule,
+    run_until_decided,
+    seeds_within,
+    sequential_verdicts,
+    wants_another_seed,
+)
 
 REPLICATIONS = 2_000
 
@@ -61,3 +70,24 @@ def test_the_rule_continues_then_gives_up_at_its_maximum() -> None:
 def test_a_budget_affords_whole_seeds() -> None:
     assert seeds_within(7200, 1000) == 7
     assert seeds_within(100, 1000) == 0
+
+
+def facts_with(accuracies: dict[str, list[float]]) -> RunFacts:
+    jobs = tuple(JobFacts(network=network, framework="torch", seed=seed, status="ok", classes=10, test_size=10_000,
+                          train_losses=(0.3,), test_losses=(0.2,), accuracy=value, params=None, step_rounds=(),
+                          latency_rounds=(), timing_flags=())
+                 for network, values in accuracies.items() for seed, value in enumerate(values))
+    claim = Claim(spec="s", index=0, claim="b beats a", metric="test_accuracy", network="s:b", versus="s:a", value=None,
+                  direction="higher", published=0.003, margin=None, source="a paper")
+    return RunFacts(jobs, {}, (claim,), "the test")
+
+
+def test_a_run_asks_for_another_seed_until_its_comparisons_are_decided() -> None:
+    rule = SequentialRule(max_seeds=6)
+    open_ = sequential_verdicts(facts_with({"s:a": [0.98, 0.981], "s:b": [0.983, 0.980]}), rule)
+    assert open_ == {("s#1", "torch"): CONTINUE} and wants_another_seed(open_)
+    clear = [0.97, 0.971, 0.969, 0.970, 0.972, 0.971]
+    decided = sequential_verdicts(facts_with({"s:a": clear, "s:b": [v + 0.02 for v in clear]}), rule)
+    assert decided == {("s#1", "torch"): HOLDS} and not wants_another_seed(decided)
+    untrained = sequential_verdicts(facts_with({"s:a": [0.1, 0.11], "s:b": [0.98, 0.97]}), rule)
+    assert untrained == {("s#1", "torch"): UNDECIDED}

@@ -40,7 +40,7 @@ def outcome(job: JobFacts) -> Outcome:
     """``job``'s training outcome, with the figures that decided it."""
     if job.status == "diverged":
         return Outcome(DIVERGED, "stopped by the runner's divergence rule")
-    if job.status != "ok" or job.accuracy is None or not job.train_losses:
+    if job.status != "ok" or job.accuracy is None or not math.isfinite(job.accuracy) or not job.train_losses:
         return Outcome(UNKNOWN, f"the job ended {job.status} without a test accuracy")
     losses = job.train_losses + job.test_losses
     if not all(math.isfinite(loss) for loss in losses):
@@ -54,7 +54,7 @@ def outcome(job: JobFacts) -> Outcome:
         if worst > limit:
             return Outcome(DIVERGED, f"{name} loss {worst:.3g} (epoch {series.index(worst) + 1}) > "
                                      f"{DIVERGED_FACTOR:g} x ln({job.classes}) = {limit:.3g}")
-    correct = round(job.accuracy * job.test_size)
+    correct = min(max(round(job.accuracy * job.test_size), 0), job.test_size)  # a damaged file may hold any number
     p_value = float(stats.binomtest(correct, job.test_size, 1 / job.classes, alternative="greater").pvalue)
     if p_value >= ALPHA:
         return Outcome(NOT_LEARNED, f"{correct}/{job.test_size} correct, not above chance 1/{job.classes} "

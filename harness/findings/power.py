@@ -39,8 +39,9 @@ class Interval:
 
 
 def one_sample(values: Sequence[float], alpha: float = ALPHA) -> Interval | None:
-    """Student-t interval of the mean of ``values`` (paired differences, or values less a reference);
-    None with fewer than two values."""
+    """Student-t interval of the mean of the finite ``values`` (paired differences, or values less a
+    reference); None with fewer than two."""
+    values = [value for value in values if math.isfinite(value)]
     if len(values) < 2:
         return None
     mean, sd = statistics.fmean(values), statistics.stdev(values)
@@ -52,7 +53,8 @@ def one_sample(values: Sequence[float], alpha: float = ALPHA) -> Interval | None
 
 
 def two_sample(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> Interval | None:
-    """Welch's interval of mean(b) - mean(a) for independent samples; the SD is the pooled one."""
+    """Welch's interval of mean(b) - mean(a) for the finite values of independent samples; the SD is the pooled one."""
+    a, b = [v for v in a if math.isfinite(v)], [v for v in b if math.isfinite(v)]
     if len(a) < 2 or len(b) < 2:
         return None
     mean = statistics.fmean(b) - statistics.fmean(a)

@@ -28,6 +28,9 @@ from functools import cached_property
 
 from scipy import stats
 
+from harness.findings import outcomes
+from harness.findings.adapter import RunFacts
+from harness.findings.claims import CHANCE
 from harness.findings.power import ALPHA, UNDECIDED, decide
 
 CONTINUE = "continue"
@@ -92,3 +95,34 @@ def run_until_decided(rule: SequentialRule, next_difference: Callable[[], float]
         verdict = rule.decide(differences, direction, margin)
         if verdict != CONTINUE:
             return verdict, differences
+
+
+def paired_differences(facts: RunFacts, network: str, versus: str, framework: str) -> list[float] | None:
+    """``network`` less ``versus`` test accuracy per seed in ``framework``, in seed order (the order seeds
+    are added); None when a job of either did not learn, since more seeds would not make it comparable."""
+    jobs = [job for job in facts.jobs if job.framework == framework and job.network in (network, versus)]
+    if any(outcomes.outcome(job).kind != outcomes.LEARNED for job in jobs):
+        return None
+    accuracy = {(job.network, job.seed): job.accuracy for job in jobs if job.accuracy is not None}
+    seeds = sorted({seed for name, seed in accuracy if name == network} & {seed for name, seed in accuracy if name == versus})
+    return [accuracy[(network, seed)] - accuracy[(versus, seed)] for seed in seeds]
+
+
+def sequential_verdicts(facts: RunFacts, rule: SequentialRule) -> dict[tuple[str, str], str]:
+    """(finding, framework) -> the rule's call on every accuracy comparison of two networks: ``continue``
+    asks for another seed. Timing claims are decided by a run's own rounds, counts need no seeds."""
+    calls = {}
+    for claim in facts.claims:
+        if claim.metric != "test_accuracy" or claim.versus in (None, CHANCE):
+            continue
+        margin = claim.margin
+        for framework in sorted({job.framework for job in facts.jobs if job.network == claim.network}):
+            differences = paired_differences(facts, claim.network, claim.versus, framework)
+            calls[(claim.key, framework)] = (UNDECIDED if differences is None
+                                             else rule.decide(differences[:rule.max_seeds], claim.direction, margin))
+    return calls
+
+
+def wants_another_seed(calls: dict[tuple[str, str], str]) -> bool:
+    """Whether any comparison is still open (``--seeds auto`` then runs one more seed)."""
+    return CONTINUE in calls.values()
