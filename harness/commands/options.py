@@ -24,3 +24,19 @@ class FiniteFloat(plain_click.FloatRange):
 def bounded_int(low: int, high: int) -> plain_click.IntRange:
     """Integers from ``low`` to ``high`` inclusive."""
     return plain_click.IntRange(min=low, max=high)
+
+
+class Duration(plain_click.ParamType):
+    """A duration such as ``2h``, ``90m`` or ``300s`` (a bare number is seconds), as seconds."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: plain_click.Parameter | None, ctx: plain_click.Context | None) -> Any:
+        from harness.findings.auto import parse_budget
+
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_budget(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)

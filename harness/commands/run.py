@@ -11,7 +11,8 @@ import rich_click as click
 
 from harness import limits
 from harness.commands.common import choose_frameworks, console, err_console, fail, load_all, mode_option, print_errors
-from harness.commands.options import FiniteFloat, bounded_int
+from harness.commands.options import Duration, FiniteFloat, bounded_int
+from harness.findings.auto import AUTO, first_seeds, seeds_until_decided
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
 from harness.results import RunResults, write_run
 from harness.runner.child import LocalExecutor
@@ -121,7 +122,10 @@ def choose_executor(
 @click.option("--variant", "variants", multiple=True, help="Run only this variant of the specs (repeatable).")
 @click.option("--epochs", type=bounded_int(1, limits.MAX_EPOCHS), help="Epochs per job (default: the spec's train.epochs).")
 @click.option("--seed", type=bounded_int(0, limits.MAX_SEED), help="Seed of every job (default: the spec's train.seed).")
-@click.option("--seeds", help="Several seeds, e.g. `0,1,2`: one job per seed.")
+@click.option("--seeds", help="Several seeds, e.g. `0,1,2`: one job per seed; `auto`: add seeds until every accuracy "
+                              "finding is decided or --budget is spent (a sequential rule, honest under repeated looks).")
+@click.option("--budget", type=Duration(), default="2h", show_default=True,
+              help="With --seeds auto: the time the run may take, e.g. 90m.")
 @click.option("--batch-size", type=bounded_int(1, limits.MAX_BATCH), help="Training batch size (default: the spec's).")
 @click.option("--dataset", help="A data set standing in for the spec's (e.g. `fashion-mnist`); recorded in the results and the report.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where to look for the data set first (also HARNESS_DATA_DIR).")
@@ -158,7 +162,7 @@ def choose_executor(
 @click.option("--dry-run", is_flag=True, help="Check the specs, frameworks and data, list the jobs, and train nothing.")
 def run(
     specs: tuple[str, ...], framework_names: str, modes: list[str], variants: tuple[str, ...], epochs: int | None, seed: int | None,
-    seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
+    seeds: str | None, budget: float, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
     limit_test: int | None, init: str | None, device: str, threads: str | None, timeout: float | None,
     executor_kind: str, ray_address: str | None, concurrency: int, out: Path | None, resume: bool, quiet: bool,
     warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
@@ -182,8 +186,10 @@ def run(
     discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
     local = LocalExecutor(discovery)
     executor_context = choose_executor(executor_kind, ray_address, concurrency, local)
+    auto = seeds == AUTO
     options = RunOptions(
-        frameworks=selection.names, modes=modes, seeds=parse_seeds(seed, seeds), epochs=epochs, batch_size=batch_size,
+        frameworks=selection.names, modes=modes, epochs=epochs, batch_size=batch_size,
+        seeds=first_seeds(networks[0].spec.train.seed if seed is None else seed) if auto else parse_seeds(seed, seeds),
         dataset=dataset, data_dir=data_dir, limit_train=limit_train, limit_test=limit_test, init=init,  # type: ignore[arg-type]
         device=device, threads=parse_threads(threads), warmup_steps=warmup_steps, latency_repeats=latency_repeats,
     )
@@ -218,11 +224,17 @@ def run(
                                                              "concurrency": concurrency},
             )
             versions = {name: discovery.frameworks[name].framework.version() for name in selection.names}
-            view = QuietView(console) if quiet else LiveView(console, jobs) if console.is_terminal else LogView(console)
+            view = QuietView(console) if quiet else LiveView(console, jobs) if console.is_terminal and not auto else LogView(console)
             try:
                 with executor_context as executor, view:
-                    results = Orchestrator(jobs, out, results, view, executor, versions=versions, timeout=timeout,
-                                           resume=resume).execute()
+
+                    def execute(seeds: list[int] | None, again: bool) -> RunResults:
+                        planned = (jobs if seeds == options.seeds
+                                   else plan_jobs(networks, options.model_copy(update={"seeds": seeds})))
+                        return Orchestrator(planned, out, results, view, executor, versions=versions, timeout=timeout,
+                                            resume=resume or again).execute()
+
+                    results = seeds_until_decided(execute, options.seeds[0], budget) if auto else execute(options.seeds, False)
             except KeyboardInterrupt:
                 err_console.print(f"Interrupted: finished jobs are kept in {out / RESULTS_FILE}.")
                 raise SystemExit(EXIT_INTERRUPTED) from None
