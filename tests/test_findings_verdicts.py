@@ -16,6 +16,7 @@ from harness.findings.claims import Claim
 from harness.findings.power import CONTRADICTED, HOLDS, UNDECIDED
 from harness.findings.verdicts import NOT_RUN, POOLED, judge, judge_claim
 from harness.report import write_report
+from harness.report.findings_index import index_markdown
 from harness.results import read_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,7 +116,7 @@ def test_seeds_needed_matches_the_closed_form_over_effect_sizes(delta: float, s:
 
 def test_one_seed_is_undecided_for_want_of_a_variance_and_a_missing_network_is_not_run() -> None:
     one = judge_claim(claim(), run_of(job("s:a", 0, 0.98), job("s:b", 0, 0.99))).verdicts[0]
-    assert one.verdict == UNDECIDED and "at least 2" in one.reason
+    assert one.verdict == UNDECIDED and one.reason == "n=1: no variance to judge by; needs at least 2 seeds"
     missing = judge_claim(claim(versus="lenet"), run_of(job("s:b", 0, 0.99))).verdicts
     assert [(v.verdict, v.reason) for v in missing] == [(NOT_RUN, "lenet not in this run")]
 
@@ -161,3 +162,11 @@ def test_verdicts_add_under_a_second_to_the_report_of_the_largest_committed_resu
     judge(facts(run))
     elapsed = time.perf_counter() - started
     assert elapsed < 1.0, f"{elapsed:.2f} s on {largest}"
+
+
+def test_the_index_has_one_row_per_take_away_with_its_verdicts(tmp_path: Path) -> None:
+    markdown = index_markdown([E1])
+    row = next(line for line in markdown.splitlines() if "Flatten does not learn" in line)
+    assert "[e1_mobilenetv2_heads](e1_mobilenetv2_heads/report.md)" in row
+    assert row.count("| holds ") == 7  # six frameworks and pooled
+    assert sum("| [e1_mobilenetv2_heads]" in line for line in markdown.splitlines()) == 5

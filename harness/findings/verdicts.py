@@ -85,7 +85,7 @@ def _from_interval(claim: Claim, scope: str, values: Sequence[float], interval: 
                    assumptions: str, groups: int, unit: str) -> Verdict:
     if interval is None:
         return Verdict(scope, UNDECIDED, n=len(values), test=test, assumptions=assumptions,
-                       reason=f"fewer than two {unit}: no variance to judge it by (at least 2 needed)")
+                       reason=f"n={len(values)}: no variance to judge by; needs at least 2 {unit}")
     verdict = power.decide(claim.direction, interval.low, interval.high, _margin(claim))
     needed, reason = None, ""
     if verdict == UNDECIDED:
