@@ -170,3 +170,17 @@ def test_the_index_has_one_row_per_take_away_with_its_verdicts(tmp_path: Path) -
     assert "[e1_mobilenetv2_heads](e1_mobilenetv2_heads/report.md)" in row
     assert row.count("| holds ") == 7  # six frameworks and pooled
     assert sum("| [e1_mobilenetv2_heads]" in line for line in markdown.splitlines()) == 5
+
+
+def test_findings_recorded_in_the_results_are_read_and_damaged_ones_left_out() -> None:
+    run = read_run(E1)
+    good = {"claim": "GAP learns", "metric": "learned", "network": "gap", "direction": "higher", "source": "a test"}
+    run.networks["mobilenetv2_heads:gap"]["findings"] = [good]
+    run.networks["mobilenetv2_heads:flatten"]["findings"] = [good]
+    recorded = facts(run)
+    assert recorded.claims_from == "the results"
+    assert [(c.network, c.metric) for c in recorded.claims] == [("mobilenetv2_heads:gap", "learned")]
+    for network in run.networks.values():
+        network["findings"] = [{"claim": 5}]
+    damaged = facts(run)
+    assert damaged.claims == () and "unreadable, so left out" in damaged.claims_from

@@ -8,9 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from harness.findings.claims import Claim, claims_from
 from harness.results import RunResults, Timing
 from harness.spec import SpecError, SpecErrors, load_networks
+from harness.spec.schema import Finding
+
+RECORDED = TypeAdapter(list[Finding])
 
 
 @dataclass(frozen=True)
@@ -63,12 +68,20 @@ def _claims(run: RunResults) -> tuple[tuple[Claim, ...], str]:
     """The run's findings: as its results record them (``networks[...]['findings']``), else from the
     spec files it names, read as they are now (results from before findings were recorded)."""
     recorded: dict[str, list[Claim]] = {}
+    unreadable = []
     for key, analysis in sorted(run.networks.items()):
         spec = key.split(":", 1)[0]
-        if "findings" in analysis and spec not in recorded:
-            recorded[spec] = claims_from(spec, ":" in key, analysis["findings"] or [])
+        if "findings" not in analysis or spec in recorded:
+            continue
+        try:
+            findings = RECORDED.validate_python(analysis["findings"] or [])
+        except ValidationError:
+            unreadable.append(key)
+            findings = []
+        recorded[spec] = claims_from(spec, ":" in key, [f.model_dump(exclude_none=True) for f in findings])
     if recorded:
-        return tuple(claim for claims in recorded.values() for claim in claims), "the results"
+        return (tuple(claim for claims in recorded.values() for claim in claims),
+                "the results" + (f" (unreadable, so left out, for {', '.join(unreadable)})" if unreadable else ""))
     found: list[Claim] = []
     read = []
     for path in run.specs:

@@ -17,7 +17,7 @@ MARKS: dict[str, Mark] = {HOLDS: "pass", CONTRADICTED: "fail"}
 POINTS = 100.0
 
 
-def _effect(metric: str, value: float | None) -> str:
+def effect_text(metric: str, value: float | None) -> str:
     if value is None:
         return ""
     return f"{value * POINTS:+.2f} pts" if metric == "test_accuracy" else fmt.ratio(value)
@@ -27,15 +27,15 @@ def _cell(metric: str, verdict: Verdict) -> str:
     """``holds: +0.24 pts [-1.79, +2.28], n=3`` or ``undecided: needs 75 seeds``."""
     if metric == "learned" or verdict.effect is None:
         return f"{verdict.verdict}: {verdict.reason}" if verdict.reason else verdict.verdict
-    text = f"{verdict.verdict}: {_effect(metric, verdict.effect)}"
+    text = f"{verdict.verdict}: {effect_text(metric, verdict.effect)}"
     if verdict.low is not None and verdict.high is not None and verdict.low != verdict.high:
-        text += f" [{_effect(metric, verdict.low)}, {_effect(metric, verdict.high)}], n={verdict.n}"
+        text += f" [{effect_text(metric, verdict.low)}, {effect_text(metric, verdict.high)}], n={verdict.n}"
     return text + (f"; {verdict.reason}" if verdict.reason else "")
 
 
 def _published(judged: Judged) -> str:
     claim = judged.claim
-    return _effect(claim.metric, claim.published) or fmt.MISSING
+    return effect_text(claim.metric, claim.published) or fmt.MISSING
 
 
 def findings_table(judged: list[Judged], scopes: list[str]) -> Table:

@@ -13,7 +13,7 @@ from harness.findings.adapter import facts
 from harness.findings.verdicts import NOT_RUN, POOLED, Judged, Verdict, judge
 from harness.report import load_results
 from harness.report.document import Table
-from harness.report.findings import _effect
+from harness.report.findings import effect_text
 from harness.report.markdown import table
 
 HEADER = """# Published findings, judged on the committed reports
@@ -41,9 +41,9 @@ def _certainty(item: Judged) -> str:
     metric = item.claim.metric
     if pooled.effect is None or metric == "learned":
         return pooled.reason or ""
-    text = _effect(metric, pooled.effect)
+    text = effect_text(metric, pooled.effect)
     if pooled.low is not None and pooled.high is not None and pooled.low != pooled.high:
-        text += f" [{_effect(metric, pooled.low)}, {_effect(metric, pooled.high)}], n={pooled.n}"
+        text += f" [{effect_text(metric, pooled.low)}, {effect_text(metric, pooled.high)}], n={pooled.n}"
     return text
 
 
@@ -58,7 +58,7 @@ def index_markdown(paths: list[Path]) -> str:
     cells = []
     for report, item in rows:
         by_scope = {v.scope: v for v in item.verdicts}
-        cells.append([f"[{report}]({report}/report.md)", item.claim.claim, _effect(item.claim.metric, item.claim.published),
+        cells.append([f"[{report}]({report}/report.md)", item.claim.claim, effect_text(item.claim.metric, item.claim.published),
                       *(_short(by_scope[s]) if s in by_scope else "" for s in [*frameworks, POOLED]), _certainty(item)])
     frame = pd.DataFrame(cells, columns=columns, dtype=object)
     return HEADER + "\n" + table(Table(frame, ("left",) * len(columns), sort="none")) + "\n"  # type: ignore[arg-type]
