@@ -46,8 +46,10 @@ def run_of(*jobs: JobFacts, claims: tuple[Claim, ...] = ()) -> RunFacts:
 @pytest.fixture(scope="module")
 def e1(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunFacts, str]:
     out = tmp_path_factory.mktemp("e1")
-    write_report(E1, out)
-    return facts(read_run(E1)), (out / "report.md").read_text(encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:  # the results name their spec as specs/..., from the repository root
+        patch.chdir(ROOT)
+        write_report(E1, out)
+        return facts(read_run(E1)), (out / "report.md").read_text(encoding="utf-8")
 
 
 def test_every_flatten_job_diverged_and_no_gap_job(e1: tuple[RunFacts, str]) -> None:
@@ -164,7 +166,8 @@ def test_verdicts_add_under_a_second_to_the_report_of_the_largest_committed_resu
     assert elapsed < 1.0, f"{elapsed:.2f} s on {largest}"
 
 
-def test_the_index_has_one_row_per_take_away_with_its_verdicts(tmp_path: Path) -> None:
+def test_the_index_has_one_row_per_take_away_with_its_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
     markdown = index_markdown([E1])
     row = next(line for line in markdown.splitlines() if "Flatten does not learn" in line)
     assert "[e1_mobilenetv2_heads](e1_mobilenetv2_heads/report.md)" in row
