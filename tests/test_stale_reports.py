@@ -95,3 +95,20 @@ def test_the_committed_reports_are_checked() -> None:
 def test_report_still_writes_one_report_at_a_time(checkout: Path) -> None:
     outcome = CliRunner().invoke(main, ["report", str(checkout / "reports" / "lenet"), str(checkout / "reports" / "lenet")])
     assert outcome.exit_code == 2 and "one report at a time" in outcome.output
+
+
+def test_the_reports_readme_gives_each_reports_commit_and_real_paths() -> None:
+    """Every committed report has an index row naming the commit its jobs recorded; every
+    `reports/NAME` the README mentions exists."""
+    import json
+    import re
+
+    readme = (REPO / "reports" / "README.md").read_text(encoding="utf-8")
+    for results in sorted((REPO / "reports").glob("*/results.json")):
+        commits = {job["environment"]["git_commit"] for job in json.loads(results.read_text())["jobs"] if job.get("environment")}
+        name = results.parent.name
+        row = re.search(rf"^\| \[{name}\]\({name}/report\.md\) \| ([0-9a-f]{{7,40}}) \|", readme, re.MULTILINE)
+        assert row is not None, f"no index row with a commit for {name}"
+        assert any(commit.startswith(row.group(1)) for commit in commits), (name, row.group(1), commits)
+    for mentioned in set(re.findall(r"\breports/([a-z0-9_.]+[a-z0-9])", readme)):
+        assert (REPO / "reports" / mentioned).exists(), f"reports/README.md mentions reports/{mentioned}, which does not exist"
