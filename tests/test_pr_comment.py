@@ -3,12 +3,11 @@ an exit status that gates a merge (committed result folders, planted breaks, a v
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from report_support import planted
 
 from harness.cli import main
 from harness.report import load_results
@@ -20,18 +19,6 @@ from harness.results import RunResults
 REPO = Path(__file__).resolve().parents[1]
 SMALL = REPO / "reports" / "toy_cnn_224"
 LARGE = REPO / "reports" / "mobilenetv2_heads"
-
-
-def planted(tmp_path: Path, source: Path, change) -> Path:
-    """A copy of a committed result folder with ``change`` applied to its results object."""
-    target = tmp_path / source.name
-    target.mkdir()
-    data = json.loads((source / "results.json").read_text(encoding="utf-8"))
-    change(data)
-    (target / "results.json").write_text(json.dumps(data), encoding="utf-8")
-    if data.get("samples_file"):
-        shutil.copyfile(source / data["samples_file"], target / data["samples_file"])
-    return target
 
 
 def invoke(*arguments: str):

@@ -66,9 +66,14 @@ def test_a_change_that_can_alter_results_makes_it_stale_committed_or_not(checkou
     (checkout / name).write_text("changed\n")
     outcome = stale(checkout)
     assert outcome.exit_code == 1
-    assert f"1 file(s) that can alter its results changed since: {name}" in outcome.stdout
+    assert f"1 file(s) that can alter its results changed: {name}" in outcome.stdout
     git(checkout, "commit", "-qam", "a change")
     assert stale(checkout).exit_code == 1
+    # A pull request's view: changed since its base, not since the report's commit.
+    since = CliRunner().invoke(main, ["report", "--stale", "--since", "HEAD", str(checkout / "reports" / "lenet")])
+    assert since.exit_code == 0 and "since HEAD; up to date" in since.stdout, since.output
+    since = CliRunner().invoke(main, ["report", "--stale", "--since", "HEAD~1", str(checkout / "reports" / "lenet")])
+    assert since.exit_code == 1 and f"since HEAD~1; 1 file(s) that can alter its results changed: {name}" in since.stdout
 
 
 def test_an_unknown_commit_is_listed_and_a_folder_outside_git_is_refused(checkout: Path, tmp_path: Path) -> None:

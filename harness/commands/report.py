@@ -18,7 +18,9 @@ from harness.report import ResultsError, write_report
               help="Directory to write the report to (default: the results file's directory).")
 @click.option("--stale", is_flag=True,
               help="Write nothing: list the reports among RESULTS whose producing code has changed since they were made.")
-def report(results: tuple[Path, ...], out: Path | None, stale: bool) -> None:
+@click.option("--since", metavar="REVISION",
+              help="With --stale: changed since this git revision (e.g. a pull request's base) instead of each report's commit.")
+def report(results: tuple[Path, ...], out: Path | None, stale: bool, since: str | None) -> None:
     """Write `report.md`, `report.html` and the SVG charts for RESULTS (a results.json or its directory).
 
     Nothing is re-run: the same results always give byte-identical files.
@@ -29,8 +31,10 @@ def report(results: tuple[Path, ...], out: Path | None, stale: bool) -> None:
     renders or compares finished results). Exits 1 when a report is stale, 0 when none is.
     """
     if stale:
-        _list_stale(results)
+        _list_stale(results, since)
         return
+    if since:
+        _fail("--since only goes with --stale. Fix: add --stale, or leave --since out.")
     if len(results) != 1:
         _fail(f"harness report writes one report at a time, and was given {len(results)}. Fix: pass one results "
               "file or report folder (several only with --stale).")
@@ -50,7 +54,7 @@ def _fail(message: str) -> None:
     raise SystemExit(2)
 
 
-def _list_stale(paths: tuple[Path, ...]) -> None:
+def _list_stale(paths: tuple[Path, ...], since: str | None) -> None:
     from harness.report import load_results, results_file
     from harness.report.stale import StaleError, staleness
 
@@ -60,11 +64,11 @@ def _list_stale(paths: tuple[Path, ...]) -> None:
             skipped.append(str(path))  # reports/* also matches the README and scripts beside the reports
             continue
         try:
-            found.append(staleness(results_file(path).parent, load_results(path)))
+            found.append(staleness(results_file(path).parent, load_results(path), since))
         except (ResultsError, StaleError) as exc:
             _fail(str(exc))
     if skipped:
         err_console.print(f"skipped (no results.json): {', '.join(skipped)}", markup=False, highlight=False, soft_wrap=True)
     for entry in found:
-        click.echo(entry.describe())
+        click.echo(entry.describe(since))
     raise SystemExit(1 if any(entry.stale for entry in found) else 0)

@@ -45,14 +45,14 @@ class Staleness:
     def stale(self) -> bool:
         return bool(self.changed) or self.problem is not None
 
-    def describe(self) -> str:
-        made = f"made at {self.commit[:10]}" if self.commit else "no commit recorded"
+    def describe(self, since: str | None = None) -> str:
+        made = (f"since {since}" if since else f"made at {self.commit[:10]}") if self.commit else "no commit recorded"
         if self.problem:
             return f"{self.report}: {made}; {self.problem}"
         if not self.changed:
             return f"{self.report}: {made}; up to date"
         named = ", ".join(self.changed[:SHOWN]) + (f" and {len(self.changed) - SHOWN} more" if len(self.changed) > SHOWN else "")
-        return f"{self.report}: {made}; {len(self.changed)} file(s) that can alter its results changed since: {named}"
+        return f"{self.report}: {made}; {len(self.changed)} file(s) that can alter its results changed: {named}"
 
 
 def _git(root: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -82,14 +82,15 @@ def pathspecs(run: RunResults) -> list[str]:
     return [*CAN_ALTER, *run.specs, *(f":(exclude,glob){pattern}" for pattern in CANNOT_ALTER)]
 
 
-def staleness(folder: Path, run: RunResults) -> Staleness:
-    """Whether the report in ``folder`` (its run ``run``) is stale in the checkout that holds it."""
+def staleness(folder: Path, run: RunResults, since: str | None = None) -> Staleness:
+    """Whether the report in ``folder`` (its run ``run``) is stale in the checkout that holds it: changed
+    since the commit it was made at, or since ``since`` (a git revision: a pull request's base)."""
     root = checkout_root(folder)
-    commit = report_commit(run)
+    commit = since or report_commit(run)
     if commit is None:
         return Staleness(folder, None, [], "its jobs recorded no commit, so it cannot be checked")
     if _git(root, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
-        return Staleness(folder, commit, [], "that commit is not in this checkout's history (fetch it: git fetch --unshallow)")
+        return Staleness(folder, commit, [], f"{commit} is not in this checkout's history (fetch it: git fetch --unshallow)")
     diff = _git(root, "diff", "--name-only", commit, "--", *pathspecs(run))
     if diff.returncode != 0:
         raise StaleError(f"git diff in {root} failed: {diff.stderr.strip()}")
