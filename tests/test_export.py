@@ -17,6 +17,7 @@ from pytest_benchmark.stats import Stats
 from harness.cli import main
 from harness.export import custom_smaller_is_better, pytest_benchmark_json
 from harness.report import load_results
+from harness.results import RunResults
 from harness.runner.measure import rounds as rounds_of
 from report_support import sample_run, write_run
 
@@ -34,12 +35,18 @@ def test_every_job_becomes_a_benchmark_with_pytest_benchmarks_own_statistics() -
     assert entry["group"] == first_job.network and entry["params"] == {"framework": first_job.framework, "seed": first_job.seed}
 
 
-def test_pytest_benchmark_compare_lists_every_exported_job(tmp_path: Path) -> None:
+def exported(tmp_path: Path, output_format: str, name: str) -> tuple[RunResults, Path]:
+    """A sample run exported by the command in ``output_format`` to ``tmp_path / name``."""
     run = sample_run(epochs=2, samples=60)
     results = write_run(run, tmp_path / "run")
-    output = tmp_path / "0001_export.json"
-    done = CliRunner().invoke(main, ["export", "--format", "pytest-benchmark", str(results), "-o", str(output)])
+    output = tmp_path / name
+    done = CliRunner().invoke(main, ["export", "--format", output_format, str(results), "-o", str(output)])
     assert done.exit_code == 0, done.output
+    return run, output
+
+
+def test_pytest_benchmark_compare_lists_every_exported_job(tmp_path: Path) -> None:
+    _, output = exported(tmp_path, "pytest-benchmark", "0001_export.json")
     document = json.loads(output.read_text())
     compare = subprocess.run([sys.executable, "-c", "from pytest_benchmark.cli import main; main()", "compare", str(output)],
                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
@@ -72,11 +79,7 @@ def assert_custom_benchmark_shape(document: object) -> None:
 
 
 def test_custom_smaller_is_better_has_the_actions_shape_and_the_runs_figures(tmp_path: Path) -> None:
-    run = sample_run(epochs=2, samples=60)
-    results = write_run(run, tmp_path / "run")
-    output = tmp_path / "benchmark.json"
-    done = CliRunner().invoke(main, ["export", "--format", "github-action-benchmark", str(results), "-o", str(output)])
-    assert done.exit_code == 0, done.output
+    run, output = exported(tmp_path, "github-action-benchmark", "benchmark.json")
     text = output.read_text()
     assert "NaN" not in text and "Infinity" not in text  # JSON.parse in the action refuses them
     document = json.loads(text)
