@@ -77,7 +77,7 @@ def test_the_compare_step_passes_one_unchanged_report_and_says_when_nothing_was_
     assert comment.read_text(encoding="utf-8").startswith("### ✅ PASS: this pull request changes no file")
 
 
-def test_a_comparison_that_cannot_be_made_fails_with_its_error_in_the_comment(tmp_path: Path) -> None:
+def test_a_comparison_that_cannot_be_made_or_a_rerun_without_results_fails_with_its_error(tmp_path: Path) -> None:
     new = tmp_path / "pr-runs"
     (new / "toy_cnn_224").mkdir(parents=True)
     (new / "toy_cnn_224" / "results.json").write_text("{not json")
@@ -86,6 +86,12 @@ def test_a_comparison_that_cannot_be_made_fails_with_its_error_in_the_comment(tm
     assert outcome.returncode == 2
     text = comment.read_text(encoding="utf-8")
     assert text.startswith("### ❌ FAIL: toy_cnn_224 could not be compared (exit 2)") and "not valid JSON" in text
+    (new / "toy_cnn_224" / "results.json").unlink()
+    (new / "toy_cnn_224" / "run.log").write_text("error: the data of toy_cnn_224 cannot be used\n")
+    outcome = script("compare-reports.sh", str(REPO / "reports"), str(new), str(comment))
+    assert outcome.returncode == 2
+    text = comment.read_text(encoding="utf-8")
+    assert text.startswith("### ❌ FAIL: toy_cnn_224 was rerun but wrote no results") and "cannot be used" in text
 
 
 def test_the_rerun_step_reruns_each_changed_report_with_its_own_command_briefly(tmp_path: Path) -> None:

@@ -37,7 +37,12 @@ for folder in "${folders[@]}"; do
   name="$(basename "$folder")"
   part="$parts/$name.md"
   status=0
-  if [ ! -f "$old/$name/results.json" ]; then
+  if [ ! -f "$folder/results.json" ]; then
+    status=2
+    { printf '### ❌ FAIL: %s was rerun but wrote no results\n\n```\n' "$name"
+      [ -f "$folder/run.log" ] && tail -c 2000 "$folder/run.log"
+      printf '\n```\n'; } > "$part"
+  elif [ ! -f "$old/$name/results.json" ]; then
     printf '### ➖ no committed %s on the base branch to compare with\n' "$name" > "$part"
   else
     "$python" -m harness compare --markdown --max-chars "$budget" "$old/$name" "$folder" > "$part" 2> "$parts/$name.err" \

@@ -8,7 +8,8 @@
 # report's own recorded command (results.json's "command") writing to OUT/NAME, with
 # HARNESS_PR_ARGS appended (default "--epochs 1": later options win); set HARNESS_PR_ARGS="" to
 # rerun exactly as committed. HARNESS_PR_DRY_RUN=1 prints the commands instead of running them.
-# A job that fails is recorded in its results and judged by the comparison, so this goes on.
+# A job that fails is recorded in its results and judged by the comparison, so this goes on; a run
+# that cannot start leaves OUT/NAME with its run.log only, which the comparison reports as a failure.
 set -euo pipefail
 base="$1"
 out="$2"
@@ -47,5 +48,7 @@ PY
     continue
   fi
   echo "rerunning $name: harness ${command[*]}" >&2
-  "$python" -m harness "${command[@]}" || echo "harness run for $name exited $? (its results say why)" >&2
+  mkdir -p "$out/$name"  # even a run that cannot start leaves its folder, so the comparison names it
+  "$python" -m harness "${command[@]}" 2> >(tee "$out/$name/run.log" >&2) \
+    || echo "harness run for $name exited $? (its results or run.log say why)" >&2
 done < "$out/rerun.txt"
