@@ -11,7 +11,7 @@ from report_support import planted
 
 from harness.cli import main
 from harness.report import load_results
-from harness.report.comment import COMMENT_LIMIT, render_comment
+from harness.report.comment import COMMENT_LIMIT, render_comment, size
 from harness.report.compare import compare_runs
 from harness.report.verdict import FAIL, KNOWN, PASS, checks
 from harness.results import RunResults
@@ -29,7 +29,7 @@ def test_two_committed_folders_give_a_passing_comment_with_the_verdict_first() -
     outcome = invoke(str(SMALL), str(SMALL))
     assert outcome.exit_code == 0, outcome.output
     comment = outcome.stdout
-    assert len(comment) < COMMENT_LIMIT
+    assert size(comment) < COMMENT_LIMIT
     assert comment.splitlines()[0] == "### ✅ PASS: no new correctness break and no significant regression"
     assert "| ✅ | parity | 42 pair(s) agree |" in comment and "<details><summary>Every compared metric" in comment
 
@@ -91,13 +91,15 @@ def test_a_very_large_comparison_stays_under_the_limit_deterministically(large_r
     found = checks(old, new, changes)
     assert [check.outcome for check in found[:2]] == [PASS, PASS] and found[3].outcome == FAIL
     comment = render_comment("old/results.json", "new/results.json", found, changes, [], "the rule")
-    assert len(comment) < COMMENT_LIMIT
+    assert COMMENT_LIMIT - 3000 < size(comment) < COMMENT_LIMIT  # filled, not past the limit
     assert comment.splitlines()[0].startswith("### ❌ FAIL: jobs and accuracy: ")
     assert "more table rows left out to stay under GitHub's 65,536-character comment limit" in comment
     assert comment.rstrip().endswith("</details>")
     assert render_comment("old/results.json", "new/results.json", found, changes, [], "the rule") == comment
     shorter = render_comment("old/results.json", "new/results.json", found, changes, [], "the rule", max_chars=20_000)
-    assert len(shorter) < 20_000 and "more lines left out" in shorter
+    assert size(shorter) < 20_000 and "more lines left out" in shorter
+    tiny = render_comment("old/results.json", "new/results.json", found, changes, [], "the rule", max_chars=1000)
+    assert size(tiny) <= 1000 and tiny.splitlines()[0] == comment.splitlines()[0]
 
 
 def test_known_breaks_are_named_in_a_passing_verdict(large_runs) -> None:

@@ -12,7 +12,7 @@ import pytest
 from report_support import planted
 from ruamel.yaml import YAML
 
-from harness.report.comment import COMMENT_LIMIT
+from harness.report.comment import COMMENT_LIMIT, size
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = REPO / ".github" / "workflows" / "harness.yml"
@@ -58,7 +58,7 @@ def test_the_compare_step_on_committed_folders_fails_on_a_planted_parity_break(t
     text = comment.read_text(encoding="utf-8")
     lines = text.splitlines()
     assert lines[0] == "### ❌ FAIL: 1 of 2 reports (mnist_heads)"
-    assert lines[-1] == MARKER and len(text) < COMMENT_LIMIT
+    assert lines[-1] == MARKER and size(text) < COMMENT_LIMIT
     assert "<details open><summary>mnist_heads: ❌ FAIL: parity: 1 of 84 pair(s) broke</summary>" in text
     assert "<details><summary>toy_cnn_224: ✅ PASS" in text
 

@@ -81,9 +81,9 @@ done
   printf '\n%s\n' "$marker"
 } > "$comment"
 
-length="$("$python" -c 'import sys; print(len(open(sys.argv[1], encoding="utf-8").read()))' "$comment")"
+length="$(wc -c < "$comment")"  # UTF-8 bytes: never fewer than the characters GitHub counts
 if [ "$length" -ge "$limit" ]; then
-  echo "the comment has $length characters, at or past GitHub's limit of $limit" >&2
+  echo "the comment has $length bytes, at or past GitHub's limit of $limit characters" >&2
   exit 2
 fi
 exit "$worst"

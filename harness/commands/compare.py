@@ -32,7 +32,7 @@ STYLES = {REGRESSION: "bold red", IMPROVEMENT: "green", WITHIN_NOISE: "yellow", 
 @click.option("--markdown", "as_markdown", is_flag=True,
               help="Print one pull-request comment (GitHub-flavoured Markdown): the verdict on its first line.")
 @click.option("--max-chars", type=click.IntRange(min=1000, max=COMMENT_LIMIT - 1), default=COMMENT_LIMIT - 1,
-              show_default=True, help="With --markdown: the comment's length limit (GitHub's is 65,536 characters).")
+              show_default=True, help="With --markdown: the comment's limit in UTF-8 bytes (GitHub refuses 65,536 characters).")
 def compare(old: Path, new: Path, factor: float, as_markdown: bool, max_chars: int) -> None:
     """Compare two runs (results.json files or report directories), per network and framework.
 

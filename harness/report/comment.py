@@ -3,7 +3,8 @@
 The first line is the verdict; then one row per check (correctness, then jobs and accuracy, then
 speed), one line per change that matters (regressions, improvements, changed counts and statuses,
 jobs in one run only), the warnings, and every compared metric folded in ``<details>``. The comment
-never reaches ``max_chars`` (GitHub refuses a comment of 65,536 characters or more): what does not
+never reaches ``max_chars`` (GitHub refuses a comment of 65,536 characters or more; the comment is
+measured in UTF-8 bytes, which are never fewer than its characters however they are counted): what does not
 fit is left out from the end of each list, in its fixed order, with a note saying how much and how
 to see all of it, so the same files always give the same comment.
 """
@@ -33,7 +34,7 @@ def verdict_line(found: Sequence[Check]) -> str:
     """The comment's first line: FAIL with the failing checks in reading order, or PASS."""
     broken = failed(found)
     if broken:
-        return f"### {ICONS[FAIL]} FAIL: " + "; ".join(f"{check.name}: {check.summary}" for check in broken)
+        return f"### {ICONS[FAIL]} FAIL: " + "; ".join(f"{check.name}: {check.headline}" for check in broken)
     known = [check.name for check in found if check.outcome == KNOWN]
     return (f"### {ICONS[PASS]} PASS: no new correctness break and no significant regression"
             + (f" (known breaks, as in OLD: {', '.join(known)})" if known else ""))
@@ -55,14 +56,19 @@ def _change_bullet(change: Change) -> str:
                   f"{change.old} → {change.new}{ratio}{interval}{p_value}")
 
 
+def size(text: str) -> int:
+    """The length the limit is checked against: UTF-8 bytes (at least the characters, in any count)."""
+    return len(text.encode("utf-8"))
+
+
 def _fit(lines: Sequence[str], budget: int) -> tuple[list[str], int]:
     """The leading ``lines`` whose text (one newline each) fits in ``budget`` characters, and how many were left out."""
     kept, used = [], 0
     for line in lines:
-        if used + len(line) + 1 > budget:
+        if used + size(line) + 1 > budget:
             break
         kept.append(line)
-        used += len(line) + 1
+        used += size(line) + 1
     return kept, len(lines) - len(kept)
 
 
@@ -90,20 +96,20 @@ def render_comment(old_name: str, new_name: str, found: Sequence[Check], changes
     warnings = [f"- {escape(text)}" for text in notes]
     table = _table_lines(compare.changes_frame(list(changes)))
     fixed = "\n".join(head) + "\n"
-    budget = max_chars - len(fixed) - 4 * NOTE_ROOM - 200
+    budget = max_chars - size(fixed) - 4 * NOTE_ROOM - 200
     out = [*head]
     for title, lines in ((f"**Changes that matter** ({len(matters)})", bullets + extra),
                          (f"**Warnings** ({len(warnings)})", warnings)):
         if not lines:
             continue
-        kept, dropped = _fit(lines, budget - len(title) - 2)
+        kept, dropped = _fit(lines, budget - size(title) - 2)
         out += [title, "", *kept, *_left_out(dropped, "lines"), ""]
-        budget -= sum(len(line) + 1 for line in kept) + len(title) + 2
+        budget -= sum(size(line) + 1 for line in kept) + size(title) + 2
     summary = f"<details><summary>Every compared metric ({len(table) - 2} rows)</summary>"
-    rows, dropped = _fit(table[2:], budget - len(summary) - len(table[0]) - len(table[1]) - 20)
+    rows, dropped = _fit(table[2:], budget - size(summary) - size(table[0]) - size(table[1]) - 20)
     out += [summary, "", table[0], table[1], *rows, "", *_left_out(dropped, "table rows"), "</details>"]
     text = "\n".join(out) + "\n"
-    if len(text) > max_chars:  # only when max_chars is too small even for the verdict and the checks
+    if size(text) > max_chars:  # only when max_chars is too small even for the verdict and the checks
         note = "\n… (cut at the comment limit)\n"
-        text = text[: max(0, max_chars - len(note))] + note
+        text = text.encode("utf-8")[: max(0, max_chars - size(note))].decode("utf-8", errors="ignore") + note
     return text

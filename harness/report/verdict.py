@@ -32,6 +32,11 @@ class Check:
     summary: str
     failures: list[str] = field(default_factory=list)
 
+    @property
+    def headline(self) -> str:
+        """The summary's first clause (what failed, without the counts of what merely moved)."""
+        return self.summary.split(", ")[0]
+
 
 def _broken(name: str, what: str, new: list[str], known: list[str], total: int) -> Check | None:
     """FAIL over the new breaks (the known ones listed after them), KNOWN when every break was in OLD too."""
