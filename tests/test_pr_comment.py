@@ -111,3 +111,13 @@ def test_known_breaks_are_named_in_a_passing_verdict(large_runs) -> None:
     assert found[1].outcome == KNOWN
     first = render_comment("a", "b", found, changes, [], "r").splitlines()[0]
     assert first == "### ✅ PASS: no new correctness break and no significant regression (known breaks, as in OLD: parity)"
+
+
+def test_a_framework_that_no_longer_runs_fails_the_jobs_check(tmp_path: Path) -> None:
+    def drop_torch(data: dict) -> None:
+        data["jobs"] = [job for job in data["jobs"] if job["framework"] != "torch"]
+    broken = planted(tmp_path, SMALL, drop_torch)
+    outcome = invoke(str(SMALL), str(broken))
+    assert outcome.exit_code == 1
+    assert outcome.stdout.splitlines()[0] == "### ❌ FAIL: jobs and accuracy: 2 job group(s) missing from NEW"
+    assert "- ❌ only in OLD: toy_cnn_224:flatten · torch · job: ok (1 job) → —" in outcome.stdout

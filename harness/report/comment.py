@@ -18,12 +18,12 @@ import pandas as pd
 from harness.report import compare
 from harness.report.compare import Change
 from harness.report.markdown import escape
-from harness.report.verdict import FAIL, KNOWN, NOT_RUN, PASS, Check, failed
+from harness.report.verdict import FAIL, KNOWN, NOT_RUN, ONLY_IN_OLD, PASS, Check, change_text, failed
 
 COMMENT_LIMIT = 65_536
 """GitHub's limit on a comment's body, in characters; a comment must stay below it."""
 ICONS = {PASS: "✅", FAIL: "❌", KNOWN: "⚠️", NOT_RUN: "➖"}
-MATTERS = (compare.REGRESSION, compare.IMPROVEMENT, compare.CHANGED, "only in OLD", "only in NEW")
+MATTERS = (compare.REGRESSION, compare.IMPROVEMENT, compare.CHANGED, ONLY_IN_OLD, "only in NEW")
 FAILURES_SHOWN = 5
 """Failures named per check in the verdict table; the rest are counted, and listed below it."""
 NOTE_ROOM = 400
@@ -48,12 +48,8 @@ def _check_row(check: Check) -> str:
 
 
 def _change_bullet(change: Change) -> str:
-    icon = {compare.REGRESSION: "❌", compare.IMPROVEMENT: "🟢"}.get(change.verdict, "•")
-    ratio = f" ×{change.ratio:.2f}" if change.ratio is not None else ""
-    interval = f" (95% CI {compare.interval_text(change.interval)})" if change.interval is not None else ""
-    p_value = f", p = {compare.p_text(change.p_value)}" if change.p_value is not None else ""
-    return escape(f"{icon} {change.verdict}: {change.network} · {change.framework} · {change.metric}: "
-                  f"{change.old} → {change.new}{ratio}{interval}{p_value}")
+    icon = {compare.REGRESSION: "❌", ONLY_IN_OLD: "❌", compare.IMPROVEMENT: "🟢"}.get(change.verdict, "•")
+    return escape(f"{icon} {change.verdict}: {change_text(change)}")
 
 
 def size(text: str) -> int:

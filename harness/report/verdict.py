@@ -116,21 +116,30 @@ def _pair_check(name: str, entries: list[dict[str, Any]], old_entries: list[dict
     return broken or Check(name, PASS, f"{len(entries)} pair(s) agree")
 
 
-def _change_line(change: Change) -> str:
+ONLY_IN_OLD = "only in OLD"
+
+
+def change_text(change: Change) -> str:
+    """One change on one line: where, what, old → new, and the ratio with its interval and p-value."""
     ratio = f", ×{change.ratio:.2f}" if change.ratio is not None else ""
     interval = f", 95% CI {compare.interval_text(change.interval)}" if change.interval is not None else ""
     p_value = f", p = {compare.p_text(change.p_value)}" if change.p_value is not None else ""
-    return f"{change.network} · {change.framework} {change.metric}: {change.old} → {change.new}{ratio}{interval}{p_value}"
+    return f"{change.network} · {change.framework} · {change.metric}: {change.old} → {change.new}{ratio}{interval}{p_value}"
 
 
-def _measured_check(name: str, changes: Sequence[Change], metrics: tuple[str, ...]) -> Check:
-    """A check over compared metrics: fails on a regression, says how many improved or were untestable."""
+def _measured_check(name: str, changes: Sequence[Change], metrics: tuple[str, ...],
+                    failing: tuple[str, ...] = (compare.REGRESSION,)) -> Check:
+    """A check over compared metrics: fails on a ``failing`` verdict (a regression), says how many
+    improved or were untestable."""
     mine = [c for c in changes if c.metric in metrics]
-    failures = [_change_line(c) for c in mine if c.verdict == compare.REGRESSION]
+    failures = [f"{c.verdict}: {change_text(c)}" for c in mine if c.verdict in failing]
     improved = sum(c.verdict == compare.IMPROVEMENT for c in mine)
     untestable = sum(c.verdict.startswith(compare.INSUFFICIENT) for c in mine)
     noise = sum(c.verdict in (compare.WITHIN_NOISE, compare.NOISY) for c in mine)
-    parts = [f"{len(failures)} regression(s)" if failures else "no significant regression"]
+    regressed = sum(c.verdict == compare.REGRESSION for c in mine)
+    lost = sum(c.verdict == ONLY_IN_OLD for c in mine if c.verdict in failing)
+    parts = [text for count, text in ((regressed, f"{regressed} regression(s)"), (lost, f"{lost} job group(s) missing from NEW"))
+             if count] or ["no significant regression"]
     parts += [f"{count} {what}" for count, what in ((improved, "improvement(s)"), (noise, "large change(s) within the noise"),
                                                     (untestable, "with too few samples to test")) if count]
     return Check(name, FAIL if failures else PASS, ", ".join(parts), failures)
@@ -138,7 +147,9 @@ def _measured_check(name: str, changes: Sequence[Change], metrics: tuple[str, ..
 
 def checks(old: RunResults, new: RunResults, changes: Sequence[Change]) -> list[Check]:
     """The verdict's checks in reading order: parameters, parity, training parity, jobs and accuracy, speed."""
-    jobs = _measured_check("jobs and accuracy", changes, ("status", "accuracy"))
+    # A job of OLD that NEW did not run at all (a framework that no longer loads, say) fails like
+    # one that stopped finishing.
+    jobs = _measured_check("jobs and accuracy", changes, ("job", "status", "accuracy"), (compare.REGRESSION, ONLY_IN_OLD))
     return [
         parameters_check(old, new, changes),
         _pair_check("parity", new.parity, old.parity),
