@@ -41,8 +41,9 @@ def compare(old: Path, new: Path, factor: float, as_markdown: bool, max_chars: i
     seed, one value per seed for accuracy and memory); `~` marks a large change within the noise, and
     `~ (noisy)` one in jobs timed on a busy machine. Each ratio has a 95% bootstrap confidence
     interval. Warns when the runs' settings, specs, CPUs or noise differ. Exits 1 on a correctness
-    break in NEW (a parameter count that disagrees with the oracle, a failed parity or training-parity
-    pair) or a regression, 2 when a file cannot be read or the runs have no (network, framework) in common.
+    break in NEW that OLD did not have (a parameter count that disagrees with the oracle, a failed
+    parity or training-parity pair), a regression, or a (network, framework) of OLD missing from NEW;
+    2 when a file cannot be read or the runs have no (network, framework) in common.
     """
     try:
         old_run, new_run = load_results(old), load_results(new)
