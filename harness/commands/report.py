@@ -31,6 +31,8 @@ def report(results: tuple[Path, ...], out: Path | None, stale: bool, since: str 
     renders or compares finished results). Exits 1 when a report is stale, 0 when none is.
     """
     if stale:
+        if out is not None:
+            _fail("--stale writes nothing, so --out does not go with it. Fix: leave --out out.")
         _list_stale(results, since)
         return
     if since:

@@ -154,6 +154,8 @@ def comparison_chart(view: RunView) -> tuple[Figure, str]:
     figure = Figure(figsize=SIZE, layout="constrained")
     accuracy_axes, time_axes = figure.subplots(1, 2)
     width = 0.8 / max(1, len(view.frameworks))
+    untimed = {network for network in view.networks
+               if all(group.step is None for (name, _), group in found.items() if name == network)}
     for (network, framework), group in found.items():
         index = view.frameworks.index(framework)
         color = PALETTE[index % len(PALETTE)]
@@ -163,8 +165,10 @@ def comparison_chart(view: RunView) -> tuple[Figure, str]:
             step = group.step
             time_axes.errorbar([x], [step.median], yerr=[[step.median - step.low], [step.high - step.median]],
                                capsize=3, linestyle="none", color=color, marker="o", markersize=6)
-        else:
+        elif network not in untimed:
             _no_data(time_axes, x, group.statuses or "no time", color)
+    for network in sorted(untimed):  # one note, not one per framework squeezed side by side
+        _no_data(time_axes, view.networks.index(network), "no time in any framework", "0.3")
     short = labels(view)
     for axes in (accuracy_axes, time_axes):
         axes.set_xticks(range(len(view.networks)), [short[network] for network in view.networks])
@@ -222,7 +226,7 @@ def _accuracy_point(axes: Axes, group: Group, x: float, color: tuple[float, ...]
                   markersize=6)
 
 
-def _no_data(axes: Axes, x: float, status: str, color: tuple[float, ...]) -> None:
+def _no_data(axes: Axes, x: float, status: str, color: tuple[float, ...] | str) -> None:
     """Write the status where a job has no value to plot."""
     axes.annotate(status, (x, 0.02), xycoords=("data", "axes fraction"), rotation=90, ha="center", va="bottom",
                   color=color, fontsize=8)
