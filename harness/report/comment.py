@@ -18,16 +18,16 @@ import pandas as pd
 from harness.report import compare
 from harness.report.compare import Change
 from harness.report.markdown import escape
-from harness.report.verdict import FAIL, KNOWN, NOT_RUN, ONLY_IN_OLD, PASS, Check, change_text, failed
+from harness.report.verdict import CORRECTNESS, FAIL, KNOWN, NOT_RUN, ONLY_IN_OLD, PASS, Check, change_text, failed
 
 COMMENT_LIMIT = 65_536
 """GitHub's limit on a comment's body, in characters; a comment must stay below it."""
+NOTE_ROOM = 400
+"""Bytes kept free for each note on what was left out."""
 ICONS = {PASS: "✅", FAIL: "❌", KNOWN: "⚠️", NOT_RUN: "➖"}
 MATTERS = (compare.REGRESSION, compare.IMPROVEMENT, compare.CHANGED, ONLY_IN_OLD, "only in NEW")
 FAILURES_SHOWN = 5
-"""Failures named per check in the verdict table; the rest are counted, and listed below it."""
-NOTE_ROOM = 400
-"""Characters kept free for the notes on what was left out."""
+"""Failures named per check in the verdict table; the rest are counted (and, for correctness, listed below)."""
 
 
 def verdict_line(found: Sequence[Check]) -> str:
@@ -43,7 +43,8 @@ def verdict_line(found: Sequence[Check]) -> str:
 def _check_row(check: Check) -> str:
     named = [escape(text) for text in check.failures[:FAILURES_SHOWN]]
     more = len(check.failures) - len(named)
-    detail = escape(check.summary) + (": " + "; ".join(named) if named else "") + (f"; {more} more below" if more else "")
+    more_text = f"; {more} more below" if more and check.name in CORRECTNESS else f"; {more} more" if more else ""
+    detail = escape(check.summary) + (": " + "; ".join(named) if named else "") + more_text
     return f"| {ICONS[check.outcome]} | {check.name} | {detail} |"
 
 
@@ -68,11 +69,11 @@ def _fit(lines: Sequence[str], budget: int) -> tuple[list[str], int]:
     return kept, len(lines) - len(kept)
 
 
-def _left_out(count: int, what: str) -> list[str]:
+def _left_out(count: int, what: str, limit: int) -> list[str]:
     if not count:
         return []
-    return [f"*{count:,} more {what} left out to stay under GitHub's {COMMENT_LIMIT:,}-character comment limit; "
-            "`harness compare OLD NEW` lists them all.*"]
+    return [f"*{count:,} more {what} left out to stay under the comment's limit of {limit:,} bytes (GitHub's: "
+            f"{COMMENT_LIMIT:,} characters); `harness compare OLD NEW` lists them all.*"]
 
 
 def _table_lines(frame: pd.DataFrame) -> list[str]:
@@ -88,22 +89,24 @@ def render_comment(old_name: str, new_name: str, found: Sequence[Check], changes
             "| | check | result |", "|:-|:-|:-|", *(_check_row(check) for check in found), ""]
     matters = [change for change in changes if change.verdict in MATTERS]
     bullets = [f"- {_change_bullet(change)}" for change in matters]
-    extra = [f"- {escape(text)}" for check in found for text in check.failures[FAILURES_SHOWN:]]
+    breaks = [f"- {check.name}: {escape(text)}" for check in found if check.name in CORRECTNESS
+              and len(check.failures) > FAILURES_SHOWN for text in check.failures]
     warnings = [f"- {escape(text)}" for text in notes]
     table = _table_lines(compare.changes_frame(list(changes)))
     fixed = "\n".join(head) + "\n"
     budget = max_chars - size(fixed) - 4 * NOTE_ROOM - 200
     out = [*head]
-    for title, lines in ((f"**Changes that matter** ({len(matters)})", bullets + extra),
+    for title, lines in ((f"**Every correctness break** ({len(breaks)})", breaks),
+                         (f"**Changes that matter** ({len(matters)})", bullets),
                          (f"**Warnings** ({len(warnings)})", warnings)):
         if not lines:
             continue
         kept, dropped = _fit(lines, budget - size(title) - 2)
-        out += [title, "", *kept, *_left_out(dropped, "lines"), ""]
+        out += [title, "", *kept, *_left_out(dropped, "lines", max_chars), ""]
         budget -= sum(size(line) + 1 for line in kept) + size(title) + 2
     summary = f"<details><summary>Every compared metric ({len(table) - 2} rows)</summary>"
     rows, dropped = _fit(table[2:], budget - size(summary) - size(table[0]) - size(table[1]) - 20)
-    out += [summary, "", table[0], table[1], *rows, "", *_left_out(dropped, "table rows"), "</details>"]
+    out += [summary, "", table[0], table[1], *rows, "", *_left_out(dropped, "table rows", max_chars), "</details>"]
     text = "\n".join(out) + "\n"
     if size(text) > max_chars:  # only when max_chars is too small even for the verdict and the checks
         note = "\n… (cut at the comment limit)\n"
