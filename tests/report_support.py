@@ -6,8 +6,12 @@ epochs each, seeded measurements with raw step-time samples; one job failed, one
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -171,3 +175,15 @@ def write_run(run: RunResults, directory: Path) -> Path:
     path = directory / "results.json"
     write_results(path, run)
     return path
+
+
+def planted(tmp_path: Path, source: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    """A copy of a committed result folder with ``change`` applied to its results object."""
+    target = tmp_path / source.name
+    target.mkdir()
+    data = json.loads((source / "results.json").read_text(encoding="utf-8"))
+    change(data)
+    (target / "results.json").write_text(json.dumps(data), encoding="utf-8")
+    if data.get("samples_file"):
+        shutil.copyfile(source / data["samples_file"], target / data["samples_file"])
+    return target

@@ -122,17 +122,20 @@ def test_the_command_exits_1_on_a_regression_and_0_on_a_rerun(old_run: RunResult
     assert lenient.exit_code == 0, lenient.output
 
 
-def test_markdown_output_is_a_pipe_table(old_run: RunResults, tmp_path: Path) -> None:
+def test_markdown_output_is_a_verdict_and_a_pipe_table(old_run: RunResults, tmp_path: Path) -> None:
     old = write_run(old_run, tmp_path / "old")
     slower = write_run(with_steps(old_run, step_samples(seed=2, scale=1.3)), tmp_path / "slower")
     outcome = CliRunner().invoke(main, ["compare", "--markdown", str(old), str(slower)])
     assert outcome.exit_code == 1
     lines = outcome.output.splitlines()
+    assert lines[0].startswith("### ❌ FAIL: speed and memory: 1 regression(s)")
+    assert "known breaks" not in lines[0]  # the sample run's parity failure is in OLD too: shown, not failed
+    assert any(line.startswith("| ⚠️ | parity | 1 of ") for line in lines)
     header = next(i for i, line in enumerate(lines) if line.startswith("| verdict "))
     assert [cell.strip() for cell in lines[header].split("|")[1:-1]] == [
         "verdict", "network", "framework", "metric", "old", "new", "new/old", "95% CI", "p"]
     assert lines[header + 1].startswith("|:--")
-    assert "lenet_stride2 · torch step ms: 6.00 → 7.77" in lines[0]
+    assert any("lenet_stride2 · torch · step ms: 6.00 → 7.77" in line for line in lines)
     rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[header + 2:] if line.startswith("|")]
     assert [row[:4] for row in rows if row[0] == "regression"] == [["regression", *TARGET, "step ms"]]
     assert ["insufficient data (n=0/0)", "lenet", "torch", "accuracy", "—", "—", "—", "—", "—"] in rows

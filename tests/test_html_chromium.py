@@ -115,3 +115,31 @@ def test_the_summary_is_on_the_first_screen(report: Path, tmp_path: Path, name: 
         assert max(ImageStat.Stat(image.convert("L")).stddev) > 20, "the first screen is blank"
     if os.environ.get("HARNESS_SCREENSHOT_DIR"):
         shutil.copyfile(png, Path(os.environ["HARNESS_SCREENSHOT_DIR"]) / png.name)
+
+
+SVG_CHECK = """<script>
+window.addEventListener("load", () => {
+  const broken = [...document.images].filter((image) => !(image.complete && image.naturalWidth > 0));
+  document.body.dataset.images = String(document.images.length);
+  document.body.dataset.broken = broken.map((image) => image.getAttribute("src")).join(" ");
+});
+</script>"""
+
+
+def test_every_committed_chart_renders_in_chromium(tmp_path: Path) -> None:
+    """Every SVG chart of every committed report loads as an image (a file Chromium cannot parse has no
+    width), with nothing in the console, and draws something."""
+    reports = Path(__file__).resolve().parents[1] / "reports"
+    charts = sorted(reports.glob("*/*.svg"))
+    assert charts
+    page = tmp_path / "charts.html"
+    images = "\n".join(f'<img src="{chart.as_uri()}" width="720">' for chart in charts)
+    page.write_text(f"<!DOCTYPE html><title>charts</title><body>{images}{SVG_CHECK}</body>", encoding="utf-8")
+    outcome = chromium(tmp_path / "profile", "--allow-file-access-from-files", "--dump-dom", page.as_uri())
+    assert console_lines(outcome.stderr) == []
+    assert f'data-images="{len(charts)}"' in outcome.stdout and 'data-broken=""' in outcome.stdout, outcome.stdout[-2000:]
+    for chart in charts[:1] + charts[-1:]:
+        png = tmp_path / f"{chart.parent.name}-{chart.stem}.png"
+        chromium(tmp_path / "profile", "--window-size=1000,420", f"--screenshot={png}", chart.as_uri())
+        with Image.open(png) as image:
+            assert max(ImageStat.Stat(image.convert("L")).stddev) > 20, f"{chart} renders blank"
