@@ -17,8 +17,9 @@ import pandas as pd
 
 from harness.report import format as fmt
 from harness.report import stats
-from harness.report.document import Block, Bullets, Details, Mark, Table, Text
-from harness.report.model import FAIL, PASS, RunView, first_line, labels, shortened, substitutions
+from harness.report.banners import shortened, substitutions
+from harness.report.document import Block, Bullets, Details, Mark, Section, Table, Text
+from harness.report.model import FAIL, PASS, RunView, first_line, labels
 from harness.results import JobResult
 
 NEAR_CHANCE = 0.1
@@ -371,3 +372,8 @@ def summary_blocks(view: RunView) -> tuple[Block, ...]:
     if trouble:
         blocks.append(Bullets(tuple(trouble)))
     return tuple(blocks)
+
+
+def summary_section(view: RunView) -> Section:
+    """The report's first section."""
+    return Section("Summary", "summary", summary_blocks(view))
