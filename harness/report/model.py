@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from harness.report import format as fmt
-from harness.results import JobResult, RunResults
+from harness.results import FrameworkCount, JobResult, NetworkCheck, RunResults
 
 PASS = "✓"
 FAIL = "✗"
@@ -38,6 +38,14 @@ class RunView:
             key=lambda job: (self.networks.index(job.network), self.frameworks.index(job.framework), job.seed,
                              self.modes.index(job.mode)),
         )
+
+    def check(self, network: str) -> NetworkCheck:
+        """The oracle's check of ``network`` (an empty one when the run does not hold it)."""
+        return self.run.networks[network] if network in self.run.networks else NetworkCheck()
+
+    def counts(self, network: str) -> dict[str, FrameworkCount]:
+        """Each framework's parameter counts of ``network`` (none when the run recorded none)."""
+        return self.run.framework_params[network] if network in self.run.framework_params else {}
 
     def jobs_of(self, network: str) -> list[JobResult]:
         return [job for job in self.jobs if job.network == network]

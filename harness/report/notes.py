@@ -38,24 +38,24 @@ def _data_notes(view: RunView) -> list[str]:
 def _check_notes(view: RunView) -> list[str]:
     items = []
     for network in view.networks:
-        for framework, entry in view.run.framework_params.get(network, {}).items():
-            if "params" not in entry:
-                error = first_line(str(entry.get("error", "no reason recorded")))
+        for framework, entry in view.counts(network).items():
+            if entry.params is None:
+                error = first_line(entry.error or "no reason recorded")
                 items.append(f"{network} could not be built in {framework}: {error}")
-        for check in view.run.networks.get(network, {}).get("expect", []):
-            if not check.get("ok", True):
-                what = f"{'backbone ' if check.get('scope') == 'backbone' else ''}{check['field']}"
-                items.append(f"{network}: the published {what} count {check['expected']:,} differs from "
-                             f"the oracle's {check['actual']:,}.")
+        for check in view.check(network).expect:
+            if not check.ok:
+                what = f"{'backbone ' if check.scope == 'backbone' else ''}{check.field}"
+                items.append(f"{network}: the published {what} count {check.expected:,} differs from "
+                             f"the oracle's {check.actual:,}.")
     return items
 
 
 def _parity_notes(view: RunView) -> list[str]:
     items = []
     for entry in view.run.parity:
-        if entry.get("passed") is False:
-            layer = entry.get("first_divergent_layer")
-            items.append(f"Parity failed on {entry.get('network')}: {entry.get('a')} vs {entry.get('b')}"
+        if entry.passed is False:
+            layer = entry.first_divergent_layer
+            items.append(f"Parity failed on {entry.network}: {entry.a} vs {entry.b}"
                          + (f", first divergent layer {layer}." if layer else "."))
     return items
 

@@ -9,9 +9,12 @@ from harness.report import format as fmt
 from harness.report.document import Block, Heading, Mark, Section, Table, Text
 from harness.report.model import FAIL, PASS, RunView, texts
 from harness.report.parity import parity_blocks
+from harness.results import LayerParams
 
 
 COUNTS = (("trainable", "trainable"), ("non_trainable", "non-trainable"), ("total", "total"))
+NO_LAYER = LayerParams()
+"""A layer one side does not have: no parameters."""
 
 
 def params_table(view: RunView) -> Table:
@@ -24,25 +27,25 @@ def params_table(view: RunView) -> Table:
     columns = (["network"] if several else []) + ["count", "oracle", "published", *view.frameworks]
     rows, marks = [], []
     for network in view.networks:
-        analysis = view.run.networks.get(network, {})
-        published = {(item.get("scope", "params"), item["field"]): item["expected"] for item in analysis.get("expect", [])}
-        counted = view.run.framework_params.get(network, {})
+        analysis = view.check(network)
+        published = {(item.scope, item.field): item.expected for item in analysis.expect}
+        counted = view.counts(network)
         scopes = [("params", "")] + ([("backbone", "backbone ")] if any(s == "backbone" for s, _ in published) else [])
         for scope, prefix in scopes:
-            oracle = analysis.get("params" if scope == "params" else "backbone_params", {})
+            oracle = analysis.params if scope == "params" else analysis.backbone_params
             for field, label in COUNTS:
                 if scope == "backbone" and (scope, field) not in published:
                     continue
-                reference = oracle.get(field)
-                row = ([network] if several else []) + [prefix + label, fmt.count(reference) if oracle else fmt.MISSING]
+                reference = None if oracle is None else getattr(oracle, field)
+                row = ([network] if several else []) + [prefix + label, fmt.MISSING if oracle is None else fmt.count(reference)]
                 mark_row: list[Mark] = [""] * len(row)
                 cells = [_agreement(published.get((scope, field)), reference)]
                 for framework in view.frameworks:
-                    entry = counted.get(framework) if scope == "params" else None
-                    if entry is not None and "params" not in entry:
+                    entry = counted[framework] if scope == "params" and framework in counted else None
+                    if entry is not None and entry.params is None:
                         cells.append((f"{FAIL} build failed", "fail") if field == "total" else (fmt.MISSING, ""))
                     else:
-                        cells.append(_agreement(None if entry is None else entry["params"].get(field), reference))
+                        cells.append(_agreement(None if entry is None else getattr(entry.params, field), reference))
                 rows.append(row + [cell for cell, _ in cells])
                 marks.append(mark_row + [mark for _, mark in cells])
     align = tuple("left" if c in ("network", "count") else "right" for c in columns)
@@ -64,16 +67,17 @@ def layer_disagreements(view: RunView) -> Table | None:
     """Every layer whose count in a framework differs from the oracle's, or None if all agree."""
     rows = []
     for network in view.networks:
-        oracle = {layer["name"]: layer for layer in view.run.networks.get(network, {}).get("layers", [])}
-        for framework, entry in view.run.framework_params.get(network, {}).items():
-            counted = entry.get("layers", {})
-            for name in [*oracle, *(n for n in counted if n not in oracle)]:
-                expected = oracle.get(name, {"trainable": 0, "non_trainable": 0})
-                got = counted.get(name, {"trainable": 0, "non_trainable": 0})
-                if "params" in entry and any(expected[k] != got.get(k, 0) for k in ("trainable", "non_trainable")):
+        oracle: dict[str, LayerParams] = {layer.name: layer for layer in view.check(network).layers}
+        for framework, entry in view.counts(network).items():
+            if entry.params is None:
+                continue
+            for name in [*oracle, *(n for n in entry.layers if n not in oracle)]:
+                expected = oracle[name] if name in oracle else NO_LAYER
+                got = entry.layers[name] if name in entry.layers else NO_LAYER
+                if (expected.trainable, expected.non_trainable) != (got.trainable, got.non_trainable):
                     rows.append([network, name, framework,
-                                 f"{fmt.count(expected['trainable'])} / {fmt.count(expected['non_trainable'])}",
-                                 f"{fmt.count(got.get('trainable', 0))} / {fmt.count(got.get('non_trainable', 0))}"])
+                                 f"{fmt.count(expected.trainable)} / {fmt.count(expected.non_trainable)}",
+                                 f"{fmt.count(got.trainable)} / {fmt.count(got.non_trainable)}"])
     if not rows:
         return None
     columns = ["network", "layer", "framework", "oracle (trainable / non-trainable)",

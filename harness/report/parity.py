@@ -3,6 +3,7 @@ first training steps of every framework on the same batches."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -11,30 +12,26 @@ from harness.agreement import batch_order_difference
 from harness.report import format as fmt
 from harness.report.document import Block, Details, Heading, Table, Text
 from harness.report.model import FAIL, PASS, RunView, distinct, texts
+from harness.results import ParityEntry, TrainParityEntry
 from harness.shapes import describe_shape
 
-
-PARITY_COLUMNS = ("network", "input_shape", "a", "b", "max_abs", "max_rel", "tolerance", "first_divergent_layer", "passed")
-TRAIN_PARITY_NUMBERS = ("max_loss_diff", "max_weight_diff")
-TRAIN_PARITY_COLUMNS = ("network", "dtype", "a", "b", "steps", "judged", *TRAIN_PARITY_NUMBERS, "first_divergence", "passed")
+NUMBERS = ("max_abs", "max_rel", "tolerance", "max_loss_diff", "max_weight_diff")
+"""The columns of differences and tolerances, aligned right."""
 
 
-def parity_table(entries: list[dict[str, Any]], id: str = "parity") -> Table | None:
-    """The parity checks (or training-parity checks) as recorded: known columns first, then any
-    others; per-layer lists left out."""
+def parity_table(entries: Sequence[ParityEntry] | Sequence[TrainParityEntry], id: str = "parity") -> Table | None:
+    """The parity checks (or training-parity checks) as recorded: a column per field that any entry
+    recorded (results from older harnesses lack some), in the model's order."""
     if not entries:
         return None
-    scalar = {key for entry in entries for key, value in entry.items()
-              if not isinstance(value, (dict, list)) or key == "input_shape"}
-    known = PARITY_COLUMNS if id == "parity" else TRAIN_PARITY_COLUMNS
-    columns = [c for c in known if c in scalar] + sorted(scalar - set(known))
+    recorded = set().union(*(entry.model_fields_set for entry in entries))
+    columns = [name for name in type(entries[0]).model_fields if name in recorded]
     rows, marks = [], []
     for entry in entries:
-        rows.append([_parity_cell(column, entry.get(column)) for column in columns])
-        passed = entry.get("passed")
-        marks.append(["pass" if passed is True and c == "passed" else "fail" if passed is False and c == "passed" else ""
-                      for c in columns])
-    align = tuple("right" if c in ("max_abs", "max_rel", "tolerance", *TRAIN_PARITY_NUMBERS) else "left" for c in columns)
+        rows.append([_parity_cell(column, getattr(entry, column)) for column in columns])
+        marks.append(["pass" if entry.passed is True and c == "passed" else "fail" if entry.passed is False and c == "passed"
+                      else "" for c in columns])
+    align = tuple("right" if c in NUMBERS else "left" for c in columns)
     return Table(texts(rows, columns), align, marks=pd.DataFrame(marks, columns=columns, dtype=object), id=id,
                  title="Parity checks, pair by pair" if id == "parity" else "Training parity, pair by pair")
 
@@ -86,13 +83,12 @@ def parity_verdict(view: RunView) -> Text:
     entries = view.run.parity
     if not entries:
         return Text("No parity checks are recorded in this run.")
-    failed = [entry for entry in entries if entry.get("passed") is False]
+    failed = [entry for entry in entries if entry.passed is False]
     text = f"{len(entries) - len(failed)} of {len(entries)} pairs agree within their tolerance"
     if failed:
         text += "; disagreeing: " + "; ".join(
-            f"{e.get('network')} {e.get('a')} vs {e.get('b')}" + (f" (first at {e['first_divergent_layer']})"
-                                                                   if e.get("first_divergent_layer") else "")
-            for e in failed)
+            f"{e.network} {e.a} vs {e.b}"
+            + (f" (first at {e.first_divergent_layer})" if e.first_divergent_layer else "") for e in failed)
     return Text(text + ".")
 
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
 from harness.report import format as fmt
-from harness.report.document import Block, Details, Heading, Section, Table, Text
+from harness.framework import Setting
+from harness.report.document import Block, Details, Heading, Mark, Section, Table, Text
 from harness.report.model import DEFAULT_FLAG, RunView, texts
+from harness.results import Settings
 
 
-def settings_of(view: RunView, network: str, framework: str) -> dict[str, Any]:
+def settings_of(view: RunView, network: str, framework: str) -> Settings:
     """The settings the framework resolved: from its training job, else from its params check."""
     for job in view.jobs_of(network):
         if job.framework == framework and job.effective_settings:
             return job.effective_settings
-    return view.run.framework_params.get(network, {}).get(framework, {}).get("effective_settings", {})
+    counts = view.counts(network)
+    return counts[framework].effective_settings if framework in counts else {}
 
 
 SettingRows = Literal["differing", "alike"]
@@ -30,7 +33,7 @@ def settings_table(view: RunView, network: str, which: SettingRows) -> Table | N
     per_framework = {fw: groups for fw, groups in per_framework.items() if groups}
     if not per_framework:
         return None
-    layer_order = [layer["name"] for layer in view.run.networks.get(network, {}).get("layers", [])]
+    layer_order = [layer.name for layer in view.check(network).layers]
     groups = {group for groups in per_framework.values() for group in groups}
     ordered = [g for g in layer_order if g in groups] + sorted(groups - set(layer_order))
     columns = ["group", "setting", "spec", *per_framework, "notes"]
@@ -38,8 +41,8 @@ def settings_table(view: RunView, network: str, which: SettingRows) -> Table | N
     for group in ordered:
         names = sorted({name for groups in per_framework.values() for name in groups.get(group, {})})
         for name in names:
-            entries = {fw: _setting(groups.get(group, {}).get(name)) for fw, groups in per_framework.items()}
-            neutral = next((e["neutral"] for e in entries.values() if e and e.get("neutral") is not None), None)
+            entries = {fw: _setting(groups, group, name) for fw, groups in per_framework.items()}
+            neutral = next((e.neutral for e in entries.values() if e and e.neutral is not None), None)
             row = [group, name, fmt.plain(neutral)]
             mark_row: list[Mark] = ["", "", ""]
             for entry in entries.values():
@@ -47,10 +50,9 @@ def settings_table(view: RunView, network: str, which: SettingRows) -> Table | N
                     row.append(fmt.MISSING)
                     mark_row.append("")
                     continue
-                flagged = bool(entry.get("default"))
-                row.append(fmt.plain(entry.get("value")) + (f" {DEFAULT_FLAG}" if flagged else ""))
-                mark_row.append("flag" if flagged else "")
-            notes = [f"{fw}: {entry['note']}" for fw, entry in entries.items() if entry and entry.get("note")]
+                row.append(fmt.plain(entry.value) + (f" {DEFAULT_FLAG}" if entry.default else ""))
+                mark_row.append("flag" if entry.default else "")
+            notes = [f"{fw}: {entry.note}" for fw, entry in entries.items() if entry and entry.note]
             differs = len(set(row[3:])) > 1 or "flag" in mark_row
             if differs != (which == "differing"):
                 continue
@@ -65,10 +67,8 @@ def settings_table(view: RunView, network: str, which: SettingRows) -> Table | N
                  else f"{network}: settings every framework resolved alike")
 
 
-def _setting(raw: Any) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    return raw if isinstance(raw, dict) and "value" in raw else {"value": raw}
+def _setting(groups: Settings, group: str, name: str) -> Setting | None:
+    return groups[group][name] if group in groups and name in groups[group] else None
 
 
 def settings_section(view: RunView) -> Section:
