@@ -10,6 +10,11 @@ Since schema 2 a run's raw timing samples live beside its ``results.json`` in ``
 samples inline, are still read. Per-job files keep their samples inline. The per-framework
 parameter counts and settings (``framework_params``) are left out of the file when the jobs hold
 them, and derived from the jobs on reading.
+
+Each result is described once, here, and shared by the worker, the files and the report: a job's
+:class:`JobResult` is what the parent knows of it (:class:`JobRecord`) with what its worker measured
+(:class:`TrainMeasurements`, which the worker sends as ``harness.runner.protocol.TrainResult``); a
+network's :class:`NetworkCheck` is what ``harness check --json`` prints (``harness.oracle.as_json``).
 """
 
 from __future__ import annotations
@@ -70,13 +75,13 @@ ORDER_TOLERANCE = 1e-9
 
 
 class LayerParams(Model):
-    """One layer's parameters as a framework (or the oracle) counts them."""
+    """One layer's parameters as a framework counts them (a layer it does not have: none)."""
 
     trainable: NonNegativeInt = 0
     non_trainable: NonNegativeInt = 0
 
 
-class Params(LayerParams):
+class Params(Model):
     """A whole network's (or backbone's) parameters."""
 
     trainable: NonNegativeInt

@@ -9,7 +9,7 @@ from harness.report import format as fmt
 from harness.report.document import Block, Heading, Mark, Section, Table, Text
 from harness.report.model import FAIL, PASS, RunView, texts
 from harness.report.parity import parity_blocks
-from harness.results import LayerParams
+from harness.results import LayerParams, LayerRow
 
 
 COUNTS = (("trainable", "trainable"), ("non_trainable", "non-trainable"), ("total", "total"))
@@ -67,7 +67,7 @@ def layer_disagreements(view: RunView) -> Table | None:
     """Every layer whose count in a framework differs from the oracle's, or None if all agree."""
     rows = []
     for network in view.networks:
-        oracle: dict[str, LayerParams] = {layer.name: layer for layer in view.check(network).layers}
+        oracle: dict[str, LayerRow] = {layer.name: layer for layer in view.check(network).layers}
         for framework, entry in view.counts(network).items():
             if entry.params is None:
                 continue
