@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness import shapes
+from harness.results import ExpectRow, LayerRow, NetworkCheck, Params
 from harness.spec import schema
 from harness.spec.network import Network, Traced, trace
 
@@ -159,37 +160,17 @@ def macs_by_size(network: Network) -> dict[str, int | None]:
     return {f"{h}x{w}": analyse(network, (h, w)).macs for h, w in sizes or ()}
 
 
-def _reference(network: Network) -> dict | None:
-    """The figures the spec's source published (``expect.reference``), or None."""
+def as_json(network: Network, analysis: Analysis, checks: list[ExpectCheck]) -> NetworkCheck:
+    """One network's check as ``harness check --json`` prints it and a run's results keep it."""
     expect = network.spec.expect
-    return expect.reference.model_dump(exclude_none=True) if expect and expect.reference else None
-
-
-def as_json(network: Network, analysis: Analysis, checks: list[ExpectCheck]) -> dict:
-    """The machine-readable form of one network's check."""
-    return {
-        "name": network.spec.name,
-        "variant": network.variant,
-        "file": network.path,
-        "input": list(analysis.input_shape),
-        "layers": [
-            {
-                "name": layer.name, "type": layer.type, "output_shape": list(layer.output_shape),
-                "trainable": layer.trainable, "non_trainable": layer.non_trainable,
-                "total": layer.total, "macs": layer.macs, "depth": layer.depth,
-            }
-            for layer in analysis.layers
-        ],
-        "params": analysis.params(),
-        "backbone_params": analysis.backbone_params(),
-        "macs": analysis.macs,
-        "macs_by_size": macs_by_size(network),
-        "expect": [
-            {"scope": c.scope, "field": c.field, "expected": c.expected, "actual": c.actual, "ok": c.ok}
-            for c in checks
-        ],
-        "expect_ok": all(c.ok for c in checks),
-        "reference": _reference(network),
-        "findings": [finding.model_dump(exclude_none=True) for finding in network.spec.expect.findings]
-        if network.spec.expect else [],
-    }
+    return NetworkCheck(
+        name=network.spec.name, variant=network.variant, file=network.path, input=list(analysis.input_shape),
+        layers=[LayerRow(name=layer.name, type=layer.type, output_shape=list(layer.output_shape), trainable=layer.trainable,
+                         non_trainable=layer.non_trainable, total=layer.total, macs=layer.macs, depth=layer.depth)
+                for layer in analysis.layers],
+        params=Params(**analysis.params()), backbone_params=Params(**analysis.backbone_params()), macs=analysis.macs,
+        macs_by_size=macs_by_size(network),
+        expect=[ExpectRow(scope=c.scope, field=c.field, expected=c.expected, actual=c.actual, ok=c.ok) for c in checks],
+        expect_ok=all(c.ok for c in checks), reference=expect.reference if expect else None,
+        findings=list(expect.findings) if expect else [],
+    )

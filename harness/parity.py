@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.results import ParityEntry
+
 REFERENCE = "reference"
 DEFAULT_TOLERANCE = 1e-4
 
@@ -52,6 +54,10 @@ class PairResult:
         if not per_layer:
             data.pop("layers")
         return data
+
+    def entry(self) -> ParityEntry:
+        """The pair as a run's results keep it (no per-layer differences)."""
+        return ParityEntry.model_validate(self.as_dict())
 
 
 def diff(layer: str, a: np.ndarray, b: np.ndarray, tolerance: float, scale: float | None = None) -> LayerDiff:

@@ -10,6 +10,11 @@ Since schema 2 a run's raw timing samples live beside its ``results.json`` in ``
 samples inline, are still read. Per-job files keep their samples inline. The per-framework
 parameter counts and settings (``framework_params``) are left out of the file when the jobs hold
 them, and derived from the jobs on reading.
+
+Each result is described once, here, and shared by the worker, the files and the report: a job's
+:class:`JobResult` is what the parent knows of it (:class:`JobRecord`) with what its worker measured
+(:class:`TrainMeasurements`, which the worker sends as ``harness.runner.protocol.TrainResult``); a
+network's :class:`NetworkCheck` is what ``harness check --json`` prints (``harness.oracle.as_json``).
 """
 
 from __future__ import annotations
@@ -27,13 +32,17 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     NonNegativeInt,
     TypeAdapter,
     ValidationError,
+    field_serializer,
     model_validator,
 )
 
 from harness import limits
+from harness.framework import Setting
+from harness.spec.schema import Finding, Reference
 
 SCHEMA_VERSION = 2
 SAMPLES_FILE = "samples.json.gz"
@@ -65,10 +74,24 @@ NonNegative = Annotated[float, AfterValidator(_not_negative)]
 ORDER_TOLERANCE = 1e-9
 
 
+class LayerParams(Model):
+    """One layer's parameters as a framework counts them (a layer it does not have: none)."""
+
+    trainable: NonNegativeInt = 0
+    non_trainable: NonNegativeInt = 0
+
+
 class Params(Model):
+    """A whole network's (or backbone's) parameters."""
+
     trainable: NonNegativeInt
     non_trainable: NonNegativeInt
     total: NonNegativeInt
+
+
+Settings = dict[str, dict[str, Setting]]
+"""Every hyperparameter a framework resolved: group (``optimizer``, a layer name...) -> name -> setting
+(:class:`harness.framework.Setting`, as ``EffectiveSettings.as_dict()`` gives it)."""
 
 
 class Timing(Model):
@@ -157,8 +180,10 @@ class Environment(Model):
     framework_version: str | None = None
     device: str
     threads: int
-    thread_pools: dict[str, Any] = Field(default_factory=dict)
-    determinism: dict[str, Any] = Field(default_factory=dict)
+    thread_pools: dict[str, JsonValue] = Field(
+        default_factory=dict, description="The native thread pools and thread settings the job read back (free-form per framework).")
+    determinism: dict[str, JsonValue] = Field(
+        default_factory=dict, description="The seeds and determinism settings in force (free-form per framework).")
 
 
 class Node(Model):
@@ -171,25 +196,18 @@ class Node(Model):
     niceness: int = Field(default=0, description="The job's scheduling niceness; above 0, any other process on the node comes first.")
 
 
-class JobResult(Model):
-    """Everything one (network, framework, seed) job measured, whatever its outcome."""
+class TrainMeasurements(Model):
+    """Everything a training worker measures (see ``definitions`` for how), declared once: the worker
+    sends it as :class:`harness.runner.protocol.TrainResult`, and its job's :class:`JobResult` keeps
+    it. A job whose worker never answered holds only the parent's part (the defaults here)."""
 
-    schema_version: int = SCHEMA_VERSION
-    network: str = Field(description="Network key: spec name, or name:variant.")
-    spec_file: str
-    framework: str
-    mode: str = Field(default="eager", description="eager, or compiled (the framework's compiler).")
-    seed: NonNegativeInt
     status: Status
     reason: str | None = None
     diverged_rule: str | None = Field(
         default=None, description="Which divergence rule fired (harness.runner.divergence): non_finite or above_chance."
     )
-    epochs_requested: NonNegativeInt
-    spec_epochs: NonNegativeInt | None = Field(default=None, description="The spec's own epoch count (--epochs may differ).")
-    batch_size: NonNegativeInt
     params: Params | None = None
-    layer_params: dict[str, dict[str, NonNegativeInt]] = Field(
+    layer_params: dict[str, LayerParams] = Field(
         default_factory=dict, description="Parameters per neutral layer as the framework counts them."
     )
     history: list[Epoch] = Field(default_factory=list)
@@ -209,14 +227,9 @@ class JobResult(Model):
     gflops: NonNegative | None = Field(default=None, description="Achieved training GFLOP/s (2 x oracle MACs x 3).")
     gemm_gflops: NonNegative | None = Field(default=None, description="The machine's FP32 GEMM rate at the job's threads (its ceiling).")
     noise: Noise | None = None
-    effective_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    effective_settings: Settings = Field(default_factory=dict)
     environment: Environment | None = None
     data: DataInfo | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
-    config: dict[str, Any] = Field(
-        default_factory=dict, description="The settings the job ran with; --resume reuses a result only when they match."
-    )
     first_step_losses: list[float] = Field(
         default_factory=list, description="Losses of the first training steps, to compare runs from shared weights."
     )
@@ -230,11 +243,40 @@ class JobResult(Model):
     startup_seconds: float | None = Field(default=None, description="Worker start to framework ready (imports).")
     data_seconds: float | None = Field(default=None, description="Loading and preparing the data set.")
     definitions: dict[str, str] = Field(default_factory=dict, description="How each measured figure is defined.")
+
+
+class JobRecord(Model):
+    """What the parent knows of a job without its worker: which job, its settings, when and where it ran."""
+
+    schema_version: int = SCHEMA_VERSION
+    network: str = Field(description="Network key: spec name, or name:variant.")
+    spec_file: str
+    framework: str
+    mode: str = Field(default="eager", description="eager, or compiled (the framework's compiler).")
+    seed: NonNegativeInt
+    epochs_requested: NonNegativeInt
+    spec_epochs: NonNegativeInt | None = Field(default=None, description="The spec's own epoch count (--epochs may differ).")
+    batch_size: NonNegativeInt
+    started_at: str | None = None
+    finished_at: str | None = None
+    config: dict[str, JsonValue] = Field(
+        default_factory=dict, description="The settings the job ran with (harness.runner.protocol.TrainConfig.comparable); "
+                                          "--resume reuses a result only when they match."
+    )
     log_tail: str | None = Field(default=None, description="The worker's last output lines, when it failed.")
     node: Node | None = Field(default=None, description="Where the job ran (None in results from before nodes were recorded).")
     timing_grade: bool = Field(
         default=True, description="False when other jobs shared the job's node while it ran, or the run packed jobs (--concurrency)."
     )
+
+
+class JobResult(TrainMeasurements, JobRecord):
+    """Everything one (network, framework, seed) job measured, whatever its outcome: what the parent
+    knows of the job (:class:`JobRecord`, its fields first) and what its worker measured (:class:`TrainMeasurements`)."""
+
+    def measured_by(self, worker: TrainMeasurements) -> JobResult:
+        """This job with everything its worker measured (the worker's status and environment replace the parent's)."""
+        return self.model_copy(update={name: getattr(worker, name) for name in TrainMeasurements.model_fields})
 
     @property
     def label(self) -> str:
@@ -256,18 +298,104 @@ class JobResult(Model):
         return max(values) if values else None
 
 
-def framework_params(jobs: list[JobResult]) -> dict[str, dict[str, Any]]:
+class LayerRow(Model):
+    """One layer of the oracle's table."""
+
+    name: str
+    type: str
+    output_shape: list[NonNegativeInt | None]
+    trainable: NonNegativeInt
+    non_trainable: NonNegativeInt
+    total: NonNegativeInt | None = None
+    macs: NonNegativeInt | None = None
+    depth: NonNegativeInt = 0
+
+
+class ExpectRow(Model):
+    """One published parameter figure against the oracle's."""
+
+    scope: Literal["params", "backbone"] = "params"
+    field: Literal["total", "trainable", "non_trainable"]
+    expected: NonNegativeInt
+    actual: NonNegativeInt
+    ok: bool
+
+
+class NetworkCheck(Model):
+    """A network's check by the oracle: the ``harness check --json`` object, and a run's ``networks`` entry."""
+
+    name: str = ""
+    variant: str | None = None
+    file: str = Field(default="", description="The spec file.")
+    input: list[NonNegativeInt | None] = Field(default_factory=list, description="The input shape (H, W, C).")
+    layers: list[LayerRow] = Field(default_factory=list)
+    params: Params | None = None
+    backbone_params: Params | None = None
+    macs: NonNegativeInt | None = Field(default=None, description="Per image; None when the input size is not fixed.")
+    macs_by_size: dict[str, NonNegativeInt | None] = Field(
+        default_factory=dict, description="A size-agnostic network's MACs at each image size of its data set (HxW).")
+    expect: list[ExpectRow] = Field(default_factory=list)
+    expect_ok: bool = True
+    reference: Reference | None = Field(default=None, description="The figures the spec's source published.")
+    findings: list[Finding] | None = Field(
+        default=None, description="The spec's published findings (expect.findings); None in results from before they were recorded.")
+
+    @field_serializer("reference")
+    def _published_only(self, reference: Reference | None) -> dict[str, Any] | None:
+        return None if reference is None else reference.model_dump(mode="json", exclude_none=True)
+
+    @field_serializer("findings")
+    def _stated_only(self, findings: list[Finding] | None) -> list[dict[str, Any]] | None:
+        return None if findings is None else [finding.model_dump(mode="json", exclude_none=True) for finding in findings]
+
+
+class FrameworkCount(Model):
+    """One framework's parameter counts of a network and the settings it resolved (or why it could not build it)."""
+
+    params: Params | None = None
+    layers: dict[str, LayerParams] = Field(default_factory=dict)
+    effective_settings: Settings = Field(default_factory=dict)
+    error: str | None = None
+
+
+class ParityEntry(Model):
+    """One pair of a parity check (harness.parity.PairResult): the same weights and images in two frameworks."""
+
+    network: str | None = None
+    input_shape: list[NonNegativeInt | None] | None = None
+    a: str | None = None
+    b: str | None = None
+    max_abs: float | None = None
+    max_rel: float | None = None
+    tolerance: float | None = None
+    first_divergent_layer: str | None = None
+    passed: bool | None = None
+
+
+class TrainParityEntry(Model):
+    """One pair of a training-parity check (harness.train_compare.TrainPair), as the run's report shows it."""
+
+    network: str | None = None
+    dtype: str | None = None
+    a: str | None = None
+    b: str | None = None
+    steps: NonNegativeInt | None = None
+    judged: str | None = Field(default=None, description="What was judged, in words (TrainPair.judged_steps).")
+    max_loss_diff: float | None = None
+    max_weight_diff: float | None = None
+    first_divergence: str | None = None
+    passed: bool | None = None
+
+
+def framework_params(jobs: list[JobResult]) -> dict[str, dict[str, FrameworkCount]]:
     """Network key -> framework -> parameter counts (total and per layer) and effective settings,
     from the first job of each pair that built its model."""
-    table: dict[str, dict[str, Any]] = {}
+    table: dict[str, dict[str, FrameworkCount]] = {}
     for job in jobs:
         if job.params is None or job.framework in table.get(job.network, {}):
             continue
-        table.setdefault(job.network, {})[job.framework] = {
-            "params": job.params.model_dump(),
-            "layers": job.layer_params,
-            "effective_settings": job.effective_settings,
-        }
+        table.setdefault(job.network, {})[job.framework] = FrameworkCount(
+            params=job.params, layers=job.layer_params, effective_settings=job.effective_settings)
     return table
 
 
@@ -277,20 +405,19 @@ class RunResults(Model):
     schema_version: int = SCHEMA_VERSION
     command: str = ""
     specs: list[str] = Field(default_factory=list)
-    networks: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Network key -> the `harness check --json` object."
-    )
+    networks: dict[str, NetworkCheck] = Field(default_factory=dict, description="Network key -> the oracle's check.")
     jobs: list[JobResult] = Field(default_factory=list)
-    parity: list[dict[str, Any]] = Field(default_factory=list)
-    train_parity: list[dict[str, Any]] = Field(
+    parity: list[ParityEntry] = Field(default_factory=list)
+    train_parity: list[TrainParityEntry] = Field(
         default_factory=list, description="Training parity (harness.runner.train_parity) of the first steps, with init shared."
     )
-    framework_params: dict[str, dict[str, Any]] = Field(
+    framework_params: dict[str, dict[str, FrameworkCount]] = Field(
         default_factory=dict, description="Network key -> framework -> `harness params` result. Left out of the "
         "file when it is what the jobs give (:func:`framework_params`), and derived from them on reading."
     )
     notes: list[str] = Field(default_factory=list)
-    settings: dict[str, Any] = Field(default_factory=dict, description="The run's options as resolved.")
+    settings: dict[str, JsonValue] = Field(
+        default_factory=dict, description="The run's options as resolved (harness.runner.jobs.RunOptions, timeout, executor).")
     started_at: str | None = None
     finished_at: str | None = None
     samples_file: str | None = Field(
@@ -446,75 +573,25 @@ def check_run_object(data: Any) -> None:
         raise ResultsFileError(f"the JSON object has no 'jobs': it is not a results file of `harness run`. {READ_FIX}")
 
 
-class LayerRow(Model):
-    """One layer of the oracle's table as ``harness check --json`` writes it."""
-
-    name: str
-    type: str
-    output_shape: list[NonNegativeInt | None]
-    trainable: NonNegativeInt
-    non_trainable: NonNegativeInt
-    macs: NonNegativeInt | None = None
-    depth: NonNegativeInt = 0
-
-
-class ExpectRow(Model):
-    scope: Literal["params", "backbone"] = "params"
-    field: Literal["total", "trainable", "non_trainable"]
-    expected: NonNegativeInt
-    actual: NonNegativeInt
-    ok: bool
-
-
-class NetworkCheck(Model):
-    """A network's ``harness check --json`` object, as far as the report reads it."""
-
-    layers: list[LayerRow] = Field(default_factory=list)
-    params: dict[str, NonNegativeInt] = Field(default_factory=dict)
-    backbone_params: dict[str, NonNegativeInt] | None = None
-    expect: list[ExpectRow] = Field(default_factory=list)
-
-
-class FrameworkCount(Model):
-    """One framework's parameter counts of a network (or why it could not build it)."""
-
-    params: dict[str, NonNegativeInt] | None = None
-    layers: dict[str, dict[str, NonNegativeInt]] = Field(default_factory=dict)
-    effective_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    error: str | None = None
-
-
-class ParityEntry(Model):
-    network: str | None = None
-    input_shape: list[NonNegativeInt | None] | None = None
-    passed: bool | None = None
-
-
-PARTS: tuple[tuple[str, TypeAdapter[Any]], ...] = (
-    ("networks", TypeAdapter(dict[str, NetworkCheck])),
-    ("framework_params", TypeAdapter(dict[str, dict[str, FrameworkCount]])),
-    ("parity", TypeAdapter(list[ParityEntry])),
-)
+def schema_problem(exc: ValidationError) -> str:
+    """Where in the file the first problem is, what it is, and the fix, in one sentence."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "the top level"
+    return (f"{where}: {error['msg']} ({exc.error_count()} problem(s) in all); the file does not follow the results "
+            f"schema. {READ_FIX}")
 
 
 def read_run(path: Path) -> RunResults:
     """Read a run's ``results.json``: bounded, and refused unless it is a run's results in a schema
-    this harness knows (:class:`ResultsFileError`, or pydantic's ``ValidationError`` with the
-    location of the first problem)."""
+    this harness knows (:class:`ResultsFileError`, naming the first problem's place in the file)."""
     data = read_json(Path(path))
     check_run_object(data)
-    run = RunResults.model_validate(data)
+    try:
+        run = RunResults.model_validate(data)
+    except ValidationError as exc:
+        raise ResultsFileError(schema_problem(exc)) from None
     if "framework_params" not in data:
         run.framework_params = framework_params(run.jobs)
-    for key, adapter in PARTS:
-        try:
-            if key in data:
-                adapter.validate_python(data[key])
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in (key, *error["loc"]))
-            raise ResultsFileError(f"{where}: {error['msg']} ({exc.error_count()} problem(s) in all); the file does not "
-                                   f"follow the results schema. {READ_FIX}") from None
     if run.samples_file:
         samples = _read_samples(Path(path).parent / Path(run.samples_file).name)
         for job in run.jobs:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from harness.framework import NeutralWeights
+from harness.results import TrainParityEntry
 
 
 @dataclass(frozen=True)
@@ -131,11 +132,9 @@ class TrainPair:
             data["layers"] = self.layers
         return data
 
-    def compact(self) -> dict[str, Any]:
-        """The columns of the run report's training-parity table."""
-        data = self.as_dict()
-        return {key: data[key] for key in ("network", "dtype", "a", "b", "steps", "judged", "max_loss_diff", "max_weight_diff",
-                                           "first_divergence", "passed")}
+    def compact(self) -> TrainParityEntry:
+        """The pair as a run's results keep it: the columns of the report's training-parity table."""
+        return TrainParityEntry.model_validate(self.as_dict())
 
 
 def _norm(array: np.ndarray) -> float:

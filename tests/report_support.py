@@ -17,7 +17,7 @@ import numpy as np
 
 from harness.oracle import as_json
 from harness.oracle import analyse, check_expect
-from harness.results import DataInfo, Environment, Epoch, JobResult, RunResults, Timing
+from harness.results import DataInfo, Environment, Epoch, FrameworkCount, JobResult, NetworkCheck, RunResults, Timing
 from harness.results import write_run as write_results
 from harness.spec import load_networks
 from harness.spec.network import expand
@@ -45,7 +45,7 @@ LENET = {
 }
 
 
-def network_checks() -> dict[str, dict]:
+def network_checks() -> dict[str, NetworkCheck]:
     """``harness check --json`` objects of the two networks, from the real oracle."""
     networks = [expand(Spec.model_validate(LENET), path="specs/lenet.yaml"), *load_networks(REPO / "specs/lenet_stride2.yaml")]
     checks = {}
@@ -98,7 +98,7 @@ def settings(framework: str) -> dict[str, dict[str, dict]]:
     }
 
 
-def job(network: str, framework: str, seed: int, epochs: int, samples: int, checks: dict[str, dict],
+def job(network: str, framework: str, seed: int, epochs: int, samples: int, checks: dict[str, NetworkCheck],
         shortened: bool) -> JobResult:
     """One job's result, seeded by its position, failed or diverged where the module says so."""
     rng = np.random.Generator(np.random.PCG64([seed, FRAMEWORKS.index(framework), len(network)]))
@@ -109,11 +109,11 @@ def job(network: str, framework: str, seed: int, epochs: int, samples: int, chec
     if diverged:
         status, reason = "diverged", "train loss became nan at epoch 4, step 212"
     step = None if status == "failed" else timing(rng, STEP_MS[(network, framework)], samples)
-    macs = checks[network]["macs"]
+    macs = checks[network].macs
     return JobResult(
-        network=network, spec_file=checks[network]["file"], framework=framework, seed=seed, status=status,
+        network=network, spec_file=checks[network].file, framework=framework, seed=seed, status=status,
         reason=reason, epochs_requested=epochs, spec_epochs=10, batch_size=64,
-        params=checks[network]["params"],
+        params=checks[network].params,
         history=history(rng, epochs_run, diverge_at=4 if diverged else None),
         step_time=step,
         images_per_second=None if step is None else 64_000 / step.median_ms,
@@ -139,13 +139,14 @@ def job(network: str, framework: str, seed: int, epochs: int, samples: int, chec
     )
 
 
-def framework_params(checks: dict[str, dict]) -> dict[str, dict[str, dict]]:
+def framework_params(checks: dict[str, NetworkCheck]) -> dict[str, dict[str, FrameworkCount]]:
     """Per network and framework, the ``harness params`` result: counts agree with the oracle."""
-    result: dict[str, dict[str, dict]] = {}
+    result: dict[str, dict[str, FrameworkCount]] = {}
     for network, check in checks.items():
-        layers = {layer["name"]: {"trainable": layer["trainable"], "non_trainable": layer["non_trainable"]}
-                  for layer in check["layers"] if layer["total"]}
-        result[network] = {fw: {"layers": layers, "params": dict(check["params"]), "effective_settings": settings(fw)}
+        layers = {layer.name: {"trainable": layer.trainable, "non_trainable": layer.non_trainable}
+                  for layer in check.layers if layer.total}
+        result[network] = {fw: FrameworkCount.model_validate({"layers": layers, "params": check.params,
+                                                              "effective_settings": settings(fw)})
                            for fw in FRAMEWORKS}
     return result
 

@@ -3,6 +3,7 @@ with its seeds-needed figure against the closed-form power calculation, a claim 
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -17,7 +18,8 @@ from harness.findings.power import CONTRADICTED, HOLDS, UNDECIDED
 from harness.findings.verdicts import NOT_RUN, POOLED, judge, judge_claim
 from harness.report import write_report
 from harness.report.findings_index import index_markdown
-from harness.results import read_run
+from harness.results import ResultsFileError, read_run
+from harness.spec.schema import Finding
 
 ROOT = Path(__file__).resolve().parents[1]
 E1 = ROOT / "tests" / "fixtures" / "e1_mobilenetv2_heads" / "results.json"
@@ -175,15 +177,17 @@ def test_the_index_has_one_row_per_take_away_with_its_verdicts(monkeypatch: pyte
     assert sum("| [e1_mobilenetv2_heads]" in line for line in markdown.splitlines()) == 5
 
 
-def test_findings_recorded_in_the_results_are_read_and_damaged_ones_left_out() -> None:
+def test_findings_recorded_in_the_results_are_read_and_damaged_ones_refused_on_reading(tmp_path: Path) -> None:
     run = read_run(E1)
-    good = {"claim": "GAP learns", "metric": "learned", "network": "gap", "direction": "higher", "source": "a test"}
-    run.networks["mobilenetv2_heads:gap"]["findings"] = [good]
-    run.networks["mobilenetv2_heads:flatten"]["findings"] = [good]
+    good = Finding(claim="GAP learns", metric="learned", network="gap", direction="higher", source="a test")
+    run.networks["mobilenetv2_heads:gap"].findings = [good]
+    run.networks["mobilenetv2_heads:flatten"].findings = [good]
     recorded = facts(run)
     assert recorded.claims_from == "the results"
     assert [(c.network, c.metric) for c in recorded.claims] == [("mobilenetv2_heads:gap", "learned")]
-    for network in run.networks.values():
-        network["findings"] = [{"claim": 5}]
-    damaged = facts(run)
-    assert damaged.claims == () and "unreadable, so left out" in damaged.claims_from
+    document = json.loads(run.model_dump_json())
+    document["networks"]["mobilenetv2_heads:gap"]["findings"] = [{"claim": 5}]
+    damaged = tmp_path / "results.json"
+    damaged.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(ResultsFileError, match="findings"):
+        read_run(damaged)

@@ -69,7 +69,7 @@ def test_parity_holds_on_lenet_stride2_in_every_framework_and_lands_in_results(t
     assert ("keras", "torch") in pairs and ("reference", "paddle") in pairs and len(pairs) == n * (n - 1) // 2
     assert all(pair["max_abs"] <= 1e-4 for pair in network["pairs"])
     recorded = read_run(tmp_path / "results.json").parity
-    assert {entry["network"] for entry in recorded} == {"other", "lenet_stride2"}
+    assert {entry.network for entry in recorded} == {"other", "lenet_stride2"}
     assert json.loads((tmp_path / "parity.json").read_text())[0]["pairs"][0]["layers"]
 
 

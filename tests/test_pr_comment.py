@@ -105,7 +105,7 @@ def test_a_very_large_comparison_stays_under_the_limit_deterministically(large_r
 def test_known_breaks_are_named_in_a_passing_verdict(large_runs) -> None:
     old, _ = large_runs
     broken = old.model_copy(deep=True)
-    broken.parity[0]["passed"] = False
+    broken.parity[0].passed = False
     changes = compare_runs(broken, broken)
     found = checks(broken, broken, changes)
     assert found[1].outcome == KNOWN and found[2].outcome == "not run"
@@ -127,7 +127,7 @@ def test_many_parity_breaks_are_all_listed_once(large_runs) -> None:
     old, _ = large_runs
     broken = old.model_copy(deep=True)
     for entry in broken.parity[:40]:
-        entry["passed"] = False
+        entry.passed = False
     changes = compare_runs(old, broken)
     found = checks(old, broken, changes)
     comment = render_comment("a", "b", found, changes, [], "r")

@@ -9,7 +9,7 @@ import pytest
 from report_support import DIVERGED, FAILED, sample_run, write_run
 
 from harness.report import write_report
-from harness.results import RunResults
+from harness.results import FrameworkCount, LayerParams, Params, RunResults, TrainParityEntry
 
 SECTIONS = ("Summary", "Plots", "Parameter agreement", "Results", "Architecture", "Effective settings", "Run", "Notes",
             "Reading this report")
@@ -119,9 +119,9 @@ def test_parameter_agreement_marks_every_cell_and_shows_parity(markdown: str) ->
 def test_a_framework_that_disagrees_with_the_oracle_is_marked_and_its_layer_listed(tmp_path: Path) -> None:
     run = sample_run()
     torch = run.framework_params["lenet"]["torch"]
-    torch["params"] = {"trainable": 61_706, "non_trainable": 1, "total": 61_707}
-    torch["layers"] = {**torch["layers"], "conv_1": {"trainable": 156, "non_trainable": 1}}
-    run.framework_params["lenet"]["paddle"] = {"status": "failed", "error": "ValueError: no padding rule"}
+    torch.params = Params(trainable=61_706, non_trainable=1, total=61_707)
+    torch.layers["conv_1"] = LayerParams(trainable=156, non_trainable=1)
+    run.framework_params["lenet"]["paddle"] = FrameworkCount(error="ValueError: no padding rule")
     write_report(write_run(run, tmp_path))
     markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "61,707 ✗ (+1)" in markdown
@@ -228,10 +228,10 @@ def test_no_first_steps_table_without_first_step_losses(markdown: str) -> None:
 def test_training_parity_and_the_batch_order_are_reported(tmp_path: Path) -> None:
     run = sample_run()
     run.train_parity = [
-        {"network": "lenet", "a": "torch", "b": "reference", "steps": 5, "max_loss_diff": 1.2e-7,
-         "max_weight_diff": 3.0e-6, "first_divergence": None, "passed": True},
-        {"network": "lenet", "a": "paddle", "b": "reference", "steps": 5, "max_loss_diff": 0.02,
-         "max_weight_diff": 0.4, "first_divergence": "step 2, conv_1/kernel (differs by 0.1, allowed 2e-4)", "passed": False},
+        TrainParityEntry(network="lenet", a="torch", b="reference", steps=5, max_loss_diff=1.2e-7, max_weight_diff=3.0e-6,
+                         first_divergence=None, passed=True),
+        TrainParityEntry(network="lenet", a="paddle", b="reference", steps=5, max_loss_diff=0.02, max_weight_diff=0.4,
+                         first_divergence="step 2, conv_1/kernel (differs by 0.1, allowed 2e-4)", passed=False),
     ]
     for job in run.jobs:
         if job.network == "lenet":

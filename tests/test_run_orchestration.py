@@ -19,7 +19,7 @@ from run_support import harness_run, job_file, start_interruptible, write_spec
 from scipy.special import log_softmax
 
 from harness.commands.run import default_out
-from harness.results import RunResults, read_run
+from harness.results import Params, RunResults, read_run
 from harness.runner.jobs import RunOptions, plan_jobs
 from harness.runner.measure import summarize
 from harness.runner.train_task import softmax_cross_entropy
@@ -74,8 +74,8 @@ def test_run_writes_every_result(tmp_path: Path, fake_plugin: None) -> None:
     assert job.environment and job.environment.threads == 1 and job.environment.thread_pools["framework"] == {"threads": 1}
     assert job.environment.determinism["seed"] == 0
     assert "gflops" in job.definitions and job.peak_rss_mb
-    assert run.networks["tiny"]["params"]["total"] > 0
-    assert run.framework_params["tiny"]["fake"]["params"]["total"] == 8 * 8 * 3 + 3
+    assert run.networks["tiny"].params and run.networks["tiny"].params.total > 0
+    assert run.framework_params["tiny"]["fake"].params == Params(trainable=8 * 8 * 3 + 3, non_trainable=0, total=8 * 8 * 3 + 3)
     assert job_file(out, "fake", 1)["status"] == "ok"
     assert run.jobs[1].history[0].train_loss != job.history[0].train_loss
 

@@ -84,7 +84,7 @@ def check(specs: tuple[str, ...], as_json_output: bool) -> None:
         mismatches.extend(mismatch_error(network, c) for c in checks if not c.ok)
         failed |= not all(c.ok for c in checks)
         if as_json_output:
-            results.append(as_json(network, analysis, checks))
+            results.append(as_json(network, analysis, checks).model_dump(mode="json"))
             continue
         print_unsqueezed(layer_table(analysis, f"{network.key}  ({network.path})"))
         for size, macs in macs_by_size(network).items():

@@ -76,8 +76,8 @@ def record(out: Path, results: list[NetworkParity]) -> None:
     if run_file.exists():
         run: RunResults = read_run(run_file)
         checked = {result.network for result in results}
-        kept = [entry for entry in run.parity if entry.get("network") not in checked]
-        run.parity = kept + [pair.as_dict() for result in results for pair in result.pairs]
+        kept = [entry for entry in run.parity if entry.network not in checked]
+        run.parity = kept + [pair.entry() for result in results for pair in result.pairs]
         write_run(run_file, run)
 
 

@@ -258,7 +258,7 @@ def add_parity(results: RunResults, networks: list[Network], options: RunOptions
             parity = check_network(network, options.frameworks, executor, modes=options.modes, threads=options.threads[0],
                                    device=options.device, seed=(options.seeds or [network.spec.train.seed])[0],
                                    images=real_or_synthetic(options.data_dir))
-        results.parity += [pair.as_dict() for pair in parity.pairs]
+        results.parity += [pair.entry() for pair in parity.pairs]
         results.notes += [f"parity: {network.key} could not run in {name}: {reason}" for name, reason in parity.failures.items()]
 
 

@@ -6,16 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from pydantic import TypeAdapter, ValidationError
 
 from harness.findings.claims import Claim, claims_from
-from harness.results import RunResults, Timing
+from harness.results import NetworkCheck, RunResults, Timing
 from harness.spec import SpecError, SpecErrors, load_networks
-from harness.spec.schema import Finding
-
-RECORDED = TypeAdapter(list[Finding])
 
 
 @dataclass(frozen=True)
@@ -52,9 +46,8 @@ class RunFacts:
     """Where the findings came from: the results, or the spec files as they are now."""
 
 
-def _classes(analysis: dict[str, Any]) -> int | None:
-    layers = analysis.get("layers") or []
-    shape = layers[-1].get("output_shape") if layers else None
+def _classes(analysis: NetworkCheck | None) -> int | None:
+    shape = analysis.layers[-1].output_shape if analysis is not None and analysis.layers else None
     return shape[-1] if shape and isinstance(shape[-1], int) and shape[-1] > 1 else None
 
 
@@ -65,23 +58,16 @@ def _rounds(timing: Timing | None) -> tuple[float, ...]:
 
 
 def _claims(run: RunResults) -> tuple[tuple[Claim, ...], str]:
-    """The run's findings: as its results record them (``networks[...]['findings']``), else from the
+    """The run's findings: as its results record them (``networks[...].findings``), else from the
     spec files it names, read as they are now (results from before findings were recorded)."""
     recorded: dict[str, list[Claim]] = {}
-    unreadable = []
     for key, analysis in sorted(run.networks.items()):
         spec = key.split(":", 1)[0]
-        if "findings" not in analysis or spec in recorded:
+        if analysis.findings is None or spec in recorded:
             continue
-        try:
-            findings = RECORDED.validate_python(analysis["findings"] or [])
-        except ValidationError:
-            unreadable.append(key)
-            findings = []
-        recorded[spec] = claims_from(spec, ":" in key, [f.model_dump(exclude_none=True) for f in findings])
+        recorded[spec] = claims_from(spec, ":" in key, [f.model_dump(exclude_none=True) for f in analysis.findings])
     if recorded:
-        return (tuple(claim for claims in recorded.values() for claim in claims),
-                "the results" + (f" (unreadable, so left out, for {', '.join(unreadable)})" if unreadable else ""))
+        return tuple(claim for claims in recorded.values() for claim in claims), "the results"
     found: list[Claim] = []
     read = []
     for path in run.specs:
@@ -101,7 +87,7 @@ def facts(run: RunResults) -> RunFacts:
     """Everything the findings read from ``run``."""
     jobs = []
     for job in run.jobs:
-        analysis = run.networks.get(job.network, {})
+        analysis = run.networks.get(job.network)
         flags = list(job.noise_flags) + ([] if job.timing_grade else ["not timing-grade: the node was shared"])
         jobs.append(JobFacts(
             network=job.network, framework=job.label, seed=job.seed, status=job.status, classes=_classes(analysis),
@@ -111,7 +97,7 @@ def facts(run: RunResults) -> RunFacts:
             accuracy=job.final_test_accuracy, params=job.params.total if job.params else None,
             step_rounds=_rounds(job.step_time), latency_rounds=_rounds(job.latency_batch_1), timing_flags=tuple(flags),
         ))
-    oracle = {key: {"params": (analysis.get("params") or {}).get("total"), "macs": analysis.get("macs")}
+    oracle = {key: {"params": analysis.params.total if analysis.params else None, "macs": analysis.macs}
               for key, analysis in run.networks.items()}
     claims, source = _claims(run)
     return RunFacts(tuple(jobs), oracle, claims, source)

@@ -73,6 +73,6 @@ def compile_options(view: RunView) -> list[str]:
     for job in view.jobs:
         group = job.effective_settings.get("compile") if job.mode == "compiled" else None
         if group and job.framework not in lines:
-            options = ", ".join(f"{name}={fmt.plain(entry.get('value'))}" for name, entry in group.items())
+            options = ", ".join(f"{name}={fmt.plain(setting.value)}" for name, setting in group.items())
             lines[job.framework] = f"{job.framework}: {options}"
     return list(lines.values())

@@ -29,6 +29,7 @@ from matplotlib.ticker import LogLocator, MaxNLocator, StrMethodFormatter
 
 from harness.outdir import confined, safe_file_name
 from harness.report.document import Figure as ReportFigure
+from harness.report.document import Section
 from harness.report.model import RunView, labels
 from harness.report.summary import Group, chance, groups
 from harness.results import JobResult
@@ -242,3 +243,8 @@ def write_plots(view: RunView, directory: Path) -> tuple[dict[str, ReportFigure]
     per_network = {network: curves(view, network, confined(directory, curve_file(network)))
                    for network in view.networks if view.jobs_of(network)}
     return per_network, comparison(view, directory / "comparison.svg")
+
+
+def plots_section(per_network: dict[str, ReportFigure], compared: ReportFigure) -> Section:
+    """The comparison chart, then each network's training curves."""
+    return Section("Plots", "plots", (compared, *per_network.values()))

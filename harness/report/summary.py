@@ -17,8 +17,10 @@ import pandas as pd
 
 from harness.report import format as fmt
 from harness.report import stats
-from harness.report.document import Block, Bullets, Details, Mark, Table, Text
-from harness.report.model import FAIL, PASS, RunView, first_line, labels, shortened, substitutions
+from harness.report.banners import shortened, substitutions
+from harness.report.document import Block, Bullets, Details, Mark, Section, Table, Text
+from harness.report.findings import findings_blocks
+from harness.report.model import FAIL, PASS, RunView, first_line, labels
 from harness.results import JobResult
 
 NEAR_CHANCE = 0.1
@@ -70,8 +72,8 @@ def groups(view: RunView) -> dict[tuple[str, str], Group]:
 
 def chance(view: RunView, network: str) -> float | None:
     """1 / classes of ``network`` (its last layer's width), or None if unknown."""
-    layers = view.run.networks.get(network, {}).get("layers") or []
-    shape = layers[-1].get("output_shape") if layers else None
+    layers = view.check(network).layers
+    shape = layers[-1].output_shape if layers else None
     return 1.0 / shape[-1] if shape and isinstance(shape[-1], int) and shape[-1] > 1 else None
 
 
@@ -86,8 +88,10 @@ def _ratio(new: float | None, old: float | None) -> float | None:
 
 
 def _oracle(view: RunView, network: str, field: str) -> int | None:
-    analysis = view.run.networks.get(network, {})
-    return analysis.get("params", {}).get("total") if field == "params" else analysis.get("macs")
+    analysis = view.check(network)
+    if field == "params":
+        return analysis.params.total if analysis.params else None
+    return analysis.macs
 
 
 # ----------------------------------------------------------------------------- networks table
@@ -97,12 +101,13 @@ def _params_agree(view: RunView, network: str) -> str:
     """✓ when every framework's count equals the oracle's, else ✗ with the frameworks that differ."""
     oracle = _oracle(view, network, "params")
     counted = {}
+    counts = view.counts(network)
     for framework in view.frameworks:
-        entry = view.run.framework_params.get(network, {}).get(framework, {})
+        params = counts[framework].params if framework in counts else None
         job = next((j for j in view.jobs_of(network) if j.framework == framework and j.params is not None), None)
-        total = entry.get("params", {}).get("total") if "params" in entry else (job.params.total if job else None)
-        if total is not None:
-            counted[framework] = total
+        params = params or (job.params if job else None)
+        if params is not None:
+            counted[framework] = params.total
     if oracle is None or not counted:
         return ""
     differ = [framework for framework, total in counted.items() if total != oracle]
@@ -111,25 +116,25 @@ def _params_agree(view: RunView, network: str) -> str:
 
 def _parity(view: RunView, network: str) -> str:
     """✓ when every parity pair of ``network`` agreed, ✗ with the pairs that did not, — when none ran."""
-    entries = [entry for entry in view.run.parity if entry.get("network") == network]
+    entries = [entry for entry in view.run.parity if entry.network == network]
     if not entries:
         return fmt.MISSING
-    failed = [f"{entry.get('a')} vs {entry.get('b')}" for entry in entries if entry.get("passed") is False]
+    failed = [f"{entry.a} vs {entry.b}" for entry in entries if entry.passed is False]
     return f"{FAIL} {', '.join(failed)}" if failed else f"{PASS} {len(entries)} pair{'s' if len(entries) > 1 else ''}"
 
 
 def _macs(view: RunView, network: str) -> str:
-    analysis = view.run.networks.get(network, {})
-    if analysis.get("macs") is not None or not analysis.get("macs_by_size"):
-        return fmt.count(analysis.get("macs"))
-    size, value = next(iter(analysis["macs_by_size"].items()))
+    analysis = view.check(network)
+    if analysis.macs is not None or not analysis.macs_by_size:
+        return fmt.count(analysis.macs)
+    size, value = next(iter(analysis.macs_by_size.items()))
     return f"{fmt.count(value)} at {size}"
 
 
 def _published(view: RunView, network: str) -> str:
     """The spec's published test accuracy, with why it is not comparable when it is not."""
-    reference = view.run.networks.get(network, {}).get("reference") or {}
-    value = reference.get("test_accuracy")
+    reference = view.check(network).reference
+    value = reference.test_accuracy if reference else None
     if value is None:
         return fmt.MISSING
     reasons = [f"published on {requested}" for (_, requested), networks in substitutions(view).items()
@@ -144,8 +149,7 @@ def networks_table(view: RunView) -> Table:
     the first network's, parity across the frameworks, and the published test accuracy."""
     names = labels(view)
     base = view.networks[0]
-    published = any((view.run.networks.get(n, {}).get("reference") or {}).get("test_accuracy") is not None
-                    for n in view.networks)
+    published = any(_published(view, network) != fmt.MISSING for network in view.networks)
     columns = ["network", "parameters", "MACs per image", "parity"] + (["published test accuracy"] if published else [])
     rows = []
     for network in view.networks:
@@ -371,3 +375,8 @@ def summary_blocks(view: RunView) -> tuple[Block, ...]:
     if trouble:
         blocks.append(Bullets(tuple(trouble)))
     return tuple(blocks)
+
+
+def summary_section(view: RunView) -> Section:
+    """The report's first section."""
+    return Section("Summary", "summary", (*findings_blocks(view), *summary_blocks(view)))

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from harness.report import compare
 from harness.report.compare import Change
-from harness.results import RunResults
+from harness.results import ParityEntry, RunResults, TrainParityEntry
 
 PASS, FAIL, KNOWN, NOT_RUN = "pass", "fail", "known break", "not run"
 MEMORY = "memory MiB"
@@ -48,8 +47,8 @@ def _broken(name: str, what: str, new: list[str], known: list[str], total: int) 
 
 
 def _oracle_total(run: RunResults, network: str) -> int | None:
-    total = run.networks.get(network, {}).get("params", {}).get("total")
-    return total if isinstance(total, int) else None
+    analysis = run.networks.get(network)
+    return analysis.params.total if analysis is not None and analysis.params is not None else None
 
 
 def _counts(run: RunResults) -> dict[tuple[str, str], int]:
@@ -57,9 +56,8 @@ def _counts(run: RunResults) -> dict[tuple[str, str], int]:
     counted = {(job.network, job.framework): job.params.total for job in run.jobs if job.params is not None}
     for network, per in run.framework_params.items():
         for framework, entry in per.items():
-            total = entry.get("params", {}).get("total") if isinstance(entry, dict) else None
-            if isinstance(total, int):
-                counted[(network, framework)] = total
+            if entry.params is not None:
+                counted[(network, framework)] = entry.params.total
     return counted
 
 
@@ -71,10 +69,10 @@ def _count_breaks(run: RunResults) -> list[str]:
         if oracle is not None and total != oracle:
             failures.append(f"{network} · {framework}: {total:,} parameters, the oracle counts {oracle:,}")
     for network in sorted(run.networks):
-        for expect in run.networks[network].get("expect", []):
-            if isinstance(expect, dict) and expect.get("ok") is False:
-                failures.append(f"{network}: the spec's {expect.get('scope', 'params')} {expect.get('field')} is "
-                                f"{expect.get('expected')}, the oracle counts {expect.get('actual')}")
+        for expect in run.networks[network].expect:
+            if not expect.ok:
+                failures.append(f"{network}: the spec's {expect.scope} {expect.field} is "
+                                f"{expect.expected}, the oracle counts {expect.actual}")
     return failures
 
 
@@ -94,22 +92,25 @@ def parameters_check(old: RunResults, new: RunResults, changes: Sequence[Change]
     return Check("parameters", PASS, f"{len(counts)} count(s) agree with the oracle{moved}")
 
 
-def _pair_check(name: str, entries: list[dict[str, Any]], old_entries: list[dict[str, Any]]) -> Check:
+Entry = ParityEntry | TrainParityEntry
+
+
+def _pair_check(name: str, entries: Sequence[Entry], old_entries: Sequence[Entry]) -> Check:
     """A check over recorded parity pairs: fails on any pair whose ``passed`` is false."""
     if not entries:
         return Check(name, NOT_RUN, "no pair in the NEW run")
 
-    def pair(entry: dict[str, Any]) -> str:
-        dtype = f" ({entry['dtype']})" if entry.get("dtype") else ""
-        return f"{entry.get('network')}: {entry.get('a')} vs {entry.get('b')}{dtype}"
+    def pair(entry: Entry) -> str:
+        dtype = getattr(entry, "dtype", None)
+        return f"{entry.network}: {entry.a} vs {entry.b}" + (f" ({dtype})" if dtype else "")
 
-    failed_before = {pair(entry) for entry in old_entries if entry.get("passed") is False}
+    failed_before = {pair(entry) for entry in old_entries if entry.passed is False}
     new, known = [], []
     for entry in entries:
-        if entry.get("passed") is False:
-            numbers = ", ".join(f"{key} {entry[key]:.2e}" for key in ("max_abs", "max_rel", "max_loss_diff", "max_weight_diff")
-                                if isinstance(entry.get(key), float))
-            where = entry.get("first_divergent_layer") or entry.get("first_divergence")
+        if entry.passed is False:
+            figures = entry.model_dump(include={"max_abs", "max_rel", "max_loss_diff", "max_weight_diff"})
+            numbers = ", ".join(f"{key} {value:.2e}" for key, value in figures.items() if isinstance(value, float))
+            where = getattr(entry, "first_divergent_layer", None) or getattr(entry, "first_divergence", None)
             detail = "; ".join(part for part in (numbers, f"first diverges at {where}" if where else "") if part)
             (known if pair(entry) in failed_before else new).append(pair(entry) + (f" ({detail})" if detail else ""))
     broken = _broken(name, "pair(s)", new, known, len(entries))

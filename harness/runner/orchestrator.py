@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from harness.oracle import analyse, as_json, check_expect
-from harness.results import Epoch, JobResult, Node, RunResults, framework_params, read_json, write_model, write_run
+from harness.results import Epoch, JobResult, NetworkCheck, Node, RunResults, framework_params, read_json, write_model, write_run
 from harness.runner import measure
 from harness.runner.child import ChildOutcome
 from harness.runner.executor import Executor
@@ -63,8 +63,8 @@ def stored_config(result: JobResult, job: Job) -> dict[str, Any] | None:
     return config.comparable()
 
 
-def network_objects(networks: list[Network]) -> dict[str, dict[str, Any]]:
-    """The oracle's ``harness check --json`` object of every network, by network key."""
+def network_objects(networks: list[Network]) -> dict[str, NetworkCheck]:
+    """The oracle's check (``harness check --json``) of every network, by network key."""
     objects = {}
     for network in networks:
         analysis = analyse(network)
@@ -92,8 +92,7 @@ def job_result(job: Job, outcome: ChildOutcome, events: list[dict[str, Any]], st
     result = base_result(job, outcome.status, started_at, version)
     result.node = outcome.node
     if outcome.result is not None:
-        measured = outcome.result.model_dump(mode="json", exclude_none=True)
-        return JobResult.model_validate({**result.model_dump(), **measured})
+        return result.measured_by(outcome.result)
     result.reason = outcome.error or "the worker failed without saying why"
     result.history = _history_from_events(events)
     result.log_tail = (outcome.traceback or outcome.output_tail)[-LOG_TAIL_CHARS:] or None

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from harness.agreement import LayerMismatch, layer_mismatches
 from harness.oracle import Analysis, ExpectCheck, analyse, check_expect
 from harness.runner.child import LocalExecutor
@@ -92,7 +94,7 @@ def compare(network: Network, results: dict[str, NetworkCount]) -> NetworkParams
         counts[name] = FrameworkCount(
             "ok", params=result.params.model_dump(),
             layers={layer: {"trainable": t, "non_trainable": n, "total": t + n} for layer, (t, n) in layers.items()},
-            mismatches=layer_mismatches(analysis, layers), effective_settings=result.effective_settings,
+            mismatches=layer_mismatches(analysis, layers), effective_settings=to_jsonable_python(result.effective_settings),
         )
     return NetworkParams(network, analysis, check_expect(analysis, network.spec.expect), counts)
 

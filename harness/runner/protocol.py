@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, TypeAdapter, model_validator
 
 from harness.framework import Mode
-from harness.results import DataInfo, Environment, Epoch, Noise, Params, Timing
+from harness.results import FrameworkCount, TrainMeasurements
 from harness.spec.network import Network, expand, with_train
 from harness.spec.schema import Spec
 
@@ -99,22 +99,16 @@ class InfoResult(Message):
     threads: dict[str, Any]
 
 
-class LayerCount(Message):
-    trainable: int
-    non_trainable: int
+class NetworkCount(FrameworkCount, Message):
+    """One network's parameter counts in one framework, or why it failed to build (the counts
+    themselves are declared once, in :class:`harness.results.FrameworkCount`)."""
 
-
-class NetworkCount(Message):
-    """One network's parameter counts in one framework, or why it failed to build."""
+    model_config = Message.model_config
 
     spec: str
     variant: str | None = None
     status: Literal["ok", "failed"]
-    error: str | None = None
     traceback: str | None = None
-    layers: dict[str, LayerCount] = Field(default_factory=dict)
-    params: Params | None = None
-    effective_settings: dict[str, Any] = Field(default_factory=dict)
 
 
 class ParamsResult(Message):
@@ -129,36 +123,23 @@ class ParityResult(Message):
         default=None, description="Compiled mode: largest difference between the compiled predict's logits and the eager ones.")
 
 
-class TrainResult(Message):
-    """Everything a training worker measured (see ``definitions`` for how)."""
+class TrainResult(TrainMeasurements, Message):
+    """What a training worker sends back: :class:`harness.results.TrainMeasurements`, declared once
+    there and kept in the job's result; here only what a finished worker must have measured."""
 
-    status: Literal["ok", "diverged"]
-    reason: str | None = None
-    diverged_rule: str | None = None
-    build_seconds: float
-    startup_seconds: float
-    data_seconds: float
-    effective_settings: dict[str, Any]
-    data: DataInfo
-    definitions: dict[str, str]
-    params: Params
-    layer_params: dict[str, dict[str, int]]
-    history: list[Epoch]
-    step_time: Timing | None = None
-    images_per_second: float | None = None
-    gflops: float | None = None
-    first_step_seconds: float | None = None
-    compile_seconds: dict[str, float] = Field(default_factory=dict)
-    first_step_losses: list[float] = Field(default_factory=list)
-    first_step_batches: list[str] = Field(default_factory=list)
-    batch_order: str | None = None
-    latency_batch_1: Timing | None = None
-    latency_batch: Timing | None = None
-    latency_batch_size: int | None = None
-    environment: Environment
-    peak_rss_mb: float | None = None
-    noise: Noise
-    gemm_gflops: float
+    model_config = Message.model_config
+    always: ClassVar[tuple[str, ...]] = ("build_seconds", "startup_seconds", "data_seconds", "data", "params", "environment",
+                                         "noise", "gemm_gflops")
+    """The measurements every worker that trained takes (optional in a job's result: a failed job has none)."""
+
+    @model_validator(mode="after")
+    def _finished(self) -> TrainResult:
+        if self.status not in ("ok", "diverged"):
+            raise ValueError(f"a worker's training ends ok or diverged, not {self.status}")
+        missing = [name for name in self.always if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"the worker measured no {', '.join(missing)}")
+        return self
 
 
 class StepRecord(Message):
