@@ -91,6 +91,8 @@ def test_a_killed_worker_is_recorded_and_the_other_jobs_finish(tmp_path: Path, f
     assert code == 1, output
     killed = job_file(out, "fake_kill_parent")
     assert killed["status"] == "failed" and "WorkerCrashedError" in killed["reason"]
+    # run once, never retried by Ray (a second attempt would repeat epoch 1 in the history and mix two runs)
+    assert [epoch["epoch"] for epoch in killed["history"]] == [1]
     assert killed["node"]["hostname"] == socket.gethostname()
     assert job_file(out, "fake_oom")["status"] == "oom"
     crashed = job_file(out, "fake_crash")
