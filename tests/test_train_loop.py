@@ -115,3 +115,35 @@ def test_planted_per_framework_batch_order_is_caught(numpyref: Any, monkeypatch:
     second, _ = train(numpyref, "beta")
     difference = order_difference(first, second)
     assert difference is not None and "step 1" in difference
+
+
+def scored(framework: Any, model: Any, split: Split) -> tuple[float, float]:
+    """Loss and accuracy of ``model`` on every image of ``split``, computed here (not by the loop)."""
+    ((images, labels),) = split.batches(len(split), seed=0, epoch=1, shuffle=False)
+    logits = np.asarray(framework.predict(model, images), dtype=np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    losses = np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(len(labels)), labels]
+    return float(losses.mean()), float((logits.argmax(axis=1) == labels).mean())
+
+
+def test_test_figures_come_from_the_test_split(numpyref: Any, tmp_path: Path) -> None:
+    """Train on images all labelled 0, test on other images all labelled 1: scoring the training
+    images instead of the test split could not give the recorded test accuracy and loss."""
+    rng = np.random.default_rng(5)
+    path = tmp_path / "split.npz"
+    np.savez(path, x_train=rng.integers(0, 256, (TRAIN_IMAGES, 6, 6), dtype=np.uint8), y_train=np.zeros(TRAIN_IMAGES, np.int64),
+             x_test=rng.integers(0, 256, (6, 6, 6), dtype=np.uint8), y_test=np.ones(6, np.int64))
+    network = inline_network([{"type": "conv", "filters": 2, "kernel": 3}], [6, 6, 1], classes=3,
+                             train={"optimizer": {"name": "sgd", "lr": 0.5}}, dataset={"name": "npz", "path": str(path)})
+    framework = numpyref(seed=0)
+    config = TrainConfig(framework="numpyref", spec="inline", seed=3, epochs=EPOCHS, batch_size=BATCH, warmup_steps=0)
+    data = load_data(network.spec.dataset, network.input_shape, classes=3, seed=config.seed)
+    model = framework.build(network)
+    loop = train_task.Loop(framework, config, network, data, model, framework.prepare_training(model, network.spec.train))
+    loop.run()
+    last = loop.history[-1]
+    test_loss, test_accuracy = scored(framework, model, data.test)
+    train_loss, train_accuracy = scored(framework, model, data.train)
+    assert (test_accuracy, train_accuracy) == (0.0, 1.0), "the data must tell the splits apart"
+    assert last.test_accuracy == test_accuracy and last.test_loss == pytest.approx(test_loss, rel=1e-9)
+    assert last.test_loss != pytest.approx(train_loss, rel=1e-3)
