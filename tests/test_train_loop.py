@@ -7,6 +7,7 @@ subclassed to record what each step received.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import zlib
 from pathlib import Path
@@ -20,6 +21,7 @@ from harness.data import load_data
 from harness.data.split import Split
 from harness.runner import train_task
 from harness.runner.jobs import TrainConfig
+from harness.runner.train_parity import batch_digest
 from harness.testing.specs import inline_network
 from plugin_support import numpyref_site  # noqa: F401 - a fixture
 
@@ -147,3 +149,14 @@ def test_test_figures_come_from_the_test_split(numpyref: Any, tmp_path: Path) ->
     assert (test_accuracy, train_accuracy) == (0.0, 1.0), "the data must tell the splits apart"
     assert last.test_accuracy == test_accuracy and last.test_loss == pytest.approx(test_loss, rel=1e-9)
     assert last.test_loss != pytest.approx(train_loss, rel=1e-3)
+    summary = loop.summary()
+    assert summary["test_images_scored"] == len(data.test) == 6
+    assert summary["test_images_digest"] == images_digest(data.test, BATCH) != images_digest(data.train, BATCH)
+
+
+def images_digest(split: Split, batch: int) -> str:
+    """The digest a job records of the images it scored: each batch's digest, in order."""
+    digest = hashlib.blake2b(digest_size=8)
+    for images, labels in split.batches(batch, seed=0, epoch=1, shuffle=False):
+        digest.update(batch_digest(images, labels).encode())
+    return digest.hexdigest()

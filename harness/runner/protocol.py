@@ -152,6 +152,8 @@ class TrainResult(Message):
     first_step_losses: list[float] = Field(default_factory=list)
     first_step_batches: list[str] = Field(default_factory=list)
     batch_order: str | None = None
+    test_images_scored: int | None = None
+    test_images_digest: str | None = None
     latency_batch_1: Timing | None = None
     latency_batch: Timing | None = None
     latency_batch_size: int | None = None
