@@ -24,7 +24,8 @@ TOKEN_ENVS = ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
 FIRST_AUTHENTICATED_RAY = (2, 52)
 """The first Ray with token authentication (every earlier one lets anyone who reaches a port run code)."""
 EMBEDDED_CONFIG = {"worker_niceness": 0}
-"""An embedded Ray runs its workers (and so the jobs) at normal priority; Ray's default is niceness 15."""
+"""An embedded Ray does not lower its workers' priority (Ray's default adds niceness 15): the jobs run
+at the niceness of ``harness run``."""
 
 
 class UnsafeRay(RuntimeError):
@@ -59,6 +60,7 @@ def is_loopback(host: str) -> bool:
 
 
 def ray_version(ray: Any) -> tuple[int, int]:
+    """(major, minor) of the Ray module ``ray``."""
     major, minor = (int(part) for part in ray.__version__.split(".")[:2])
     return major, minor
 
@@ -72,7 +74,7 @@ def start_embedded(ray: Any, **options: Any) -> None:
     """
     if ray_version(ray) < FIRST_AUTHENTICATED_RAY:
         raise UnsafeRay(f"Ray {ray.__version__} has no authentication: anyone who reaches its ports can run code "
-                        "(CVE-2023-48022). Install pip install 'harness[ray]' (Ray 2.59 or later).")
+                        "(CVE-2023-48022). Install Ray 2.59 or later: pip install 'harness[ray]'.")
     ray.init(address="local", include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1",
              _system_config=EMBEDDED_CONFIG, **options)
     addresses = {node["NodeManagerAddress"] for node in ray.nodes()}
