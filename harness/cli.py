@@ -68,6 +68,19 @@ class LazyGroup(click.RichGroup):
             return click.RichCommand(cmd_name, help=COMMANDS[cmd_name].summary)
         return load_command(cmd_name)
 
+    def invoke(self, ctx: plain_click.Context) -> object:
+        """Run the command; running out of memory in this process is one paragraph, never a traceback."""
+        try:
+            return super().invoke(ctx)
+        except MemoryError:
+            command = " ".join(["harness", *filter(None, [ctx.invoked_subcommand])])
+            plain_click.echo(
+                f"error: {command} ran out of memory in the harness' own process (not in a job's worker): a memory or "
+                "address-space limit (ulimit -v, prlimit --as, a batch system's memory cap) is lower than it needs, or "
+                "the machine's memory is full. Fix: raise that limit or free memory, or run on less data "
+                "(--limit-train, --limit-test).", err=True)
+            ctx.exit(1)
+
     def format_help(self, ctx: plain_click.Context, formatter: plain_click.HelpFormatter) -> None:
         self.listing = True
         try:

@@ -240,6 +240,11 @@ class TrainMeasurements(Model):
         default=None, description="A digest of every step's batch in order: equal across frameworks when they trained on "
                                   "the same batches in the same order."
     )
+    test_images_scored: NonNegativeInt | None = Field(default=None, description="How many test images each evaluation scored.")
+    test_images_digest: str | None = Field(
+        default=None, description="A digest of the test images scored (as the framework received them) and their labels, in "
+                                  "order: equal for every job scored on the same images."
+    )
     startup_seconds: float | None = Field(default=None, description="Worker start to framework ready (imports).")
     data_seconds: float | None = Field(default=None, description="Loading and preparing the data set.")
     definitions: dict[str, str] = Field(default_factory=dict, description="How each measured figure is defined.")

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.runner.ray_embedded import prepare_environment, start_embedded
 from run_support import FIXTURES
+
+prepare_environment()  # before any test module imports Ray: the session's Ray stays on loopback, with a token
 
 
 def fake_plugin_paths(folder: Path) -> list[str]:
@@ -30,7 +33,8 @@ def ray_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
     Ray's processes take the environment they start with, so the fake plugin's paths are put on
     PYTHONPATH for ``ray.init`` only; this process keeps its own (tests add the plugin with
-    ``fake_plugin``). Ray's folder is short (its socket paths have a length limit).
+    ``fake_plugin``). Ray's folder is short (its socket paths have a length limit). It is started
+    as ``harness run`` starts its own: on loopback only, with token authentication.
     """
     ray = pytest.importorskip("ray")
     paths = fake_plugin_paths(tmp_path_factory.mktemp("ray-fake"))
@@ -38,8 +42,7 @@ def ray_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     before = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(paths + ([before] if before else []))
     try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=folder,
-                 _system_config={"worker_niceness": 0})
+        start_embedded(ray, num_cpus=2, _temp_dir=folder)
     finally:
         if before is None:
             os.environ.pop("PYTHONPATH")

@@ -9,6 +9,8 @@ takes a while on a busy CPU).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ from report_support import sample_run
 from run_support import write_spec
 
 INSTALLED = frameworks()
+FIXTURES = Path(__file__).parent / "fixtures"
 REAL = ("keras", "torch", "paddle")
 
 TINY_CNN = """\
@@ -171,3 +174,24 @@ def _tiny_cnn(folder: Path) -> Path:
     path = folder / "tiny_cnn.yaml"
     path.write_text(TINY_CNN)
     return path
+
+
+@pytest.mark.parametrize("framework", [p for p in real_frameworks() if p.values[0] in ("keras", "torch")])
+def test_compiled_mode_compiles_what_trains_and_predicts(tmp_path: Path, framework: str) -> None:
+    """Directly, not through a compiler failure: in compiled mode the training step and the forward
+    pass the plugin runs are XLA functions (Keras) or torch.compile's wrapper (PyTorch), as the
+    settings say; in eager mode neither is."""
+    spec = _tiny_cnn(tmp_path)
+    found = {}
+    for mode in ("eager", "compiled"):
+        probe = subprocess.run([sys.executable, str(FIXTURES / "compiled_probe.py"), framework, mode, str(spec)],
+                               capture_output=True, text=True, timeout=600)
+        assert probe.returncode == 0, probe.stderr[-3000:]
+        found[mode] = json.loads(probe.stdout.splitlines()[-1])
+    assert found["eager"]["compiled"] == {"train": False, "predict": False} and not found["eager"]["settings"]
+    assert found["compiled"]["compiled"] == {"train": True, "predict": True}
+    settings = found["compiled"]["settings"]
+    if framework == "keras":
+        assert settings["jit_compile"]["value"] is True and "XLA" in settings["function"]["note"]
+    else:
+        assert settings["function"]["value"] == "torch.compile" and settings["backend"]["value"] == "inductor"

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from harness.data import CorruptDataError
-from harness.data.idx import read_idx, write_idx
+from harness.data import idx
+from harness.data.idx import inflate, read_idx, write_idx
 
 
 @pytest.mark.parametrize("name", ["a.idx", "a.idx.gz"])
@@ -48,3 +49,17 @@ def test_not_idx_is_rejected(tmp_path: Path) -> None:
     (tmp_path / "text.gz").write_bytes(gzip.compress(b"hello, world"))
     with pytest.raises(CorruptDataError, match="is not an IDX file"):
         read_idx(tmp_path / "text.gz")
+
+
+@pytest.mark.parametrize("size", [1, 7, 4096])
+def test_gzip_read_in_chunks_of_any_size_decompresses_in_full(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    """Members, zero padding and expansion steps split across chunk boundaries anywhere."""
+    payload = np.random.default_rng(0).integers(0, 4, 50_000, dtype=np.uint8).tobytes()
+    data = gzip.compress(payload) + gzip.compress(b"tail") + bytes(9)
+    monkeypatch.setattr(idx, "CHUNK_BYTES", 1000)
+    chunks = [data[i:i + size] for i in range(0, len(data), size)]
+    assert inflate(chunks, "chunked", limit=1 << 20) == payload + b"tail"
+    with pytest.raises(CorruptDataError, match="truncated or damaged"):
+        inflate(chunks + [b"\x01"], "trailing garbage", limit=1 << 20)
+    with pytest.raises(CorruptDataError, match="truncated or damaged"):
+        inflate(chunks[: len(chunks) // 2], "cut short", limit=1 << 20)

@@ -148,13 +148,25 @@ def test_the_stand_in_note_is_one_line_in_a_log(tmp_path: Path, fake_site: Path)
     assert "stands in for the spec's mnist (--dataset fashion-mnist); checksum" in note and len(note) > 80
 
 
+def venv_with_these_packages(venv: Path) -> Path:
+    """A virtual environment (no pip) that sees the packages of the Python running the tests: what
+    `make setup` installs (the harness, its plugins, their dependencies), wherever the tests run
+    (a `make setup` venv, a conda or pyenv Python, a system one). ``--system-site-packages`` alone
+    is not enough: from inside a venv it reaches the base Python's packages, not the venv's."""
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True, timeout=120)
+    sites = [path for path in sys.path if Path(path).name in ("site-packages", "dist-packages") and Path(path).is_dir()]
+    inner = subprocess.run([venv / "bin" / "python", "-c", "import site; print(site.getsitepackages()[0])"],
+                           capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    (Path(inner) / "tests-python.pth").write_text("".join(f"import site; site.addsitedir({path!r})\n" for path in sites))
+    return venv
+
+
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_makefile_targets_run_with_a_virtual_environment_not_on_path(tmp_path: Path) -> None:
     """``make check`` and ``make quickstart`` (a dry run) with ``PYTHON`` a venv's python, the venv
     not on PATH, and a ``harness`` on PATH that fails: the Makefile must run ``$(PYTHON) -m harness``,
     and must not reinstall what is installed."""
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True, timeout=120)
+    venv = venv_with_these_packages(tmp_path / "venv")
     decoy = tmp_path / "bin"
     decoy.mkdir()
     (decoy / "harness").write_text("#!/bin/sh\necho 'a bare harness was called' >&2\nexit 99\n")

@@ -5,12 +5,18 @@ limit and how to raise it; `harness run --dry-run` reports it as missing data (e
 from __future__ import annotations
 
 import gzip
+import json
+import os
+import resource
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from data_support import needs_fashion
 from hostile_support import assert_clean_failure, invoke
 from run_support import TINY_SPEC
 
@@ -100,3 +106,93 @@ def test_a_synthetic_data_set_larger_than_memory_is_refused(tmp_path: Path, coun
     result = invoke("run", str(spec), "--framework", "fake", "--dry-run")
     assert_clean_failure(result, 3, "the synthetic data set would take", "images of 8x8x1", "HARNESS_MAX_DATA_BYTES")
     assert time.perf_counter() - start < 20
+
+
+ROOT = Path(__file__).resolve().parents[1]
+ADDRESS_SPACE_PROBE = """
+import sys
+from pathlib import Path
+from harness.data.idx import read_idx
+for name in sys.argv[1:]:
+    print(name, read_idx(Path(name)).shape)
+"""
+
+
+def address_space_limited(limit: int) -> dict[str, object]:
+    """``subprocess.run`` arguments that run the child under an address-space limit of ``limit`` bytes."""
+    return {"preexec_fn": lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit))}
+
+
+def test_reading_a_data_file_allocates_what_it_holds_not_the_data_limit(tmp_path: Path) -> None:
+    """A limit of 64 GiB on data and 1 GiB on the process: a 1 MB file is read within the second."""
+    from harness.data.idx import write_idx
+
+    images = np.arange(1000 * 28 * 28, dtype=np.uint32).astype(np.uint8).reshape(1000, 28, 28)
+    write_idx(tmp_path / "images-idx3-ubyte", images)
+    write_idx(tmp_path / "images-idx3-ubyte.gz", images)
+    environment = {**os.environ, "HARNESS_MAX_DATA_BYTES": str(1 << 36), "OPENBLAS_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-c", ADDRESS_SPACE_PROBE, str(tmp_path / "images-idx3-ubyte"),
+                          str(tmp_path / "images-idx3-ubyte.gz")], capture_output=True, text=True, env=environment,
+                         timeout=120, **address_space_limited(1 << 30))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("(1000, 28, 28)") == 2, run.stdout
+
+
+@needs_fashion
+def test_a_run_completes_under_an_address_space_limit_of_4_gib(tmp_path: Path) -> None:
+    """As on batch and HPC nodes (``prlimit --as=4G``): the data limit (half the RAM) is no allocation."""
+    pytest.importorskip("torch", reason="torch is not installed")
+    run = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "specs/lenet.yaml", "--framework", "torch", "--dataset", "fashion-mnist",
+         "--epochs", "1", "--limit-train", "256", "--out", str(tmp_path / "out"), "--quiet"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT, **address_space_limited(4 << 30),
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [job["status"] for job in results["jobs"]] == ["ok"], results["jobs"]
+
+
+def test_a_data_file_larger_than_the_limit_stops_a_run_in_one_paragraph(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.data.idx import write_idx
+
+    monkeypatch.setenv("HARNESS_MAX_DATA_BYTES", "100000")
+    data = tmp_path / "data"
+    data.mkdir()
+    for split, count in (("train", 200), ("t10k", 10)):
+        write_idx(data / f"{split}-images-idx3-ubyte", np.zeros((count, 28, 28), np.uint8))
+        write_idx(data / f"{split}-labels-idx1-ubyte", np.zeros(count, np.uint8))
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC.format(lr=0.1).replace("{name: synthetic, train_size: 64, test_size: 32}",
+                                                     f"{{name: idx, path: {data}}}"))
+    result = invoke("run", str(spec), "--framework", "fake", "--out", str(tmp_path / "out"), "--quiet")
+    output = assert_clean_failure(result, 3, "train-images-idx3-ubyte is larger than 100,000 bytes (156,816 bytes)",
+                                  "HARNESS_MAX_DATA_BYTES")
+    assert "\n\n" not in output.strip(), output
+    assert not (tmp_path / "out").exists()
+
+
+def test_running_out_of_memory_while_reading_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.data import idx
+
+    def exhausted(*args: object) -> bytes:
+        raise MemoryError
+
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(bytes(100)))
+    monkeypatch.setattr(idx, "inflate", exhausted)
+    with pytest.raises(DataError, match=f"ran out of memory while reading {path}") as caught:
+        read_content(path)
+    assert "ulimit -v" in caught.value.message and "Fix: raise the memory limit" in caught.value.message
+
+
+def test_running_out_of_memory_anywhere_in_the_harness_process_is_one_paragraph(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.commands import check
+
+    def exhausted(paths: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(check, "load_all", exhausted)
+    output = assert_clean_failure(invoke("check", "specs/lenet.yaml"), 1, "error: harness check ran out of memory",
+                                  "ulimit -v", "Fix:")
+    assert "\n\n" not in output.strip(), output

@@ -191,3 +191,22 @@ def test_dry_run_lists_the_jobs_and_trains_nothing(tmp_path: Path, fake_plugin: 
     assert code == 0, output
     assert "job tiny / fake / seed 0" in output and "job tiny / fake / seed 1" in output
     assert not out.exists()
+
+
+def test_each_job_records_the_test_images_it_scored_and_the_report_shows_them(tmp_path: Path, fake_plugin: None) -> None:
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(write_spec(tmp_path)), "--framework", "fake,fake_jit", "--quiet",
+                                       "--threads", "1", "--warmup-steps", "0", "--latency-repeats", "1", "--no-parity",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    jobs = read_run(out / "results.json").jobs
+    assert [job.test_images_scored for job in jobs] == [32, 32]  # the spec's test_size
+    (digest,) = {job.test_images_digest for job in jobs}
+    assert digest and len(digest) == 16
+    for page in ("report.md", "report.html"):
+        text = (out / page).read_text()
+        assert f"scored 32 test images, digest {digest}" in text and jobs[0].data.checksum in text  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ framework (torch, 128 images) and checks the Ray run equals the local one.
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -66,11 +67,12 @@ def test_ray_run_equals_local_run(tmp_path: Path, fake_plugin: None) -> None:
         assert job.node.gpu is None and job.timing_grade
     # two 1-thread jobs fit on 2 CPUs at once: Ray ran some side by side, and says so
     assert all(job.node is not None and job.node.cpu == local.jobs[0].node.cpu for job in ray.jobs)  # type: ignore[union-attr]
-    assert all(job.node is not None and job.node.niceness == 0 for job in ray.jobs)
+    # Ray's workers (niceness 15 by default) run the jobs at the driver's priority, whatever it is (`nice -n 19 pytest`)
+    assert all(job.node is not None and job.node.niceness == os.nice(0) for job in ray.jobs)
     shared = [job for job in ray.jobs if not job.timing_grade]
     assert shared and all(job.node and job.node.concurrent_jobs > 0 for job in shared)
     assert any("not timing-grade" in note for note in ray.notes)
-    assert not any("timing-grade" in note for note in local.notes)
+    assert not any("not timing-grade" in note for note in local.notes)  # (a lowered priority has its own note)
 
 
 def test_packed_jobs_are_not_timing_grade(tmp_path: Path, fake_plugin: None) -> None:
@@ -89,6 +91,8 @@ def test_a_killed_worker_is_recorded_and_the_other_jobs_finish(tmp_path: Path, f
     assert code == 1, output
     killed = job_file(out, "fake_kill_parent")
     assert killed["status"] == "failed" and "WorkerCrashedError" in killed["reason"]
+    # run once, never retried by Ray (a second attempt would repeat epoch 1 in the history and mix two runs)
+    assert [epoch["epoch"] for epoch in killed["history"]] == [1]
     assert killed["node"]["hostname"] == socket.gethostname()
     assert job_file(out, "fake_oom")["status"] == "oom"
     crashed = job_file(out, "fake_crash")
@@ -99,11 +103,12 @@ def test_a_killed_worker_is_recorded_and_the_other_jobs_finish(tmp_path: Path, f
 
 def test_a_timeout_is_recorded(tmp_path: Path, fake_plugin: None) -> None:
     out = tmp_path / "out"
-    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake_hang,fake", "--timeout", "8",
+    # long enough for the hung job to finish its first epoch even at niceness 19 on a busy machine
+    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake_hang,fake", "--timeout", "20",
                                "--executor", "ray", "--out", str(out))
     assert code == 1, output
     hung = job_file(out, "fake_hang")
-    assert hung["status"] == "timeout" and "8 s timeout" in hung["reason"]
+    assert hung["status"] == "timeout" and "20 s timeout" in hung["reason"]
     assert [epoch["epoch"] for epoch in hung["history"]] == [1]
     assert job_file(out, "fake")["status"] == "ok"
 

@@ -7,6 +7,7 @@ subclassed to record what each step received.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import zlib
 from pathlib import Path
@@ -20,6 +21,7 @@ from harness.data import load_data
 from harness.data.split import Split
 from harness.runner import train_task
 from harness.runner.jobs import TrainConfig
+from harness.runner.train_parity import batch_digest
 from harness.testing.specs import inline_network
 from plugin_support import numpyref_site  # noqa: F401 - a fixture
 
@@ -115,3 +117,46 @@ def test_planted_per_framework_batch_order_is_caught(numpyref: Any, monkeypatch:
     second, _ = train(numpyref, "beta")
     difference = order_difference(first, second)
     assert difference is not None and "step 1" in difference
+
+
+def scored(framework: Any, model: Any, split: Split) -> tuple[float, float]:
+    """Loss and accuracy of ``model`` on every image of ``split``, computed here (not by the loop)."""
+    ((images, labels),) = split.batches(len(split), seed=0, epoch=1, shuffle=False)
+    logits = np.asarray(framework.predict(model, images), dtype=np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    losses = np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(len(labels)), labels]
+    return float(losses.mean()), float((logits.argmax(axis=1) == labels).mean())
+
+
+def test_test_figures_come_from_the_test_split(numpyref: Any, tmp_path: Path) -> None:
+    """Train on images all labelled 0, test on other images all labelled 1: scoring the training
+    images instead of the test split could not give the recorded test accuracy and loss."""
+    rng = np.random.default_rng(5)
+    path = tmp_path / "split.npz"
+    np.savez(path, x_train=rng.integers(0, 256, (TRAIN_IMAGES, 6, 6), dtype=np.uint8), y_train=np.zeros(TRAIN_IMAGES, np.int64),
+             x_test=rng.integers(0, 256, (6, 6, 6), dtype=np.uint8), y_test=np.ones(6, np.int64))
+    network = inline_network([{"type": "conv", "filters": 2, "kernel": 3}], [6, 6, 1], classes=3,
+                             train={"optimizer": {"name": "sgd", "lr": 0.5}}, dataset={"name": "npz", "path": str(path)})
+    framework = numpyref(seed=0)
+    config = TrainConfig(framework="numpyref", spec="inline", seed=3, epochs=EPOCHS, batch_size=BATCH, warmup_steps=0)
+    data = load_data(network.spec.dataset, network.input_shape, classes=3, seed=config.seed)
+    model = framework.build(network)
+    loop = train_task.Loop(framework, config, network, data, model, framework.prepare_training(model, network.spec.train))
+    loop.run()
+    last = loop.history[-1]
+    test_loss, test_accuracy = scored(framework, model, data.test)
+    train_loss, train_accuracy = scored(framework, model, data.train)
+    assert (test_accuracy, train_accuracy) == (0.0, 1.0), "the data must tell the splits apart"
+    assert last.test_accuracy == test_accuracy and last.test_loss == pytest.approx(test_loss, rel=1e-9)
+    assert last.test_loss != pytest.approx(train_loss, rel=1e-3)
+    summary = loop.summary()
+    assert summary["test_images_scored"] == len(data.test) == 6
+    assert summary["test_images_digest"] == images_digest(data.test, BATCH) != images_digest(data.train, BATCH)
+
+
+def images_digest(split: Split, batch: int) -> str:
+    """The digest a job records of the images it scored: each batch's digest, in order."""
+    digest = hashlib.blake2b(digest_size=8)
+    for images, labels in split.batches(batch, seed=0, epoch=1, shuffle=False):
+        digest.update(batch_digest(images, labels).encode())
+    return digest.hexdigest()

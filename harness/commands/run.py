@@ -107,7 +107,7 @@ def choose_executor(
                                      "job at a time.", param_hint="--executor")
         return nullcontext(local)
     try:
-        import_ray()
+        import_ray(embedded=ray_address is None)
     except RayUnavailable as exc:
         err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(EXIT_BAD_INPUT) from None

@@ -7,7 +7,11 @@ one big-endian 32-bit size per dimension, then the values in C order, big-endian
 from __future__ import annotations
 
 import gzip
+import itertools
+import os
 import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +20,8 @@ from harness.data.errors import CorruptDataError, DataError
 from harness.limits import data_bytes_limit, describe_data_limit
 
 GZIP_MAGIC = b"\x1f\x8b"
+CHUNK_BYTES = 1 << 20
+"""Bytes read from a file, or expanded from gzip, per step."""
 IDX_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
@@ -42,44 +48,92 @@ def decompress(data: bytes, origin: str, limit: int | None = None) -> bytes:
     """
     if not data.startswith(GZIP_MAGIC):
         return data
-    limit = limit or data_bytes_limit()
+    return inflate([data], origin, limit or data_bytes_limit())
+
+
+def inflate(chunks: Iterable[bytes], origin: str, limit: int) -> bytes:
+    """The gzip stream ``chunks`` (one or more members, maybe zero-padded) decompressed.
+
+    Each step expands at most :data:`CHUNK_BYTES`, so no buffer grows past the data actually
+    produced, and the output is refused as soon as it passes ``limit`` bytes.
+    """
     damaged = CorruptDataError(
         f"{origin} is truncated or damaged; it was not used.",
         "delete it and fetch the file again (the harness downloads official files when it is online).",
     )
     output = bytearray()
-    rest = data
+    stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    padding = False
     try:
-        while rest:
-            stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            output += stream.decompress(rest, limit + 1 - len(output))
-            if len(output) > limit:
-                raise too_large(origin, f"decompresses to more than {limit:,} bytes")
-            if not stream.eof:
-                raise damaged
-            rest = stream.unused_data
-            if not rest.strip(b"\0"):
-                break
-            if not rest.startswith(GZIP_MAGIC):
-                raise damaged
+        for chunk in chunks:
+            more = False
+            while chunk or more:
+                if stream.eof:
+                    if not chunk.strip(b"\0"):
+                        padding = True
+                        break
+                    if padding:
+                        raise damaged
+                    stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                step = min(CHUNK_BYTES, limit + 1 - len(output))
+                produced = stream.decompress(chunk, step)
+                output += produced
+                if len(output) > limit:
+                    raise too_large(origin, f"decompresses to more than {limit:,} bytes")
+                chunk = stream.unused_data if stream.eof else stream.unconsumed_tail
+                more = len(produced) == step and not stream.eof
     except zlib.error:
         raise damaged from None
+    if not stream.eof:
+        raise damaged
     return bytes(output)
+
+
+def read_chunks(path: Path, limit: int) -> Iterator[bytes]:
+    """The bytes of the file ``path`` in chunks, refused unread when its size is past ``limit``.
+
+    The size is read from the file system first, and reading stops past ``limit`` all the same (a
+    file that grows, or a device that reports no size), so no buffer is larger than the data.
+    """
+    with open(path, "rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > limit:
+            raise too_large(str(path), f"is larger than {limit:,} bytes ({size:,} bytes)")
+        read = 0
+        while chunk := stream.read(CHUNK_BYTES):
+            read += len(chunk)
+            if read > limit:
+                raise too_large(str(path), f"is larger than {limit:,} bytes")
+            yield chunk
 
 
 def read_bounded(path: Path) -> bytes:
     """The bytes of the file ``path``, refused unread when it is larger than the data limit."""
-    limit = data_bytes_limit()
-    with open(path, "rb") as stream:
-        data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise too_large(str(path), f"is larger than {limit:,} bytes")
-    return data
+    return b"".join(read_chunks(path, data_bytes_limit()))
 
 
 def read_content(path: Path) -> bytes:
-    """The bytes of the file ``path``, decompressed when it is gzip."""
-    return decompress(read_bounded(path), str(path))
+    """The bytes of the file ``path``, decompressed (in chunks, against the data limit) when it is gzip."""
+    limit = data_bytes_limit()
+    with out_of_memory_names(path):
+        chunks = read_chunks(path, limit)
+        first = next(chunks, b"")
+        if not first.startswith(GZIP_MAGIC):
+            return b"".join(itertools.chain([first], chunks))
+        return inflate(itertools.chain([first], chunks), str(path), limit)
+
+
+@contextmanager
+def out_of_memory_names(path: Path) -> Iterator[None]:
+    """Turn a :class:`MemoryError` while reading ``path`` into a :class:`DataError` that names it."""
+    try:
+        yield
+    except MemoryError:
+        raise DataError(
+            f"the machine ran out of memory while reading {path} (a memory or address-space limit such as "
+            f"ulimit -v may be lower than the data needs); it was not used.",
+            f"raise the memory limit of this process, or use a smaller data set; {describe_data_limit()}.",
+        ) from None
 
 
 def parse_idx(data: bytes, origin: str) -> np.ndarray:

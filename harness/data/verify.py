@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.data.errors import CorruptDataError
-from harness.data.idx import GZIP_MAGIC, decompress, read_bounded
+from harness.data.idx import GZIP_MAGIC, decompress, out_of_memory_names, read_bounded
 from harness.data.official import OfficialFile, OfficialSet, identify_content
 
 
@@ -49,8 +49,9 @@ def verify_file(path: Path, official: OfficialFile, data_set: OfficialSet) -> Ve
     Raises :class:`ForeignFile` when the content is another official file (it is skipped, not an
     error), and :class:`CorruptDataError` when it is no official file at all.
     """
-    data = read_bounded(Path(path))
-    content = decompress(data, str(path))
+    with out_of_memory_names(path):
+        data = read_bounded(Path(path))
+        content = decompress(data, str(path))
     digest = sha256_hex(content)
     if digest != official.content_sha256:
         identity = identify_content(digest)

@@ -9,7 +9,7 @@ from typing import Any
 from harness.report import format as fmt
 from harness.report.document import Details, Section, Table
 from harness.report.model import RunView, distinct, texts
-from harness.results import DataInfo, Environment, RunResults
+from harness.results import DataInfo, Environment, JobResult, RunResults
 from harness.shapes import describe_shape
 
 
@@ -46,12 +46,17 @@ def describe_data(data: DataInfo) -> str:
     return text
 
 
+def describe_scored(job: JobResult) -> str:
+    """The test images a job scored, beside its data set: how many, and their digest."""
+    return f"; scored {job.test_images_scored:,} test images, digest {job.test_images_digest}" if job.test_images_digest else ""
+
+
 def data_lines(view: RunView) -> list[str]:
     """Each distinct data set, with the networks trained on it when they differ."""
     by_text: dict[str, list[str]] = {}
     for job in view.jobs:
         if job.data is not None:
-            networks = by_text.setdefault(describe_data(job.data), [])
+            networks = by_text.setdefault(describe_data(job.data) + describe_scored(job), [])
             if job.network not in networks:
                 networks.append(job.network)
     if len(by_text) <= 1:

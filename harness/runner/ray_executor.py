@@ -31,14 +31,13 @@ from harness.runner.child import ChildOutcome, LocalExecutor, run_child
 from harness.runner.executor import JobSink
 from harness.runner.node import describe_node
 from harness.runner.protocol import REQUEST, TrainRequest
+from harness.runner.ray_embedded import UnsafeRay, prepare_environment, start_embedded
 
 RAY_MISSING = ("--executor ray needs Ray, which is not installed in this Python: install it with "
-               "pip install 'harness[ray]' (or pip install 'ray>=2.9'), on the driver and on every node.")
+               "pip install 'harness[ray]' (or pip install 'ray>=2.59'), on the driver and on every node.")
 STARTED = "ray-task-started"
 """The event a task sends before its worker starts: the node it landed on, and when (node clock)."""
 POLL_S = 0.25
-EMBEDDED_CONFIG = {"worker_niceness": 0}
-"""An embedded Ray runs its workers (and so the jobs) at normal priority; Ray's default is niceness 15."""
 DRIVER_GRACE_S = 30.0
 """How long past ``--timeout`` the driver waits for a node to end a job before cancelling its task."""
 
@@ -47,8 +46,11 @@ class RayUnavailable(RuntimeError):
     """Ray is not installed, or the cluster cannot be reached or cannot run the jobs; says how to fix it."""
 
 
-def import_ray() -> Any:
-    """The ``ray`` module, or :class:`RayUnavailable` saying how to install it."""
+def import_ray(embedded: bool = False) -> Any:
+    """The ``ray`` module, or :class:`RayUnavailable` saying how to install it; ``embedded``: Ray
+    is imported to start an instance of its own, on loopback only."""
+    if embedded:
+        prepare_environment()
     try:
         import ray
     except ImportError as exc:
@@ -189,8 +191,9 @@ def task_failure(ray: Any, error: BaseException) -> ChildOutcome:
 class RayExecutor:
     """Runs jobs as Ray tasks; a context manager that connects to Ray (``address``) and lets go.
 
-    ``address`` None starts an embedded local Ray instance (unless this process already has one:
-    then it is used and left running); ``auto`` or ``ray://host:10001`` joins an existing cluster.
+    ``address`` None starts an embedded local Ray instance, on loopback only and with token
+    authentication (:mod:`harness.runner.ray_embedded`), unless this process already has one: then
+    it is used and left running; ``auto`` or ``ray://host:10001`` joins an existing cluster.
     ``concurrency`` N lets N jobs share the CPUs one job asks for (accuracy-only sweeps).
     """
 
@@ -208,14 +211,16 @@ class RayExecutor:
 
     def connect(self) -> None:
         """Start or join Ray; :class:`RayUnavailable` when it cannot be reached."""
-        ray = import_ray()
+        ray = import_ray(embedded=self.address is None)
         if ray.is_initialized():
             return
         try:
             if self.address is None:
-                ray.init(address="local", include_dashboard=False, log_to_driver=False, _system_config=EMBEDDED_CONFIG)
+                start_embedded(ray)
             else:
                 ray.init(address=self.address, log_to_driver=False)
+        except UnsafeRay as exc:
+            raise RayUnavailable(str(exc)) from None
         except (ConnectionError, ValueError, RuntimeError) as exc:
             where = self.address or "a new local instance"
             raise RayUnavailable(f"could not start or join Ray at {where}: {first_line(exc)}. Check --ray-address (e.g. `auto` on a "

@@ -12,6 +12,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -99,15 +100,28 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return log_normaliser - shifted[np.arange(len(labels)), labels]
 
 
-def evaluate(framework: Framework, model: Any, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
+@dataclass(frozen=True)
+class Scores:
+    """What one evaluation measured, and on which images: their number and a digest of them (the
+    images as the framework received them, and their labels, in order)."""
+
+    loss: float
+    accuracy: float
+    images: int
+    digest: str
+
+
+def evaluate(framework: Framework, model: Any, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> Scores:
     """Test loss and accuracy of ``model`` over ``batches``, scored by the harness."""
     loss_sum, correct, count = 0.0, 0, 0
+    digest = hashlib.blake2b(digest_size=8)
     for images, labels in batches:
+        digest.update(batch_digest(images, labels).encode())
         logits = np.asarray(framework.predict(model, images))
         loss_sum += float(softmax_cross_entropy(logits, labels).sum())
         correct += int((logits.argmax(axis=1) == labels).sum())
         count += len(labels)
-    return loss_sum / max(count, 1), correct / max(count, 1)
+    return Scores(loss_sum / max(count, 1), correct / max(count, 1), count, digest.hexdigest())
 
 
 def time_calls(call: Callable[[], object], synchronize: Callable[[], None], repeats: int, budget_s: float) -> list[float]:
@@ -163,6 +177,7 @@ class Loop:
         self.batch_order = hashlib.blake2b(digest_size=8)
         self.first_step_seconds: float | None = None
         self.compile_seconds: dict[str, float] = {}
+        self.scored: Scores | None = None
         self.steps_done = 0
         self.started = time.perf_counter()
         self.last_event = 0.0
@@ -202,7 +217,7 @@ class Loop:
         seconds = time.perf_counter() - start
         eval_start = time.perf_counter()
         try:
-            test_loss, test_accuracy = evaluate(
+            self.scored = evaluate(
                 self.framework, self.model, self.data.test.batches(batch_size, self.config.seed, epoch, shuffle=False)
             )
         except Exception as exc:
@@ -211,7 +226,7 @@ class Loop:
             raise CompileFailed(compiler_message(self.framework, exc, "predict")) from exc
         record = Epoch(
             epoch=epoch, train_loss=loss_sum / max(images_seen, 1), train_accuracy=correct / max(images_seen, 1),
-            test_loss=test_loss, test_accuracy=test_accuracy, seconds=seconds, steps=steps,
+            test_loss=self.scored.loss, test_accuracy=self.scored.accuracy, seconds=seconds, steps=steps,
             eval_seconds=time.perf_counter() - eval_start,
         )
         self.history.append(record)
@@ -263,6 +278,8 @@ class Loop:
             "first_step_losses": self.first_losses,
             "first_step_batches": self.first_batches,
             "batch_order": self.batch_order.hexdigest(),
+            "test_images_scored": self.scored.images if self.scored else None,
+            "test_images_digest": self.scored.digest if self.scored else None,
         }
 
 

@@ -18,6 +18,14 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def describe(loc: LocPath) -> str:
+    """``('backbone', 3, 'filters')`` -> ``backbone[3].filters``."""
+    text = ""
+    for key in loc:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text
+
+
 class SpecError(Exception):
     """An invalid spec, explained in one paragraph that names the file, the line and the fix."""
 

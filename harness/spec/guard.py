@@ -12,7 +12,8 @@ from pathlib import Path
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from harness import limits
-from harness.spec.errors import SpecError, shown
+from harness.spec.errors import LocPath, SpecError, describe, shown
+from harness.spec.fields import takes
 
 CORE = "tag:yaml.org,2002:"
 STR_TAG = CORE + "str"
@@ -88,17 +89,39 @@ def check_nesting(path: Path, text: str) -> None:
                             "flatten the nesting (a network spec nests a handful of levels).")
 
 
-def _tag_problem(path: Path, node: Node) -> SpecError | None:
+def _skeleton(node: Node, loc: LocPath) -> object:
+    """The plain data along ``loc`` (with the scalar values beside it, such as a layer's ``type``),
+    enough to tell which model validates the place ``loc``."""
+    if isinstance(node, MappingNode):
+        return {key.value: _skeleton(value, loc[1:]) if loc and key.value == loc[0] else
+                (value.value if isinstance(value, ScalarNode) else None)
+                for key, value in node.value if isinstance(key, ScalarNode)}
+    if isinstance(node, SequenceNode):
+        return [_skeleton(item, loc[1:]) if loc and index == loc[0] else None for index, item in enumerate(node.value)]
+    return node.value
+
+
+def _value_problem(path: Path, root: Node, node: Node, loc: LocPath) -> SpecError | None:
+    """A value no spec holds (a date, another tag, a number too long to be a count), naming its key
+    and, where the schema says, what the key takes."""
     tag = _tag(node)
-    if tag in PLAIN_TAGS:
+    long_int = tag == INT_TAG and isinstance(node, ScalarNode) and len(node.value) > MAX_INT_CHARS
+    if tag in PLAIN_TAGS and not long_int:
         return None
-    short = tag.replace(CORE, "!!")
-    if tag == CORE + "timestamp":
-        what, fix = f"YAML reads {shown(node.value)} as a date, which no spec value is.", "quote it if it is text."
+    if long_int:
+        what = f"the number has {len(node.value)} characters; no spec value needs more than {MAX_INT_CHARS}"
+        fix = "give the value meant (every count of a spec is far smaller)."
+    elif tag == CORE + "timestamp":
+        what, fix = f"YAML reads {shown(node.value)} as a date, which no spec value is", "quote it if it is text."
     else:
-        what, fix = (f"the tag {short} makes a kind of value no spec holds.",
-                     "remove the tag: a spec holds only text, numbers, true/false, null, lists and mappings.")
-    return SpecError(path, node.start_mark.line + 1, node.start_mark.column + 1, "", what, fix)
+        what = f"the tag {tag.replace(CORE, '!!')} makes a kind of value no spec holds"
+        fix = "remove the tag: a spec holds only text, numbers, true/false, null, lists and mappings."
+    key = next((part for part in reversed(loc) if isinstance(part, str)), None)
+    expected = takes(_skeleton(root, loc), loc)
+    if expected:
+        what += f", and '{key}' takes {expected}"
+        fix = fix if expected == "text" else f"give '{key}' {expected}."
+    return SpecError(path, node.start_mark.line + 1, node.start_mark.column + 1, describe(loc), what + ".", fix)
 
 
 def _key_problem(path: Path, key: Node) -> SpecError | None:
@@ -120,6 +143,13 @@ def _children(node: Node) -> list[tuple[Node, Node | None]]:
     return []
 
 
+def _place(parent: Node, key: Node | None, index: int) -> str | int:
+    """The key or list index under which the ``index``-th child of ``parent`` (see :func:`_children`) sits."""
+    if isinstance(parent, SequenceNode):
+        return index
+    return str(key.value) if isinstance(key, ScalarNode) else f"<key {index // 2}>"
+
+
 def check_nodes(path: Path, root: Node) -> None:
     """Refuse recursive aliases, non-name keys, over-long integers and alias expansion past the limit.
 
@@ -129,9 +159,9 @@ def check_nodes(path: Path, root: Node) -> None:
     limit = limits.SPEC_NODES.value
     sizes: dict[int, int] = {}
     open_nodes: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
+    stack: list[tuple[Node, bool, LocPath]] = [(root, False, ())]
     while stack:
-        node, done = stack.pop()
+        node, done, loc = stack.pop()
         if done:
             open_nodes.discard(id(node))
             sizes[id(node)] = 1 + sum(sizes[id(child)] for child, _ in _children(node))
@@ -143,16 +173,12 @@ def check_nodes(path: Path, root: Node) -> None:
             continue
         if id(node) in sizes:
             continue
-        problem = _tag_problem(path, node)
+        problem = _value_problem(path, root, node, loc)
         if problem:
             raise problem
-        if isinstance(node, ScalarNode) and _tag(node) == INT_TAG and len(node.value) > MAX_INT_CHARS:
-            raise SpecError(path, node.start_mark.line + 1, node.start_mark.column + 1, "",
-                            f"the number has {len(node.value)} characters; no spec value needs more than {MAX_INT_CHARS}.",
-                            "give the value meant (every count of a spec is far smaller).")
         open_nodes.add(id(node))
-        stack.append((node, True))
-        for child, key in _children(node):
+        stack.append((node, True, loc))
+        for index, (child, key) in enumerate(_children(node)):
             if id(child) in open_nodes:
                 where = key if key is not None else node
                 name = f" of {shown(key.value)}" if isinstance(key, ScalarNode) else ""
@@ -165,4 +191,4 @@ def check_nodes(path: Path, root: Node) -> None:
             if problem:
                 raise problem
             if id(child) not in sizes:
-                stack.append((child, False))
+                stack.append((child, False, loc + (_place(node, key, index),)))

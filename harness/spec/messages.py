@@ -6,42 +6,13 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from harness.spec import schema
 from harness.spec.errors import SpecError, shown
+from harness.spec.fields import FIELD_HINTS, model_for
 from harness.spec.source import LocPath, SpecSource, describe
 
-LAYER_MODELS: dict[str, type[BaseModel]] = {
-    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in schema.Layer.__origin__.__args__  # type: ignore[attr-defined]
-}
-HEAD_MODELS: dict[str, type[BaseModel]] = {
-    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in schema.Head.__origin__.__args__  # type: ignore[attr-defined]
-}
-OPTIMIZER_MODELS: dict[str, type[BaseModel]] = {
-    model.model_fields["name"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in schema.Optimizer.__origin__.__args__  # type: ignore[attr-defined]
-}
-SECTION_MODELS: dict[LocPath, type[BaseModel]] = {
-    (): schema.Spec,
-    ("train",): schema.Train,
-    ("dataset",): schema.Dataset,
-    ("expect",): schema.Expect,
-    ("expect", "params"): schema.ExpectParams,
-    ("expect", "backbone"): schema.ExpectParams,
-    ("expect", "reference"): schema.Reference,
-}
-FIELD_HINTS: dict[str, str] = {
-    "padding": "'valid', 'same', a number of pixels on every side, or [top, bottom, left, right]",
-    "kernel": "a positive integer or [height, width]",
-    "stride": "a positive integer or [height, width]",
-    "pool": "a positive integer or [height, width]",
-    "input": "[height, width, channels] with positive integers (height and width may be null)",
-    "sizes": "a list of [height, width] pairs",
-    "hidden": "a list of layer widths, e.g. [120, 84] (an item may also be a mapping such as {units: 120, dropout: 0.5})",
-}
 SYNONYMS: dict[str, str] = {
     "learning_rate": "lr", "learningrate": "lr", "lr_rate": "lr", "eps": "epsilon", "beta_1": "beta1", "beta_2": "beta2",
     "kernel_size": "kernel", "strides": "stride", "pool_size": "pool", "filter": "filters", "num_filters": "filters",
@@ -53,7 +24,6 @@ SYNONYMS: dict[str, str] = {
     "repeat": "times", "repeats": "times", "multiplier": "depth_multiplier", "size": "sizes",
 }
 """Names other libraries use for a spec key, for "did you mean" where spelling alone cannot tell."""
-TAGS = {"type": (LAYER_MODELS, HEAD_MODELS), "name": (OPTIMIZER_MODELS,)}
 
 Locator = Callable[[LocPath], LocPath]
 
@@ -75,27 +45,6 @@ def clean_loc(data: Any, loc: tuple[Any, ...]) -> LocPath:
         elif not isinstance(node, (dict, list)):
             break
     return tuple(cleaned)
-
-
-def model_for(data: Any, loc: LocPath) -> type[BaseModel] | None:
-    """The spec model that validates the mapping at ``loc`` (for listing its allowed keys)."""
-    if loc in SECTION_MODELS:
-        return SECTION_MODELS[loc]
-    node = data
-    for key in loc:
-        node = node[key]
-    if not isinstance(node, dict):
-        return None
-    if loc == ("head",):
-        return HEAD_MODELS.get(node.get("type"))
-    if loc == ("train", "optimizer"):
-        return OPTIMIZER_MODELS.get(node.get("name"))
-    if loc[:2] == ("expect", "findings"):
-        return schema.Finding
-    if loc[:2] == ("head", "hidden"):
-        head_type = data.get("head", {}).get("type")
-        return schema.HiddenDense if head_type in ("flatten", "global_avg", "global_max") else schema.HiddenConv
-    return LAYER_MODELS.get(node.get("type"))
 
 
 def suggest(word: str, choices: list[str]) -> str:

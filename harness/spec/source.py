@@ -15,7 +15,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 
 from harness import limits
-from harness.spec.errors import LocPath, SpecError
+from harness.spec.errors import LocPath, SpecError, describe
 from harness.spec.guard import check_nesting, check_nodes
 
 
@@ -77,14 +77,6 @@ def _has(node: Any, key: str | int) -> bool:
     if isinstance(node, CommentedSeq):
         return isinstance(key, int) and 0 <= key < len(node)
     return False
-
-
-def describe(loc: LocPath) -> str:
-    """``('backbone', 3, 'filters')`` -> ``backbone[3].filters``."""
-    text = ""
-    for key in loc:
-        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
-    return text
 
 
 def to_plain(node: Any) -> Any:

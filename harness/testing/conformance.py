@@ -369,6 +369,24 @@ def test_training_steps_match_reference(framework: Framework, optimizer: str) ->
     )
 
 
+def test_a_partial_last_batch_trains_like_the_reference(framework: Framework) -> None:
+    """An epoch's last batch is most often smaller than the others: the framework trains on it like
+    on any other (skipping or padding it leaves the weights, or the loss, of another step)."""
+    network = training_network("adam")
+    start = initial_weights(network, seed=7)
+    batch = network.spec.train.batch_size
+    batches = training_batches(network, TRAINING_STEPS, batch, seed=5)
+    images, labels = batches[-1]
+    batches[-1] = (images[: batch // 2 + 1], labels[: batch // 2 + 1])
+    run = framework_run(framework, network, start, batches)
+    expected = reference_run(network, start, batches, type(framework).training_conventions)
+    pair = compare_runs(network.key, run, expected, start, expected)
+    assert pair.passed, (
+        f"a last batch of {batch // 2 + 1} images (of {batch}) departs from the numpy reference at "
+        f"{pair.first_divergence.describe()}; tolerances: {TOLERANCES.describe()}"  # type: ignore[union-attr]
+    )
+
+
 def test_float64_training_matches_reference(framework: Framework, pytestconfig: pytest.Config) -> None:
     """A plugin that trains in float64 (``float64_unavailable`` None) matches the float64 reference on a
     few Adam steps, in a worker of its own (float64 is process-wide in most frameworks), at the float64
