@@ -13,6 +13,7 @@ from harness import limits
 from harness.commands.common import choose_frameworks, console, err_console, fail, load_all, mode_option, print_errors
 from harness.commands.options import FiniteFloat, bounded_int
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
+from harness.pretrained import pin_init
 from harness.results import RunResults, write_run
 from harness.runner.child import LocalExecutor
 from harness.runner.executor import Executor
@@ -26,6 +27,7 @@ from harness.runner.ray_executor import RayExecutor, RayUnavailable, import_ray
 from harness.runner.threads import RUN_THREADS
 from harness.spec import Network
 from harness.spec.loader import duplicate_networks
+from harness.weight_file import WeightFileError
 
 EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_NO_DATA, EXIT_INTERRUPTED = 1, 2, 3, 130
 
@@ -129,6 +131,9 @@ def choose_executor(
 @click.option("--limit-test", type=bounded_int(1, limits.MAX_IMAGES), help="Score on the first N test images only.")
 @click.option("--init", type=click.Choice(["framework", "shared"]),
               help="`shared`: every framework starts from the same neutral weights (default: the spec's train.init).")
+@click.option("--init-weights", type=click.Path(dir_okay=False, path_type=Path),
+              help="A neutral weight file (`harness weights import`/`export`) to start from, in place of the spec's "
+                   "train.init file (or every layer it holds, when the spec names none).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--threads", help=f"Threads per job, the same for every framework (default: {RUN_THREADS}, chosen from "
                                 "measurements on a shared 2-core machine, see docs/timing.md); several counts, e.g. `1,2`, "
@@ -159,7 +164,7 @@ def choose_executor(
 def run(
     specs: tuple[str, ...], framework_names: str, modes: list[str], variants: tuple[str, ...], epochs: int | None, seed: int | None,
     seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
-    limit_test: int | None, init: str | None, device: str, threads: str | None, timeout: float | None,
+    limit_test: int | None, init: str | None, init_weights: Path | None, device: str, threads: str | None, timeout: float | None,
     executor_kind: str, ray_address: str | None, concurrency: int, out: Path | None, resume: bool, quiet: bool,
     warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
     dry_run: bool,
@@ -179,6 +184,10 @@ def run(
         print_errors(errors + duplicates)
         raise SystemExit(EXIT_BAD_INPUT)
     networks = only_variants(networks, variants)
+    try:
+        networks = [pin_init(network, init_weights) for network in networks]
+    except WeightFileError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
     discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
     local = LocalExecutor(discovery)
     executor_context = choose_executor(executor_kind, ray_address, concurrency, local)

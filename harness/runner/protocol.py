@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat
 from harness.framework import Mode
 from harness.results import DataInfo, Environment, Epoch, Noise, Params, Timing
 from harness.spec.network import Network, expand, with_train
-from harness.spec.schema import Spec
+from harness.pretrained import WeightSources
+from harness.spec.schema import InitFile, Spec
 
 Device = Literal["cpu", "cuda"]
-Init = Literal["framework", "shared"]
+Init = Union[Literal["framework", "shared"], InitFile]
 
 
 class Message(BaseModel):
@@ -159,6 +160,8 @@ class TrainResult(Message):
     peak_rss_mb: float | None = None
     noise: Noise
     gemm_gflops: float
+    weight_sources: WeightSources | None = Field(default=None, description="train.init from a weight file: the file, "
+                                                 "its sha256 and which layers came from it.")
 
 
 class StepRecord(Message):
