@@ -20,8 +20,12 @@ from harness.framework import Framework
 from harness.spec import Network
 from harness.spec.network import in_head, with_train
 from harness.spec.schema import InitFile
-from harness.weight_file import WeightFileError, read_weight_file
+from harness.weight_file import WeightFileError, read_weight_file, write_weight_file
 from harness.weights import initial_weights, weight_shapes
+
+
+NAMED_LAYERS = 8
+"""The most layer names a summary lists."""
 
 
 class WeightSources(BaseModel):
@@ -37,11 +41,43 @@ class WeightSources(BaseModel):
     note: str | None = Field(default=None, description="Why the file was not used, when it was not.")
 
     def summary(self) -> str:
-        """One line for tables and reports."""
+        """One line for reports: the file, its checksum, and which layers came from where."""
         if self.file is None:
-            return f"weight file not available ({self.note}); every layer started from {self.others} initialisation"
-        rest = f"; {len(self.from_others)} from {self.others} initialisation" if self.from_others else ""
-        return f"{len(self.from_file)} layers from {Path(self.file).name} (sha256 {self.sha256}){rest}"
+            return f"{self.others} initialisation: the weight file was not available ({self.note})"
+        taken = f"{Path(self.file).name} (sha256 {self.sha256})"
+        if not self.from_others:
+            return f"{taken} for every weighted layer ({len(self.from_file)})"
+        if len(self.from_others) <= NAMED_LAYERS:
+            rest = ", ".join(self.from_others)
+            return f"{taken} for {len(self.from_file)} layers, and {self.others} initialisation for {rest}"
+        if len(self.from_file) <= NAMED_LAYERS:
+            return f"{taken} for {', '.join(self.from_file)}, and {self.others} initialisation for the other {len(self.from_others)}"
+        return (f"{taken} for {len(self.from_file)} layers and {self.others} initialisation for {len(self.from_others)} "
+                "(each listed in results.json, weight_sources)")
+
+
+class SavedWeights(BaseModel):
+    """A job's trained weights, written as a neutral weight file (``harness run --save-weights``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str
+    sha256: str
+
+
+def save_trained(framework: Framework, model: Any, path: Path) -> SavedWeights:
+    """Write ``model``'s weights to ``path`` as a neutral weight file (written whole, then renamed)."""
+    partial = path.with_name(f".{path.name}.part")
+    digest = write_weight_file(partial, framework.export_weights(model))
+    partial.replace(path)
+    return SavedWeights(file=str(path), sha256=digest)
+
+
+def init_label(init: object) -> str | None:
+    """``train.init`` as recorded in a job's config, in a few words (``weights lenet.npz``)."""
+    if isinstance(init, dict) and "weights" in init:
+        return f"weights {Path(str(init['weights'])).name}"
+    return None if init is None else str(init)
 
 
 def weights_path(init: InitFile, network: Network) -> Path:

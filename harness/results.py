@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from harness import limits
+from harness.pretrained import SavedWeights, WeightSources
 
 SCHEMA_VERSION = 2
 SAMPLES_FILE = "samples.json.gz"
@@ -231,6 +232,9 @@ class JobResult(Model):
     data_seconds: float | None = Field(default=None, description="Loading and preparing the data set.")
     definitions: dict[str, str] = Field(default_factory=dict, description="How each measured figure is defined.")
     log_tail: str | None = Field(default=None, description="The worker's last output lines, when it failed.")
+    weight_sources: WeightSources | None = Field(
+        default=None, description="train.init from a weight file: the file, its sha256 and which layers came from it.")
+    saved_weights: SavedWeights | None = Field(default=None, description="The trained weights' file (--save-weights).")
     node: Node | None = Field(default=None, description="Where the job ran (None in results from before nodes were recorded).")
     timing_grade: bool = Field(
         default=True, description="False when other jobs shared the job's node while it ran, or the run packed jobs (--concurrency)."

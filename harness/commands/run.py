@@ -18,7 +18,7 @@ from harness.results import RunResults, write_run
 from harness.runner.child import LocalExecutor
 from harness.runner.executor import Executor
 from harness.runner.fairness import fairness_notes
-from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, RunOptions, plan_jobs
+from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, WEIGHTS_FOLDER, RunOptions, plan_jobs, saving_weights
 from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
@@ -134,6 +134,8 @@ def choose_executor(
 @click.option("--init-weights", type=click.Path(dir_okay=False, path_type=Path),
               help="A neutral weight file (`harness weights import`/`export`) to start from, in place of the spec's "
                    "train.init file (or every layer it holds, when the spec names none).")
+@click.option("--save-weights", is_flag=True, help="Write each job's trained weights to `<out>/weights/` as a neutral "
+                                                   "weight file (for `harness weights export`, or to seed another run).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--threads", help=f"Threads per job, the same for every framework (default: {RUN_THREADS}, chosen from "
                                 "measurements on a shared 2-core machine, see docs/timing.md); several counts, e.g. `1,2`, "
@@ -164,7 +166,7 @@ def choose_executor(
 def run(
     specs: tuple[str, ...], framework_names: str, modes: list[str], variants: tuple[str, ...], epochs: int | None, seed: int | None,
     seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
-    limit_test: int | None, init: str | None, init_weights: Path | None, device: str, threads: str | None, timeout: float | None,
+    limit_test: int | None, init: str | None, init_weights: Path | None, save_weights: bool, device: str, threads: str | None, timeout: float | None,
     executor_kind: str, ray_address: str | None, concurrency: int, out: Path | None, resume: bool, quiet: bool,
     warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
     dry_run: bool,
@@ -203,6 +205,8 @@ def run(
         raise SystemExit(EXIT_NO_DATA) from None
     out = out or default_out(networks)
     jobs = plan_jobs(networks, options)
+    if save_weights:
+        jobs = [saving_weights(job, out) for job in jobs]
     notes = data_notes + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()]
     busy = None if dry_run else busy_now()
     if busy:
@@ -218,6 +222,8 @@ def run(
     try:
         prepare_output(out)
         prepare_output(out / JOBS_FOLDER)
+        if save_weights:
+            prepare_output(out / WEIGHTS_FOLDER)
         with lock_output(out):
             remove_stale_temporaries(out, out / JOBS_FOLDER)
             results = RunResults(

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.agreement import batch_order_difference
+from harness.pretrained import init_label
 from harness.report import format as fmt
 from harness.report.document import Banner, Mark, Table
 from harness.results import DataInfo, Environment, JobResult, RunResults, Timing
@@ -420,7 +421,7 @@ def first_steps_table(view: RunView) -> Table | None:
                 continue
             first = {job.framework: job.first_step_losses[0] for job in jobs}
             epoch = {job.framework: job.history[0].train_loss for job in jobs if job.history}
-            inits = _distinct([job.config.get("init") for job in jobs])
+            inits = _distinct([init_label(job.config.get("init")) for job in jobs])
             difference = batch_order_difference({job.framework: job.first_step_batches for job in jobs},
                                                 {job.framework: job.batch_order for job in jobs})
             recorded = all(job.batch_order for job in jobs)
@@ -648,7 +649,8 @@ def notes(view: RunView) -> list[str]:
     # `harness run` notes each job that did not finish ok in its own words; the report's own line says more.
     said = tuple(f"{job.network} / {job.framework} / seed {job.seed}: " for job in view.jobs if job.status != "ok")
     run_notes = [note for note in view.run.notes if not note.startswith(said)]
-    items = [*run_notes, *_job_notes(view), *_data_notes(view), *_check_notes(view), *_parity_notes(view)]
+    items = [*run_notes, *_job_notes(view), *_weight_notes(view), *_data_notes(view), *_check_notes(view),
+             *_parity_notes(view)]
     return [item for item in dict.fromkeys(items) if not IN_BANNERS.search(item)]
 
 
@@ -661,6 +663,16 @@ def _job_notes(view: RunView) -> list[str]:
             done = f", after {len(job.history)} of {job.epochs_requested} epochs" if job.status != "skipped" else ""
             items.append(f"{where} {job.status}{done}: {reason}")
     return items
+
+
+def _weight_notes(view: RunView) -> list[str]:
+    """Where each network's starting weights came from (train.init from a weight file), once per file."""
+    started: dict[tuple[str, str], list[str]] = {}
+    for job in view.jobs:
+        if job.weight_sources is not None:
+            started.setdefault((job.network, job.weight_sources.summary()), []).append(job.framework)
+    return [f"{network} started from {summary} in {', '.join(dict.fromkeys(frameworks))}"
+            for (network, summary), frameworks in started.items()]
 
 
 def _data_notes(view: RunView) -> list[str]:

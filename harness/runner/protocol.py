@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat
 from harness.framework import Mode
 from harness.results import DataInfo, Environment, Epoch, Noise, Params, Timing
 from harness.spec.network import Network, expand, with_train
-from harness.pretrained import WeightSources
+from harness.pretrained import SavedWeights, WeightSources
 from harness.spec.schema import InitFile, Spec
 
 Device = Literal["cpu", "cuda"]
@@ -74,6 +74,8 @@ class TrainConfig(Moded):
     warmup_steps: NonNegativeInt = Field(default=5, description="Steps left out of the step-time statistics.")
     latency_repeats: PositiveInt = Field(default=30, description="Most inference calls timed per batch size.")
     latency_budget_s: PositiveFloat = Field(default=2.0, description="Most seconds spent timing one batch size.")
+    save_weights: str | None = Field(default=None, description="Where to write the trained weights as a neutral "
+                                     "weight file (harness run --save-weights), or None.")
 
     def comparable(self) -> dict[str, Any]:
         """The settings that must match for a stored result to stand for this job."""
@@ -162,6 +164,7 @@ class TrainResult(Message):
     gemm_gflops: float
     weight_sources: WeightSources | None = Field(default=None, description="train.init from a weight file: the file, "
                                                  "its sha256 and which layers came from it.")
+    saved_weights: SavedWeights | None = Field(default=None, description="The trained weights' file (--save-weights).")
 
 
 class StepRecord(Message):

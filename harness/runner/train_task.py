@@ -12,6 +12,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ import psutil
 
 from harness.framework import Framework, StepResult
 from harness.oracle import analyse
-from harness.pretrained import apply_init
+from harness.pretrained import apply_init, save_trained
 from harness.results import Epoch, Params
 from harness.runner import measure, noise
 from harness.runner.ceiling import GEMM_REPEATS, GEMM_SIZE, gemm_gflops
@@ -362,6 +363,8 @@ def train_task(framework: Framework, request: TrainRequest) -> TrainResult:
     if result["status"] == "ok":
         emit("phase", phase="latency")
         result.update(latency(framework, model, data, config))
+        if config.save_weights:
+            result["saved_weights"] = save_trained(framework, model, Path(config.save_weights))
     result["environment"] = job_environment(framework, config, settings)
     result["peak_rss_mb"] = measure.peak_rss_mb()
     return TrainResult.model_validate(result)
