@@ -175,15 +175,16 @@ def _check_batch_norm(node: Node, source: SourceLayer, tensors: dict[str, np.nda
                               "check that the model's running mean and variance are where the layer keeps them.")
 
 
-def _matched(network: Network, model: SourceModel, layers: str) -> tuple[list[str], list[str]]:
-    """The spec layers the model's layers map onto (in order), and the spec layers left out."""
+def _check_count(network: Network, model: SourceModel, layers: str) -> list[str]:
+    """The spec layers the model leaves to the spec's initialisation; a :class:`ConversionError`
+    when the model's layers do not cover a whole part (after every pair matched)."""
     everything, backbone = part_layers(network, "all"), part_layers(network, "backbone")
     count = len(model.layers)
     if layers == "backbone":
         if count < len(backbone):
             raise ConversionError(f"the model has {count} weighted layers, fewer than the spec's backbone's {len(backbone)}.",
                                   "import a model that holds the whole backbone.")
-        return backbone, everything[len(backbone):]
+        return everything[len(backbone):]
     if count > len(everything):
         extra = model.layers[len(everything)].describe()
         raise ConversionError(f"the model has {count} weighted layers, more than the spec's {len(everything)} (the "
@@ -195,18 +196,18 @@ def _matched(network: Network, model: SourceModel, layers: str) -> tuple[list[st
         raise ConversionError(f"the model's {count} weighted layers end at spec layer '{last}', inside the "
                               f"{'backbone' if count < len(backbone) else 'head'}.",
                               "import a model that holds the whole backbone (and, for the head too, the whole head).")
-    return everything[:count], everything[count:]
+    return everything[count:]
 
 
 def convert(model: SourceModel, network: Network, layers: Literal["all", "backbone"] = "all") -> Conversion:
     """The model's weights as the spec's, matched layer by layer and checked (see the module)."""
-    targets, left = _matched(network, model, layers)
+    targets = part_layers(network, layers)
     expected, plan = weight_shapes(network), channels_first.layout_plan(network)
     nodes = {node.name: node for node in network.walk()}
-    weights = {name: convert_layer(nodes[name], source, expected[name], plan)
-               for name, source in zip(targets, model.layers, strict=False)}
-    result = Conversion(weights, [(name, source.name) for name, source in zip(targets, model.layers, strict=False)],
-                        left, list(model.notes))
+    pairs = list(zip(targets, model.layers, strict=False))
+    weights = {name: convert_layer(nodes[name], source, expected[name], plan) for name, source in pairs}
+    left = _check_count(network, model, layers)
+    result = Conversion(weights, [(name, source.name) for name, source in pairs], left, list(model.notes))
     if model.predict is not None and not left and len(model.layers) == len(targets):
         result.logits_max_abs = check_logits(network, weights, model.predict)
     return result

@@ -116,7 +116,7 @@ def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, sh
             raise WeightFileError(path, f"'{where}' is truncated ({len(data)} of {size} bytes).",
                                   "copy or import the file again.")
     array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
-    return np.ascontiguousarray(array, dtype=np.float32)
+    return array.astype(np.float32, order="C")  # a writable copy
 
 
 def _check_values(path: Path, layer: str, name: str, array: np.ndarray) -> None:
