@@ -23,7 +23,6 @@ from harness.spec.schema import InitFile
 from harness.weight_file import WeightFileError, read_weight_file, write_weight_file
 from harness.weights import initial_weights, weight_shapes
 
-
 NAMED_LAYERS = 8
 """The most layer names a summary lists."""
 

@@ -21,10 +21,10 @@ from plugin_support import run_harness
 
 SPEC = """
 name: frozen_small
+input: [12, 12, 1]
+classes: 4
 title: A small network whose backbone is frozen
 source: tests/test_freeze.py
-classes: 4
-input: [12, 12, 1]
 backbone:
   - {type: conv, filters: 4, kernel: 3, padding: same, activation: relu}
   - {type: batch_norm, momentum: 0.5}

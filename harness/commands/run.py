@@ -166,7 +166,8 @@ def choose_executor(
 def run(
     specs: tuple[str, ...], framework_names: str, modes: list[str], variants: tuple[str, ...], epochs: int | None, seed: int | None,
     seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
-    limit_test: int | None, init: str | None, init_weights: Path | None, save_weights: bool, device: str, threads: str | None, timeout: float | None,
+    limit_test: int | None, init: str | None, init_weights: Path | None, save_weights: bool, device: str,
+    threads: str | None, timeout: float | None,
     executor_kind: str, ray_address: str | None, concurrency: int, out: Path | None, resume: bool, quiet: bool,
     warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
     dry_run: bool,

@@ -16,9 +16,9 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, TypeAdapter, model_validator
 
 from harness.framework import Mode
+from harness.pretrained import SavedWeights, WeightSources
 from harness.results import DataInfo, Environment, Epoch, Noise, Params, Timing
 from harness.spec.network import Network, expand, with_train
-from harness.pretrained import SavedWeights, WeightSources
 from harness.spec.schema import InitFile, Spec
 
 Device = Literal["cpu", "cuda"]
