@@ -129,6 +129,17 @@ def pin_init(network: Network, override: Path | None = None) -> Network:
     return with_train(network, init=init.model_copy(update={"weights": str(path.resolve()), "sha256": digest}))
 
 
+def unavailable_notes(networks: list[Network]) -> list[str]:
+    """A note for every network whose optional weight file (``missing: others``) is absent."""
+    notes = []
+    for network in networks:
+        init = network.spec.train.init
+        if isinstance(init, InitFile) and not weights_path(init, network).exists():
+            notes.append(f"{network.key}: the weight file is not available, so every layer starts from {init.others} "
+                         f"initialisation ({missing_note(weights_path(init, network))})")
+    return notes
+
+
 def start_weights(network: Network, seed: int, own: dict[str, Any] | None) -> tuple[dict[str, Any] | None, WeightSources | None]:
     """The neutral weights to load before training (None: keep the model as built) and their record.
 

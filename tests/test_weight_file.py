@@ -136,6 +136,9 @@ def test_an_absent_optional_file_is_recorded_and_an_absent_required_one_refused(
     assert pin_init(optional) is optional
     start, sources = start_weights(optional, seed=0, own=None)
     assert start is None and sources.file is None and "absent.npz does not exist" in sources.summary()
+    result = run_harness(["run", str(tmp_path / "lenet_init.yaml"), "--framework", "all", "--dataset", "synthetic", "--dry-run"],
+                         dict(os.environ))
+    assert result.returncode == 0 and "the weight file is not available" in " ".join(result.stdout.split())
     required = _with_init(tmp_path, "{weights: absent.npz}")
     with pytest.raises(WeightFileError, match="no such file"):
         pin_init(load_network(required))

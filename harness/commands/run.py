@@ -13,7 +13,7 @@ from harness import limits
 from harness.commands.common import choose_frameworks, console, err_console, fail, load_all, mode_option, print_errors
 from harness.commands.options import FiniteFloat, bounded_int
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
-from harness.pretrained import pin_init
+from harness.pretrained import pin_init, unavailable_notes
 from harness.results import RunResults, write_run
 from harness.runner.child import LocalExecutor
 from harness.runner.executor import Executor
@@ -208,7 +208,7 @@ def run(
     jobs = plan_jobs(networks, options)
     if save_weights:
         jobs = [saving_weights(job, out) for job in jobs]
-    notes = data_notes + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()]
+    notes = data_notes + unavailable_notes(networks) + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()]
     busy = None if dry_run else busy_now()
     if busy:
         notes.append(f"at the start of the run {busy}")
