@@ -292,6 +292,13 @@ def test_effective_settings_initialisation(framework: Framework, build: Callable
                 )
 
 
+def _oracle_mismatch(framework: Framework, model: Any, network: Network) -> str | None:
+    """The first layer whose parameter counts differ from the oracle's, described; None when all agree."""
+    counts = {name: (count.trainable, count.non_trainable) for name, count in framework.count_params(model).items()}
+    mismatches = layer_mismatches(analyse(network), counts)
+    return mismatches[0].describe(framework.name) if mismatches else None
+
+
 @settings(max_examples=25, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(network=random_networks())
@@ -299,9 +306,8 @@ def test_random_specs_agree_with_oracle_and_reference(framework: Framework, netw
     """Random valid specs (every layer type, strides, paddings, heads): per-layer parameter
     counts equal the oracle's, and on neutral weights every layer equals the numpy reference."""
     model = framework.build(network)
-    counts = {name: (count.trainable, count.non_trainable) for name, count in framework.count_params(model).items()}
-    mismatches = layer_mismatches(analyse(network), counts)
-    assert not mismatches, "first layer that differs: " + mismatches[0].describe(framework.name)
+    mismatch = _oracle_mismatch(framework, model, network)
+    assert mismatch is None, f"first layer that differs: {mismatch}"
     weights = initial_weights(network, seed=11)
     framework.load_weights(model, weights)
     images = _images(network, _sizes(network)[0], seed=6)
@@ -340,9 +346,8 @@ def test_frozen_backbone(framework: Framework) -> None:
     two training steps leave its weights and batch-norm statistics exactly as loaded, while the head trains."""
     network = with_train(training_network("adam"), freeze="backbone")
     model = framework.build(network)
-    counts = {name: (count.trainable, count.non_trainable) for name, count in framework.count_params(model).items()}
-    mismatches = layer_mismatches(analyse(network), counts)
-    assert not mismatches, "with a frozen backbone, first layer that differs: " + mismatches[0].describe(framework.name)
+    mismatch = _oracle_mismatch(framework, model, network)
+    assert mismatch is None, f"with a frozen backbone, first layer that differs: {mismatch}"
     start = initial_weights(network, seed=7)
     framework.load_weights(model, start)
     trainer = framework.prepare_training(model, network.spec.train)
