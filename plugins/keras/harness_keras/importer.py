@@ -80,13 +80,7 @@ def source_layer(layer: Any) -> SourceLayer:
     if getattr(layer, "data_format", "channels_last") != "channels_last":
         raise ConversionError(f"model layer '{layer.name}' ({type_name}) is channels-first.",
                               "rebuild the model with data_format='channels_last' (the neutral layout) and save it again.")
-    if isinstance(layer, keras.layers.DepthwiseConv2D):
-        kind, names = "depthwise_conv", {"kernel": "kernel", "bias": "bias"}
-    elif isinstance(layer, keras.layers.Conv2D) and type(layer) is not keras.layers.Conv2DTranspose:
-        kind, names = "conv", {"kernel": "kernel", "bias": "bias"}
-    elif isinstance(layer, keras.layers.Dense):
-        kind, names = "dense", {"kernel": "kernel", "bias": "bias"}
-    elif isinstance(layer, keras.layers.BatchNormalization):
+    if isinstance(layer, keras.layers.BatchNormalization):
         if layer.axis not in (-1, [-1], [3], 3):
             raise ConversionError(f"model layer '{layer.name}' (BatchNormalization) normalises axis {layer.axis}.",
                                   "import a model whose batch norms normalise the channels (the last axis).")
@@ -95,10 +89,18 @@ def source_layer(layer: Any) -> SourceLayer:
                    "beta": _array(layer.beta) if layer.center else np.zeros(channels, np.float32),
                    "moving_mean": _array(layer.moving_mean), "moving_variance": _array(layer.moving_variance)}
         return SourceLayer(layer.name, "batch_norm", tensors, "channels_last", type_name, float(layer.epsilon))
+    if isinstance(layer, keras.layers.DepthwiseConv2D):
+        kind = "depthwise_conv"
+    elif isinstance(layer, keras.layers.Conv2D) and not isinstance(layer, keras.layers.Conv2DTranspose):
+        kind = "conv"
+    elif isinstance(layer, keras.layers.Dense):
+        kind = "dense"
     else:
         raise ConversionError(f"model layer '{layer.name}' ({type_name}) has weights that no neutral layer holds.",
                               "import a model built from Conv2D, DepthwiseConv2D, Dense and BatchNormalization layers.")
-    tensors = {neutral: _array(getattr(layer, own)) for neutral, own in names.items() if getattr(layer, own, None) is not None}
+    tensors = {"kernel": _array(layer.kernel)}  # the neutral layout already (see the module)
+    if getattr(layer, "bias", None) is not None:
+        tensors["bias"] = _array(layer.bias)
     return SourceLayer(layer.name, kind, tensors, "channels_last", type_name)
 
 
