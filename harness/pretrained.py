@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.framework import Framework
+from harness.framework import Framework, NeutralWeights
 from harness.spec import Network
 from harness.spec.network import in_head, with_train
 from harness.spec.schema import InitFile
@@ -140,7 +140,8 @@ def unavailable_notes(networks: list[Network]) -> list[str]:
     return notes
 
 
-def start_weights(network: Network, seed: int, own: dict[str, Any] | None) -> tuple[dict[str, Any] | None, WeightSources | None]:
+def start_weights(network: Network, seed: int,
+                  own: NeutralWeights | None) -> tuple[NeutralWeights | None, WeightSources | None]:
     """The neutral weights to load before training (None: keep the model as built) and their record.
 
     ``own`` is the framework's own initial weights (exported from the model as built), used for
