@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,12 @@ def logits_in(framework: str, network: Network, weights: Path, images: Path, fol
         return outputs[list(network.walk())[-1].name]
 
 
+def logits_everywhere(network: Network, weights: Path, images: Path, folder: Path) -> dict[str, np.ndarray]:
+    """Every available framework's logits, one worker each, two workers at a time."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(AVAILABLE, pool.map(lambda name: logits_in(name, network, weights, images, folder), AVAILABLE)))
+
+
 def perturbed(path: Path, network: Network, layer: str, folder: Path) -> Path:
     """A copy of the weight file with one weight of ``layer``'s kernel moved by :data:`PERTURBATION`."""
     weights, _ = read_weight_file(path, network)
@@ -139,8 +146,7 @@ def test_a_keras_mobilenetv2_gives_its_own_logits_in_every_framework(small_mobil
     _python(KERAS_MODEL, tmp_path / "mobilenetv2.keras", tmp_path / "images.npy", tmp_path / "keras_logits.npy")
     _import(tmp_path / "mobilenetv2.keras", small_mobilenet_spec, tmp_path / "mobilenetv2.npz", "--variant", "gap")
     source = np.load(tmp_path / "keras_logits.npy")
-    assert_same_logits(source, {name: logits_in(name, network, tmp_path / "mobilenetv2.npz", tmp_path / "images.npy", tmp_path)
-                                for name in AVAILABLE})
+    assert_same_logits(source, logits_everywhere(network, tmp_path / "mobilenetv2.npz", tmp_path / "images.npy", tmp_path))
     wrong = perturbed(tmp_path / "mobilenetv2.npz", network, "conv_10", tmp_path)
     with pytest.raises(AssertionError, match="logits differ"):
         assert_same_logits(source, {"torch" if HAS_TORCH else "keras": logits_in(
@@ -155,8 +161,7 @@ def test_a_torch_lenet_state_dict_gives_its_own_logits_in_every_framework(tmp_pa
     _python(TORCH_MODEL, tmp_path / "lenet.pt", tmp_path / "images.npy", tmp_path / "torch_logits.npy")
     _import(tmp_path / "lenet.pt", spec, tmp_path / "lenet.npz")
     source = np.load(tmp_path / "torch_logits.npy")
-    assert_same_logits(source, {name: logits_in(name, network, tmp_path / "lenet.npz", tmp_path / "images.npy", tmp_path)
-                                for name in AVAILABLE})
+    assert_same_logits(source, logits_everywhere(network, tmp_path / "lenet.npz", tmp_path / "images.npy", tmp_path))
     # The first dense layer reads the flatten: a weight moved there shows that its rows were reordered right.
     wrong = perturbed(tmp_path / "lenet.npz", network, "head_dense_1", tmp_path)
     with pytest.raises(AssertionError, match="logits differ"):
