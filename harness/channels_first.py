@@ -132,6 +132,34 @@ def dense_kernel_to_neutral_order(kernel: np.ndarray, order: FeatureOrder) -> np
     return np.ascontiguousarray(kernel)
 
 
+BATCH_NORM_TENSORS: dict[str, str] = {
+    "gamma": "weight",
+    "beta": "bias",
+    "moving_mean": "running_mean",
+    "moving_variance": "running_var",
+}
+"""Neutral BN tensor -> its name in PyTorch (``BatchNorm2d`` attributes and ``state_dict`` keys)."""
+
+
+def torch_layer_to_neutral(node: Node, native: dict[str, np.ndarray], order: FeatureOrder) -> dict[str, np.ndarray]:
+    """One layer's tensors as PyTorch names and holds them (``weight`` OIHW or ``(out, in)``,
+    ``bias``, ``running_mean``...; a PyTorch model's own or a plain ``state_dict``'s) in the neutral
+    layout, for the spec layer ``node`` whose native feature orders are ``order``."""
+    if node.type == "batch_norm":
+        return {neutral: features_to_neutral(native[name], order.inputs) for neutral, name in BATCH_NORM_TENSORS.items()}
+    weight = native["weight"]
+    if node.type == "conv":
+        kernel = conv_kernel_from_native(weight)
+    elif node.type == "depthwise_conv":
+        kernel = depthwise_kernel_from_native(weight, node.layer.depth_multiplier)  # type: ignore[union-attr]
+    else:
+        kernel = dense_kernel_to_neutral_order(dense_kernel_from_out_in(weight), order)
+    tensors = {"kernel": kernel}
+    if native.get("bias") is not None:
+        tensors["bias"] = features_to_neutral(native["bias"], order.outputs)
+    return tensors
+
+
 @dataclass(frozen=True)
 class LayoutPlan:
     """Every layer's native feature orders and the flattens that run natively, in (C, H, W) order."""

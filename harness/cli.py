@@ -41,6 +41,8 @@ COMMANDS: dict[str, Entry] = {
                     "Write `report.md`, `report.html` and the SVG charts for RESULTS (a results.json or its directory)."),
     "compare": Entry("harness.commands.compare:compare",
                      "Compare two runs (results.json files or report directories), per network and framework."),
+    "weights": Entry("harness.commands.weights:weights",
+                     "Neutral weight files: import a trained model's weights for a spec, or export a run's trained weights."),
     "export": Entry("harness.commands.export:export",
                     "Write the run in RESULTS (a results.json or a report directory) in another tool's format."),
 }

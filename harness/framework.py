@@ -18,12 +18,13 @@ import importlib.util
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from harness.spec import Network
-from harness.spec.schema import Train
+from harness.spec.schema import InitFile, Train
 
 Mode = Literal["eager", "compiled"]
 """How a framework runs the network: op by op, or through its compiler (:attr:`Framework.compiled_mode`)."""
@@ -79,9 +80,14 @@ SHARED_INIT = "neutral weights (harness.weights)"
 """The value of every ``<tensor>_initializer`` setting when ``train.init`` is ``shared``."""
 
 
-def initializer_setting(init: str, framework_default: str, note: str) -> Setting:
+def initializer_setting(init: str | InitFile, framework_default: str, note: str) -> Setting:
     """The ``<tensor>_initializer`` setting of a layer: the neutral weights with ``init: shared``,
-    else the framework's own default (``note`` says whose)."""
+    the weight file (over ``others``) with ``init: {weights: ...}``, else the framework's own
+    default (``note`` says whose)."""
+    if isinstance(init, InitFile):
+        rest = SHARED_INIT if init.others == "shared" else f"{framework_default} ({note})"
+        return Setting(f"weight file {PurePath(init.weights).name} where it holds the layer, else {rest}",
+                       neutral="weights", note="the job's weight_sources lists each layer's source")
     if init == "shared":
         return Setting(SHARED_INIT, neutral="shared", note="loaded before training, the same in every framework")
     return Setting(framework_default, neutral="framework", default=True, note=note)

@@ -1,7 +1,8 @@
 """The framework-free oracle: every layer's output shape, parameters and multiply-accumulates.
 
 Parameters are split as every framework should report them after normalisation: batch norm's
-scale and shift are trainable, its moving mean and variance non-trainable. MACs count the
+scale and shift are trainable, its moving mean and variance non-trainable; with ``train.freeze:
+backbone`` every parameter of the backbone is non-trainable. MACs count the
 multiply-accumulates of convolutions and dense layers (pooling, batch norm, activations and adds
 are not counted); on a size-agnostic input they are only known for a given input size.
 """
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from harness import shapes
 from harness.results import ExpectRow, LayerRow, NetworkCheck, Params
 from harness.spec import schema
-from harness.spec.network import Network, Traced, trace
+from harness.spec.network import Network, Traced, in_head, trace
 
 
 @dataclass(frozen=True)
@@ -121,11 +122,13 @@ def layer_macs(layer: schema.Layer, input_shape: shapes.Shape, output_shape: sha
     return int(out_h) * int(out_w) * int(out_c) * per_output  # type: ignore[arg-type]
 
 
-def _count(traced: Traced) -> LayerCount:
+def _count(traced: Traced, frozen: str) -> LayerCount:
     node = traced.node
     trainable, non_trainable = (0, 0) if node.children else layer_params(node.layer, traced.input_shape)
     macs = 0 if node.children else layer_macs(node.layer, traced.input_shape, traced.output_shape)
-    part = "head" if node.loc[:1] == ("head",) else "backbone"
+    part = "head" if in_head(node) else "backbone"
+    if part == frozen:
+        trainable, non_trainable = 0, trainable + non_trainable
     return LayerCount(node.name, node.type, traced.output_shape, trainable, non_trainable, macs, traced.depth, part)
 
 
@@ -133,7 +136,8 @@ def analyse(network: Network, size: tuple[int, int] | None = None) -> Analysis:
     """The oracle's figures for ``network``, on its own input or on an image of ``size`` (H, W)."""
     input_shape = network.input_shape if size is None else (size[0], size[1], network.input_shape[2])
     traced = network.trace if size is None else tuple(trace(network.nodes, input_shape))
-    return Analysis(network.key, input_shape, tuple(_count(t) for t in traced))
+    frozen = network.spec.train.freeze
+    return Analysis(network.key, input_shape, tuple(_count(t, frozen) for t in traced))
 
 
 def check_expect(analysis: Analysis, expect: schema.Expect | None) -> list[ExpectCheck]:

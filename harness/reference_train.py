@@ -12,7 +12,9 @@ What one training step of a network *means*, written down once and framework-fre
 * backward: the exact gradient of every layer (max pooling routes a window's gradient to its first
   largest pixel in row-major order, as every framework does);
 * update: the spec's optimizer with Keras' update rules (the neutral convention), or with the
-  departures a framework declares in :class:`harness.framework.TrainingConventions`.
+  departures a framework declares in :class:`harness.framework.TrainingConventions`;
+* ``train.freeze: backbone``: the backbone's batch norms run on their moving statistics (and keep
+  them), and its weights are not updated.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 from harness import reference
 from harness.framework import NEUTRAL_CONVENTIONS, NeutralWeights, TrainingConventions
 from harness.spec import Network, Node, schema
+from harness.spec.network import frozen_layers
 
 TRAINABLE = ("kernel", "bias", "gamma", "beta")
 """Tensors the optimizer updates; ``moving_mean`` and ``moving_variance`` follow the batches."""
@@ -167,6 +170,7 @@ class _Pass:
     weights: dict[str, dict[str, np.ndarray]]
     rng: np.random.Generator | None
     statistics: dict[str, tuple[np.ndarray, np.ndarray, int]] = field(default_factory=dict)
+    frozen: frozenset[str] = frozenset()
 
 
 def _train_layer(node: Node, x: np.ndarray, run: _Pass) -> _Record:
@@ -176,7 +180,7 @@ def _train_layer(node: Node, x: np.ndarray, run: _Pass) -> _Record:
             raise ValueError(f"the training reference runs with dropout off here, but '{node.name}' has rate {layer.rate}")
         mask = ((run.rng.random(x.shape) >= layer.rate) / (1 - layer.rate)).astype(x.dtype)
         return _Record(node, x, x * mask, mask=mask)
-    if layer.type != "batch_norm":
+    if layer.type != "batch_norm" or node.name in run.frozen:  # a frozen batch norm runs on its moving statistics
         return _Record(node, x, reference.apply_layer(node, x, run.weights))
     axes = _batch_axes(x)
     mean, variance = x.mean(axis=axes), x.var(axis=axes)
@@ -226,7 +230,8 @@ def gradients(network: Network, weights: NeutralWeights, images: np.ndarray, lab
               rng: np.random.Generator | None = None, dtype: type[np.floating] = np.float64) -> Gradients:
     """Loss and gradients of ``network`` in training mode on one batch, computed in ``dtype``;
     dropout masks come from ``rng`` (without one, every dropout rate must be 0)."""
-    run = _Pass({layer: {name: np.asarray(a, dtype=dtype) for name, a in t.items()} for layer, t in weights.items()}, rng)
+    run = _Pass({layer: {name: np.asarray(a, dtype=dtype) for name, a in t.items()} for layer, t in weights.items()}, rng,
+                frozen=frozen_layers(network))
     records: list[_Record] = []
     logits = _forward(network.nodes, images.astype(dtype), run, records)
     loss, grad = softmax_cross_entropy(logits, labels)
@@ -299,7 +304,10 @@ class ReferenceTrainer:
     def step(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
         """One step: forward in training mode, loss, backward, update, BN moving statistics."""
         result = gradients(self.network, self.weights, images, labels, self.rng, self.dtype)
-        for layer, tensors in result.grads.items():
+        # A frozen backbone is all the layers before the head, so no gradient a trained layer needs
+        # passes through it: its own gradients are simply not applied.
+        frozen = frozen_layers(self.network)
+        for layer, tensors in ((layer, tensors) for layer, tensors in result.grads.items() if layer not in frozen):
             for name, grad in tensors.items():
                 current = self.weights[layer][name]
                 self.weights[layer][name] = self.optimizer.apply(f"{layer}/{name}", current, grad)

@@ -42,6 +42,7 @@ from pydantic import (
 
 from harness import limits
 from harness.framework import Setting
+from harness.pretrained import SavedWeights, WeightSources
 from harness.spec.schema import Finding, Reference
 
 SCHEMA_VERSION = 2
@@ -248,6 +249,9 @@ class TrainMeasurements(Model):
     startup_seconds: float | None = Field(default=None, description="Worker start to framework ready (imports).")
     data_seconds: float | None = Field(default=None, description="Loading and preparing the data set.")
     definitions: dict[str, str] = Field(default_factory=dict, description="How each measured figure is defined.")
+    weight_sources: WeightSources | None = Field(
+        default=None, description="train.init from a weight file: the file, its sha256 and which layers came from it.")
+    saved_weights: SavedWeights | None = Field(default=None, description="The trained weights' file (--save-weights).")
 
 
 class JobRecord(Model):

@@ -25,6 +25,10 @@ PUBLISHED: dict[str, dict[str, dict[str, int]]] = {
     "mobilenetv2_heads:gap": {"backbone": {"total": 2_257_984, "non_trainable": 34_112}},
     "mobilenetv2_heads:flatten": {"backbone": {"total": 2_257_984, "non_trainable": 34_112}},
     "mobilenetv2_heads:flatten_lr0_01": {"backbone": {"total": 2_257_984, "non_trainable": 34_112}},
+    # The same three on the ImageNet backbone (train.init from a weight file, when present).
+    "mobilenetv2_heads:imagenet_gap": {"backbone": {"total": 2_257_984, "non_trainable": 34_112}},
+    "mobilenetv2_heads:imagenet_flatten": {"backbone": {"total": 2_257_984, "non_trainable": 34_112}},
+    "mobilenetv2_heads:imagenet_flatten_lr0_01": {"backbone": {"total": 2_257_984, "non_trainable": 34_112}},
     "mnist_heads:dense": {"params": {"total": 2_770_634}},
     "mnist_heads:fcn": {"params": {"total": 55_338}},
     "mnist_heads:size_agnostic": {"params": {"total": 5_130}},
@@ -98,7 +102,7 @@ def test_published_counts_match_exactly(checked: dict[str, dict], network: str) 
 
 def test_mobilenetv2_heads_follow_from_the_backbone(checked: dict[str, dict]) -> None:
     feature_vectors = {"gap": 1280, "flatten": 7 * 7 * 1280, "flatten_lr0_01": 7 * 7 * 1280}
-    for variant, features in feature_vectors.items():
+    for variant, features in [*feature_vectors.items(), *((f"imagenet_{v}", f) for v, f in feature_vectors.items())]:
         result = checked[f"mobilenetv2_heads:{variant}"]
         assert result["layers"][-1]["output_shape"] == [10]
         assert result["params"]["total"] == 2_257_984 + features * 10 + 10

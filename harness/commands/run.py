@@ -14,11 +14,12 @@ from harness.commands.common import choose_frameworks, console, err_console, fai
 from harness.commands.options import Duration, FiniteFloat, bounded_int
 from harness.findings.auto import AUTO, first_seeds, seeds_until_decided
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
+from harness.pretrained import pin_init, unavailable_notes
 from harness.results import RunResults, write_run
 from harness.runner.child import LocalExecutor
 from harness.runner.executor import Executor
 from harness.runner.fairness import fairness_notes
-from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, RunOptions, plan_jobs
+from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, WEIGHTS_FOLDER, RunOptions, plan_jobs, saving_weights
 from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
@@ -27,6 +28,7 @@ from harness.runner.ray_executor import RayExecutor, RayUnavailable, import_ray
 from harness.runner.threads import RUN_THREADS
 from harness.spec import Network
 from harness.spec.loader import duplicate_networks
+from harness.weight_file import WeightFileError
 
 EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_NO_DATA, EXIT_INTERRUPTED = 1, 2, 3, 130
 
@@ -133,6 +135,11 @@ def choose_executor(
 @click.option("--limit-test", type=bounded_int(1, limits.MAX_IMAGES), help="Score on the first N test images only.")
 @click.option("--init", type=click.Choice(["framework", "shared"]),
               help="`shared`: every framework starts from the same neutral weights (default: the spec's train.init).")
+@click.option("--init-weights", type=click.Path(dir_okay=False, path_type=Path),
+              help="A neutral weight file (`harness weights import`/`export`) to start from, in place of the spec's "
+                   "train.init file (or every layer it holds, when the spec names none).")
+@click.option("--save-weights", is_flag=True, help="Write each job's trained weights to `<out>/weights/` as a neutral "
+                                                   "weight file (for `harness weights export`, or to seed another run).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--threads", help=f"Threads per job, the same for every framework (default: {RUN_THREADS}, chosen from "
                                 "measurements on a shared 2-core machine, see docs/timing.md); several counts, e.g. `1,2`, "
@@ -163,7 +170,8 @@ def choose_executor(
 def run(
     specs: tuple[str, ...], framework_names: str, modes: list[str], variants: tuple[str, ...], epochs: int | None, seed: int | None,
     seeds: str | None, budget: float, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
-    limit_test: int | None, init: str | None, device: str, threads: str | None, timeout: float | None,
+    limit_test: int | None, init: str | None, init_weights: Path | None, save_weights: bool, device: str,
+    threads: str | None, timeout: float | None,
     executor_kind: str, ray_address: str | None, concurrency: int, out: Path | None, resume: bool, quiet: bool,
     warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
     dry_run: bool,
@@ -183,6 +191,10 @@ def run(
         print_errors(errors + duplicates)
         raise SystemExit(EXIT_BAD_INPUT)
     networks = only_variants(networks, variants)
+    try:
+        networks = [pin_init(network, init_weights) for network in networks]
+    except WeightFileError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
     discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
     local = LocalExecutor(discovery)
     executor_context = choose_executor(executor_kind, ray_address, concurrency, local)
@@ -200,7 +212,9 @@ def run(
         raise SystemExit(EXIT_NO_DATA) from None
     out = out or default_out(networks)
     jobs = plan_jobs(networks, options)
-    notes = data_notes + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()]
+    if save_weights:
+        jobs = [saving_weights(job, out) for job in jobs]
+    notes = data_notes + unavailable_notes(networks) + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()]
     busy = None if dry_run else busy_now()
     if busy:
         notes.append(f"at the start of the run {busy}")
@@ -215,6 +229,8 @@ def run(
     try:
         prepare_output(out)
         prepare_output(out / JOBS_FOLDER)
+        if save_weights:
+            prepare_output(out / WEIGHTS_FOLDER)
         with lock_output(out):
             remove_stale_temporaries(out, out / JOBS_FOLDER)
             results = RunResults(

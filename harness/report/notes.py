@@ -15,7 +15,8 @@ def notes(view: RunView) -> list[str]:
     # `harness run` notes each job that did not finish ok in its own words; the report's own line says more.
     said = tuple(f"{job.network} / {job.framework} / seed {job.seed}: " for job in view.jobs if job.status != "ok")
     run_notes = [note for note in view.run.notes if not note.startswith(said)]
-    items = [*run_notes, *_job_notes(view), *_data_notes(view), *_check_notes(view), *_parity_notes(view)]
+    items = [*run_notes, *_job_notes(view), *_weight_notes(view), *_data_notes(view), *_check_notes(view),
+             *_parity_notes(view)]
     return [item for item in dict.fromkeys(items) if not IN_BANNERS.search(item)]
 
 
@@ -28,6 +29,16 @@ def _job_notes(view: RunView) -> list[str]:
             done = f", after {len(job.history)} of {job.epochs_requested} epochs" if job.status != "skipped" else ""
             items.append(f"{where} {job.status}{done}: {reason}")
     return items
+
+
+def _weight_notes(view: RunView) -> list[str]:
+    """Where each network's starting weights came from (train.init from a weight file), once per file."""
+    started: dict[tuple[str, str], list[str]] = {}
+    for job in view.jobs:
+        if job.weight_sources is not None:
+            started.setdefault((job.network, job.weight_sources.summary()), []).append(job.framework)
+    return [f"{network} started from {summary} in {', '.join(dict.fromkeys(frameworks))}"
+            for (network, summary), frameworks in started.items()]
 
 
 def _data_notes(view: RunView) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from harness.agreement import batch_order_difference
+from harness.pretrained import init_label
 from harness.report import format as fmt
 from harness.report.document import Block, Details, Heading, Table, Text
 from harness.report.model import FAIL, PASS, RunView, distinct, texts
@@ -60,7 +61,7 @@ def first_steps_table(view: RunView) -> Table | None:
                 continue
             first = {job.framework: job.first_step_losses[0] for job in jobs}
             epoch = {job.framework: job.history[0].train_loss for job in jobs if job.history}
-            inits = distinct([job.config.get("init") for job in jobs])
+            inits = distinct([init_label(job.config.get("init")) for job in jobs])
             difference = batch_order_difference({job.framework: job.first_step_batches for job in jobs},
                                                 {job.framework: job.batch_order for job in jobs})
             recorded = all(job.batch_order for job in jobs)

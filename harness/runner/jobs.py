@@ -7,6 +7,7 @@ network with the same settings applied (:func:`~harness.runner.protocol.resolve_
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from harness.runner.protocol import Device, Init, Message, TrainConfig, TrainReq
 from harness.spec import Network
 
 JOBS_FOLDER = "jobs"
+WEIGHTS_FOLDER = "weights"
+"""Where ``harness run --save-weights`` writes each job's trained weights, inside the output folder."""
 RESULTS_FILE = "results.json"
 
 _DEFAULTS = TrainConfig.model_fields
@@ -118,3 +121,9 @@ def plan_jobs(networks: list[Network], options: RunOptions) -> list[Job]:
                         )
                         jobs.append(Job(network, config, by_threads=options.several_threads))
     return jobs
+
+
+def saving_weights(job: Job, out: Path) -> Job:
+    """``job`` writing its trained weights to ``<out>/weights/<job's file name>.npz``."""
+    path = (Path(out) / WEIGHTS_FOLDER / Path(job.file_name).with_suffix(".npz").name).resolve()
+    return dataclasses.replace(job, config=job.config.model_copy(update={"save_weights": str(path)}))

@@ -18,10 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat
 from harness.framework import Mode
 from harness.results import FrameworkCount, TrainMeasurements
 from harness.spec.network import Network, expand, with_train
-from harness.spec.schema import Spec
+from harness.spec.schema import InitFile, Spec
 
 Device = Literal["cpu", "cuda"]
-Init = Literal["framework", "shared"]
+Init = Union[Literal["framework", "shared"], InitFile]
 
 
 class Message(BaseModel):
@@ -73,6 +73,8 @@ class TrainConfig(Moded):
     warmup_steps: NonNegativeInt = Field(default=5, description="Steps left out of the step-time statistics.")
     latency_repeats: PositiveInt = Field(default=30, description="Most inference calls timed per batch size.")
     latency_budget_s: PositiveFloat = Field(default=2.0, description="Most seconds spent timing one batch size.")
+    save_weights: str | None = Field(default=None, description="Where to write the trained weights as a neutral "
+                                     "weight file (harness run --save-weights), or None.")
 
     def comparable(self) -> dict[str, Any]:
         """The settings that must match for a stored result to stand for this job."""

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ import psutil
 
 from harness.framework import Framework, StepResult
 from harness.oracle import analyse
+from harness.pretrained import apply_init, save_trained
 from harness.results import Epoch, Params
 from harness.runner import measure, noise
 from harness.runner.ceiling import GEMM_REPEATS, GEMM_SIZE, gemm_gflops
@@ -29,7 +31,6 @@ from harness.runner.protocol import TrainConfig, TrainRequest, TrainResult
 from harness.runner.threads import effective_threads
 from harness.runner.train_parity import batch_digest
 from harness.spec import Network
-from harness.weights import initial_weights
 
 DETERMINISM_GROUPS = ("runtime", "determinism")
 """Effective-settings groups in which plugins report their seeds and determinism flags."""
@@ -52,7 +53,7 @@ DEFINITIONS: dict[str, str] = {
               "/ sum of their step times / 1e9 (backward counted as twice the forward; convolutions and dense layers only).",
     "latency": "wall time of framework.predict on a fixed test batch (inputs in, logits back as numpy) after one warm-up call, "
                "repeated up to {repeats} times or {budget:g} s per batch size.",
-    "build_seconds": "framework.build, plus load_weights with init shared, plus prepare_training.",
+    "build_seconds": "framework.build, plus load_weights with init shared or a weight file, plus prepare_training.",
     "first_step_seconds": "the job's first train_step alone (includes any graph tracing or compilation).",
     "compile_seconds": "per input shape (batch x height x width x channels), the first train_step at that shape: tracing and "
                        "compiling (in compiled mode) or retracing (a last partial batch, a size-agnostic network's new size).",
@@ -318,7 +319,7 @@ def job_environment(framework: Framework, config: TrainConfig, settings: dict[st
     env.determinism = {
         "seed": config.seed,
         "data_order": "chosen by the harness from (seed, epoch); the same for every framework",
-        "init": config.init,
+        "init": config.init if isinstance(config.init, str) else config.init.model_dump(),
         "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED"),
         "framework": runtime,
     }
@@ -356,15 +357,14 @@ def train_task(framework: Framework, request: TrainRequest) -> TrainResult:
     emit("phase", phase="build")
     build_start = time.perf_counter()
     model = framework.build(network)
-    if config.init == "shared":
-        framework.load_weights(model, initial_weights(network, config.seed))
+    sources = apply_init(framework, model, network, config.seed)
     trainer = framework.prepare_training(model, network.spec.train)
     build_seconds = time.perf_counter() - build_start
     settings = framework.effective_settings(model, network).as_dict()
     result: dict[str, Any] = {
         "status": "ok", "build_seconds": build_seconds, "startup_seconds": startup, "data_seconds": data_seconds,
         "effective_settings": settings, "data": data.info.model_dump(mode="json"),
-        "definitions": definitions(config),
+        "definitions": definitions(config), "weight_sources": sources,
         **parameter_counts(framework, model),
     }
     emit("phase", phase="train")
@@ -380,6 +380,8 @@ def train_task(framework: Framework, request: TrainRequest) -> TrainResult:
     if result["status"] == "ok":
         emit("phase", phase="latency")
         result.update(latency(framework, model, data, config))
+        if config.save_weights:
+            result["saved_weights"] = save_trained(framework, model, Path(config.save_weights))
     result["environment"] = job_environment(framework, config, settings)
     result["peak_rss_mb"] = measure.peak_rss_mb()
     return TrainResult.model_validate(result)

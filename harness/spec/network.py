@@ -264,6 +264,19 @@ def expand(spec: schema.Spec, variant: str | None = None, path: str = "") -> Net
     return Network(spec, variant, backbone + head, path, full_trace)
 
 
+def in_head(node: Node) -> bool:
+    """Whether ``node`` is one of the head's layers (else the backbone's)."""
+    return node.loc[:1] == ("head",)
+
+
+def frozen_layers(network: Network) -> frozenset[str]:
+    """The layers ``train.freeze`` leaves untrained (every backbone layer, or none); their
+    parameters are non-trainable and their batch norms run on the moving statistics in training."""
+    if network.spec.train.freeze != "backbone":
+        return frozenset()
+    return frozenset(node.name for node in network.walk() if not in_head(node))
+
+
 def with_train(network: Network, **changes: object) -> Network:
     """``network`` with ``changes`` applied to its ``train`` settings (batch size, epochs, seed, init...)."""
     spec = network.spec.model_copy(update={"train": network.spec.train.model_copy(update=changes)})

@@ -341,6 +341,25 @@ Optimizer = Annotated[Union[Sgd, MomentumSgd, Adam, Adadelta, RmsProp], Field(di
 OPTIMIZER_NAMES: tuple[str, ...] = ("sgd", "momentum", "adam", "adadelta", "rmsprop")
 
 
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
+class InitFile(Strict):
+    """Start (some) layers from a neutral weight file (:mod:`harness.weight_file`); the other
+    layers start as ``others`` says."""
+
+    weights: str = Field(description="A .npz written by `harness weights import`/`export`; a relative path "
+                                     "starts at the spec file's folder.")
+    sha256: Sha256 | None = Field(default=None, description="The file's sha256; verified when given, recorded always.")
+    layers: Literal["all", "backbone", "head"] = Field(
+        default="all", description="Which of the file's layers to take: every one, or those of one part.")
+    others: Literal["framework", "shared"] = Field(
+        default="framework", description="How the layers not taken from the file start.")
+    missing: Literal["error", "others"] = Field(
+        default="error", description="error: a missing file stops the run; others: every layer starts as "
+                                     "`others` says and the report says the file was not available.")
+
+
 class Train(Strict):
     optimizer: Optimizer
     loss: Literal["cross_entropy"] = Field(
@@ -349,10 +368,14 @@ class Train(Strict):
     batch_size: Annotated[StrictInt, Field(gt=0, le=limits.MAX_BATCH)] = 64
     epochs: Annotated[StrictInt, Field(gt=0, le=limits.MAX_EPOCHS)] = 10
     seed: Annotated[StrictInt, Field(ge=0, le=limits.MAX_SEED)] = 0
-    init: Literal["framework", "shared"] = Field(
+    init: Literal["framework", "shared"] | InitFile = Field(
         default="framework",
-        description="framework: each framework's own initialisers; shared: the same neutral weights.",
+        description="framework: each framework's own initialisers; shared: the same neutral weights; "
+                    "{weights: file.npz, ...}: layers from a neutral weight file.",
     )
+    freeze: Literal["none", "backbone"] = Field(
+        default="none", description="backbone: the backbone's weights are not trained (non-trainable) and its "
+                                    "batch norms run on their moving statistics.")
 
 
 class Dataset(Strict):

@@ -14,7 +14,8 @@ against the numpy reference, the exact weight round trip, deterministic inferenc
 effective settings, each batch norm's and optimizer hyperparameter's value in the framework's own
 convention against what the neutral value implies; then the thread count, the devices, and a few
 training steps with every optimizer against the numpy training reference (:mod:`harness.reference_train`,
-with the departures the framework declares in ``training_conventions``), and a few in float64, in a
+with the departures the framework declares in ``training_conventions``), a few with a frozen
+backbone (``train.freeze``: counted non-trainable, left untouched), and a few in float64, in a
 worker of its own, unless the plugin says why it cannot (``float64_unavailable``).
 """
 
@@ -34,7 +35,7 @@ from harness.framework import EffectiveSettings, Framework, NeutralWeights, Para
 from harness.oracle import analyse
 from harness.parity import DEFAULT_TOLERANCE, diff
 from harness.spec import Network
-from harness.spec.network import with_train
+from harness.spec.network import frozen_layers, with_train
 from harness.testing.networks import AGNOSTIC_SIZES, OPTIMIZERS, conformance_networks, training_network
 from harness.testing.plugin import KIT_THREADS, device_option, framework_option
 from harness.testing.strategies import networks as random_networks
@@ -291,6 +292,13 @@ def test_effective_settings_initialisation(framework: Framework, build: Callable
                 )
 
 
+def _oracle_mismatch(framework: Framework, model: Any, network: Network) -> str | None:
+    """The first layer whose parameter counts differ from the oracle's, described; None when all agree."""
+    counts = {name: (count.trainable, count.non_trainable) for name, count in framework.count_params(model).items()}
+    mismatches = layer_mismatches(analyse(network), counts)
+    return mismatches[0].describe(framework.name) if mismatches else None
+
+
 @settings(max_examples=25, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(network=random_networks())
@@ -298,9 +306,8 @@ def test_random_specs_agree_with_oracle_and_reference(framework: Framework, netw
     """Random valid specs (every layer type, strides, paddings, heads): per-layer parameter
     counts equal the oracle's, and on neutral weights every layer equals the numpy reference."""
     model = framework.build(network)
-    counts = {name: (count.trainable, count.non_trainable) for name, count in framework.count_params(model).items()}
-    mismatches = layer_mismatches(analyse(network), counts)
-    assert not mismatches, "first layer that differs: " + mismatches[0].describe(framework.name)
+    mismatch = _oracle_mismatch(framework, model, network)
+    assert mismatch is None, f"first layer that differs: {mismatch}"
     weights = initial_weights(network, seed=11)
     framework.load_weights(model, weights)
     images = _images(network, _sizes(network)[0], seed=6)
@@ -332,6 +339,26 @@ def test_train_step(framework: Framework, optimizer: str) -> None:
     logits_layer = list(network.walk())[-1].name
     for name, array in before[logits_layer].items():
         assert not np.array_equal(after[logits_layer][name], array), f"{optimizer}: the classifier's {name} did not change"
+
+
+def test_frozen_backbone(framework: Framework) -> None:
+    """With ``train.freeze: backbone`` the backbone counts as non-trainable (as the oracle says) and
+    two training steps leave its weights and batch-norm statistics exactly as loaded, while the head trains."""
+    network = with_train(training_network("adam"), freeze="backbone")
+    model = framework.build(network)
+    mismatch = _oracle_mismatch(framework, model, network)
+    assert mismatch is None, f"with a frozen backbone, first layer that differs: {mismatch}"
+    start = initial_weights(network, seed=7)
+    framework.load_weights(model, start)
+    trainer = framework.prepare_training(model, network.spec.train)
+    for images, labels in training_batches(network, 2, network.spec.train.batch_size, seed=4):
+        framework.train_step(trainer, images, labels)
+    after = framework.export_weights(model)
+    for layer in frozen_layers(network) & set(start):
+        for name, array in start[layer].items():
+            assert np.array_equal(after[layer][name], array), f"the frozen layer '{layer}' {name} changed in training"
+    logits = list(network.walk())[-1].name
+    assert not np.array_equal(after[logits]["kernel"], start[logits]["kernel"]), "the head did not train"
 
 
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))

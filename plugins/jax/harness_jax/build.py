@@ -19,6 +19,7 @@ import numpy as np
 from flax import nnx
 
 from harness.spec import Network, Node
+from harness.spec.network import frozen_layers
 from harness_jax.layers import make_layer
 from harness_jax.runtime import float_dtype
 
@@ -111,6 +112,16 @@ class JaxNetwork:
         return {node.name: np.asarray(values[node.name], dtype=np.float32) for node in self.network.walk()}
 
 
+def trainable_mask(network: Network, params: nnx.State) -> Any:
+    """``params`` with each leaf replaced by whether it trains (False in a layer ``train.freeze``
+    leaves untrained), or None when every parameter trains."""
+    frozen = frozen_layers(network)
+    if not frozen:
+        return None
+    return jax.tree_util.tree_map_with_path(lambda path, _: not (len(path) > 1 and getattr(path[1], "key", None) in frozen),
+                                            params)
+
+
 def build_model(network: Network, seed: int, device: Any) -> JaxNetwork:
     """The network with Flax's own initialisers, seeded, its state on ``device``."""
     with jax.default_device(device):
@@ -119,6 +130,9 @@ def build_model(network: Network, seed: int, device: Any) -> JaxNetwork:
         model.eval()
         eval_graph, params, rest = nnx.split(model, nnx.Param, ...)
         model.train()
+        for name in frozen_layers(network):
+            if isinstance(model.layers.get(name), nnx.BatchNorm):
+                model.layers[name].use_running_average = True  # a frozen batch norm trains on its moving statistics
         train_graph, _, _ = nnx.split(model, nnx.Param, ...)
     # Committed to the device, like every later state: one compilation serves all steps.
     params, rest = jax.device_put((params, rest), device)

@@ -16,6 +16,7 @@ import numpy as np
 
 from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount, StepResult, TrainingConventions
 from harness.spec import Network
+from harness.spec.network import frozen_layers
 from harness.spec.schema import Train
 from harness_jax import runtime
 
@@ -92,10 +93,11 @@ class JaxFramework(Framework):
             return sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(state))
 
         net = model.module()
+        frozen = frozen_layers(model.network)  # their parameters get no update (harness_jax.train)
         counts = {node.name: ParamCount(0, 0) for node in model.network.walk()}
         for name, layer in net.layers.items():
-            counts[name] = ParamCount(trainable=size(nnx.state(layer, nnx.Param)),
-                                      non_trainable=size(nnx.state(layer, nnx.BatchStat)))
+            params, stats = size(nnx.state(layer, nnx.Param)), size(nnx.state(layer, nnx.BatchStat))
+            counts[name] = ParamCount(0, params + stats) if name in frozen else ParamCount(params, stats)
         return counts
 
     def effective_settings(self, model: JaxNetwork, network: Network) -> EffectiveSettings:

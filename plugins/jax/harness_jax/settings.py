@@ -19,6 +19,7 @@ from harness.shapes import resolve_padding
 from harness.spec import Network
 from harness.spec import schema
 from harness.spec.network import Traced
+from harness.spec.schema import InitFile
 from harness_jax import runtime
 from harness_jax.build import JaxNetwork
 from harness_jax.layers import Activation, Convolution, Dense, GlobalPool, Pool
@@ -68,7 +69,7 @@ def _window_settings(settings: EffectiveSettings, traced: Traced, module: Convol
                                                  neutral=layer.padding, note="[top, bottom, left, right]"))
 
 
-def _initializers(settings: EffectiveSettings, traced: Traced, init: str) -> None:
+def _initializers(settings: EffectiveSettings, traced: Traced, init: str | InitFile) -> None:
     layer = traced.node.layer
     for initializer, value in DEFAULT_INITIALIZERS.get(layer.type, {}).items():
         if initializer == "bias_initializer" and not layer.use_bias:  # type: ignore[union-attr]

@@ -30,7 +30,7 @@ import optax
 from flax import nnx
 
 from harness.spec import schema
-from harness_jax.build import JaxNetwork
+from harness_jax.build import JaxNetwork, trainable_mask
 
 OPTIMIZER_NEUTRAL_NAMES: dict[str, str] = {
     "learning_rate": "lr", "momentum": "momentum", "nesterov": "nesterov", "b1": "beta1", "b2": "beta2",
@@ -99,6 +99,11 @@ def make_trainer(built: JaxNetwork, train: schema.Train) -> Trainer:
     """The optimizer the spec names and the compiled training step for ``built``."""
     optimizer, arguments = make_optimizer(train.optimizer)
     graph = built.train_graph
+    mask = trainable_mask(built.network, built.params)
+
+    def trainable_only(tree: Any) -> Any:
+        # A frozen layer's gradient is zero, so every optimizer's update (and state) for it stays zero.
+        return tree if mask is None else jax.tree.map(lambda leaf, keep: leaf if keep else jnp.zeros_like(leaf), tree, mask)
 
     def step(params: nnx.State, rest: nnx.State, opt_state: Any, images: jax.Array, labels: jax.Array) -> Any:
         model = nnx.merge(graph, params, rest)
@@ -111,7 +116,8 @@ def make_trainer(built: JaxNetwork, train: schema.Train) -> Trainer:
         # statistics and dropout's stream that the forward pass updates in ``model``.
         (loss, logits), grads = nnx.value_and_grad(loss_and_logits, has_aux=True)(model)
         _, params, rest = nnx.split(model, nnx.Param, ...)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
+        updates, opt_state = optimizer.update(trainable_only(grads), opt_state, params)
+        updates = trainable_only(updates)
         correct = jnp.sum(jnp.argmax(logits, axis=-1) == labels)
         return optax.apply_updates(params, updates), rest, opt_state, loss, correct
 

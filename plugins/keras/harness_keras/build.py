@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.shapes import Pads, explicit_padding
 from harness.spec import Network, Node, schema
+from harness.spec.network import frozen_layers
 from harness_keras.backends import TENSORFLOW
 from harness_keras.layers import ConstantPadding2D, PaddingExcludedAveragePooling2D
 from harness_keras.runtime import BACKEND, keras, tf
@@ -167,4 +168,7 @@ def build_model(network: Network) -> KerasNetwork:
     outputs: dict[str, Any] = {}
     logits = _connect(network.nodes, inputs, groups, outputs)
     model = keras.Model(inputs=inputs, outputs=logits, name=network.spec.name)
+    for name in frozen_layers(network):
+        for layer in groups[name]:
+            layer.trainable = False  # Keras then also runs a batch norm on its moving statistics
     return KerasNetwork(network, model, groups, outputs)

@@ -7,11 +7,15 @@ framework of its own, so ``--framework all`` includes all three where their back
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from harness.framework import Framework
 from harness.hookspecs import hookimpl
 from harness_keras.backends import worker_environment
 from harness_keras.framework import KERAS_FRAMEWORKS
+
+if TYPE_CHECKING:
+    from harness.conversion import WeightReader
 
 BACKEND_OF: dict[str, str] = {framework.name: framework.backend for framework in KERAS_FRAMEWORKS}
 
@@ -29,3 +33,11 @@ def harness_worker_environment(framework: str, threads: int, device: str) -> dic
     Keras worker starts."""
     backend = BACKEND_OF.get(framework)
     return None if backend is None else worker_environment(backend, threads, device)
+
+
+@hookimpl
+def harness_weight_readers(register: Callable[[WeightReader], None]) -> None:
+    """Register the reader of saved Keras models and keras.applications (imported when it runs)."""
+    from harness_keras.importer import READER
+
+    register(READER)

@@ -15,6 +15,7 @@ from harness.framework import EffectiveSettings, Setting, initializer_setting
 from harness.shapes import resolve_padding
 from harness.spec import Network, schema
 from harness.spec.network import Traced
+from harness.spec.schema import InitFile
 from harness_keras.backends import TENSORFLOW
 from harness_keras.build import KerasNetwork
 from harness_keras.layers import ConstantPadding2D, PaddingExcludedAveragePooling2D
@@ -87,7 +88,7 @@ def _window_settings(settings: EffectiveSettings, traced: Traced, layers: tuple[
     settings.add(name, "stride", Setting(list(stride), neutral=list(schema.pair(neutral_stride))))
 
 
-def _layer_settings(settings: EffectiveSettings, traced: Traced, layers: tuple[keras.layers.Layer, ...], init: str) -> None:
+def _layer_settings(settings: EffectiveSettings, traced: Traced, layers: tuple[keras.layers.Layer, ...], init: str | InitFile) -> None:
     name, layer, main = traced.node.name, traced.node.layer, layers[-1]
     config = main.get_config()
     if layer.type in ("conv", "depthwise_conv", "max_pool", "avg_pool"):

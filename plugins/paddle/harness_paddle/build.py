@@ -8,7 +8,7 @@ from harness import channels_first
 from harness.channels_first import LayoutPlan
 from harness.spec import Network, Node
 from harness.spec import schema
-from harness.spec.network import Traced
+from harness.spec.network import Traced, frozen_layers
 from harness_paddle.layers import ChannelsLastFlatten, GlobalPool2D, Pool2D, SamePadding2D, Unit
 from harness_paddle.runtime import nn, paddle
 
@@ -102,6 +102,17 @@ class PaddleNetwork(nn.Layer):
         self.units = nn.LayerDict(
             {traced.node.name: paddle_unit(traced, self.plan) for traced in network.trace if not traced.node.children}
         )
+        frozen = frozen_layers(network)
+        for name in frozen:
+            for parameter in self.units[name].parameters():
+                parameter.trainable = False
+        self.frozen_batch_norms = [node.name for node in network.walk() if node.name in frozen and node.type == "batch_norm"]
+
+    def train(self) -> None:
+        """Training mode, except for frozen batch norms, which stay on their moving statistics."""
+        super().train()
+        for name in self.frozen_batch_norms:
+            self.units[name].eval()
 
     def unit(self, name: str) -> Unit:
         """The Paddle layers of one (non-residual) neutral layer."""

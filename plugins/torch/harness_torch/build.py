@@ -8,7 +8,7 @@ from harness import channels_first
 from harness.channels_first import LayoutPlan
 from harness.spec import Network
 from harness.spec import schema
-from harness.spec.network import Traced
+from harness.spec.network import Traced, frozen_layers
 from harness_torch.layers import ChannelsLastFlatten, Dense, GlobalPool, NeutralNet, WindowConv, WindowPool, activation_module
 
 
@@ -55,4 +55,6 @@ def build_model(network: Network) -> NeutralNet:
     """Every layer of ``network`` as a module under its neutral name, run in spec order."""
     plan = channels_first.layout_plan(network)
     layers = {traced.node.name: build_layer(traced, plan) for traced in network.trace if not traced.node.children}
+    for name in frozen_layers(network):
+        layers[name].requires_grad_(False)
     return NeutralNet(network, layers, plan)

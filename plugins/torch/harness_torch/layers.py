@@ -17,6 +17,7 @@ from harness import channels_first
 from harness.channels_first import LayoutPlan
 from harness.shapes import Pads
 from harness.spec import Network, Node
+from harness.spec.network import frozen_layers
 from harness.spec import schema
 
 MAX_POOL_FILL = float("-inf")
@@ -153,6 +154,14 @@ class NeutralNet(nn.Module):
         self.network = network
         self.plan = plan
         self.layers = LayerTable(layers)
+        self.frozen = [layers[name] for name in frozen_layers(network) if isinstance(layers[name], nn.modules.batchnorm._BatchNorm)]
+
+    def train(self, mode: bool = True) -> NeutralNet:
+        """Training mode, except for frozen batch norms, which stay on their moving statistics."""
+        super().train(mode)
+        for module in self.frozen:
+            module.eval()
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.run(self.network.nodes, x, None)

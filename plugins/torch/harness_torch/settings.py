@@ -18,6 +18,7 @@ from harness.shapes import resolve_padding
 from harness.spec import Network
 from harness.spec import schema
 from harness.spec.network import Traced
+from harness.spec.schema import InitFile
 from harness_torch import runtime, train
 from harness_torch.layers import ChannelsLastFlatten, NeutralNet, WindowConv, WindowPool
 
@@ -77,7 +78,7 @@ def _window_settings(settings: EffectiveSettings, traced: Traced, module: Window
 
 
 def _layer_settings(settings: EffectiveSettings, traced: Traced, module: nn.Module,
-                    order: FeatureOrder, init: str) -> None:
+                    order: FeatureOrder, init: str | InitFile) -> None:
     name, layer = traced.node.name, traced.node.layer
     kind = layer.type
     if isinstance(module, (WindowConv, WindowPool)):

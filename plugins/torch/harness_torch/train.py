@@ -106,7 +106,8 @@ class Trainer:
 
 def prepare(model: NeutralNet, train: Train, device: str) -> Trainer:
     """The optimizer (every hyperparameter explicit) and cross-entropy on logits."""
-    return Trainer(model, make_optimizer(model.parameters(), train.optimizer), make_loss(), device)
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    return Trainer(model, make_optimizer(trainable, train.optimizer), make_loss(), device)
 
 
 def step(trainer: Trainer, images: np.ndarray, labels: np.ndarray) -> StepResult:

@@ -6,17 +6,11 @@ import numpy as np
 import torch
 
 from harness import channels_first as cf
+from harness.channels_first import BATCH_NORM_TENSORS
 from harness.framework import NeutralWeights, ParamCount
 from harness.weights import check_complete
 from harness_torch.layers import NeutralNet
 
-BATCH_NORM_TENSORS: dict[str, str] = {
-    "gamma": "weight",
-    "beta": "bias",
-    "moving_mean": "running_mean",
-    "moving_variance": "running_var",
-}
-"""Neutral BN tensor -> PyTorch attribute."""
 
 NON_TRAINABLE_BUFFERS = ("running_mean", "running_var")
 """Buffers counted as non-trainable parameters (BN moving statistics); ``num_batches_tracked``
@@ -59,24 +53,10 @@ def export(model: NeutralNet) -> NeutralWeights:
     for node in model.network.walk():
         if node.type not in ("conv", "depthwise_conv", "dense", "batch_norm"):
             continue
-        module, order = model.layers[node.name], model.plan.orders[node.name]
-        if node.type == "batch_norm":
-            weights[node.name] = {
-                neutral: cf.features_to_neutral(_get(getattr(module, native)), order.inputs)
-                for neutral, native in BATCH_NORM_TENSORS.items()
-            }
-            continue
-        weight = _get(module.weight)
-        if node.type == "conv":
-            kernel = cf.conv_kernel_from_native(weight)
-        elif node.type == "depthwise_conv":
-            kernel = cf.depthwise_kernel_from_native(weight, node.layer.depth_multiplier)
-        else:
-            kernel = cf.dense_kernel_to_neutral_order(cf.dense_kernel_from_out_in(weight), order)
-        tensors = {"kernel": kernel}
-        if module.bias is not None:
-            tensors["bias"] = cf.features_to_neutral(_get(module.bias), order.outputs)
-        weights[node.name] = tensors
+        module = model.layers[node.name]
+        names = BATCH_NORM_TENSORS.values() if node.type == "batch_norm" else ("weight", "bias")
+        native = {name: _get(getattr(module, name)) for name in names if getattr(module, name) is not None}
+        weights[node.name] = cf.torch_layer_to_neutral(node, native, model.plan.orders[node.name])
     return weights
 
 
