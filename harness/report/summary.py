@@ -20,6 +20,7 @@ from harness.report import stats
 from harness.report.banners import shortened, substitutions
 from harness.report.document import Block, Bullets, Details, Mark, Section, Table, Text
 from harness.report.findings import findings_blocks
+from harness.report.published import published_blocks
 from harness.report.spread import spread_blocks
 from harness.report.model import FAIL, PASS, RunView, first_line, labels
 from harness.results import JobResult
@@ -371,7 +372,8 @@ def summary_blocks(view: RunView) -> tuple[Block, ...]:
     if len(table.frame) > OPEN_ROWS:
         table = Details(f"Every network in every framework: test accuracy, step time, images/s ({len(table.frame)} rows)",
                         (table,))
-    blocks: list[Block] = [Bullets(tuple(findings(view, found))), networks_table(view), table, Text(certainty(found))]
+    blocks: list[Block] = [Bullets(tuple(findings(view, found))), networks_table(view), *published_blocks(view), table,
+                           Text(certainty(found))]
     blocks += spread_blocks(view, {key: group.accuracy for key, group in found.items()})
     trouble = problems(view, found)
     if trouble:
