@@ -10,7 +10,7 @@ import pytest
 from report_support import REPO, sample_run, write_run
 from scipy import stats as scipy_stats
 
-from harness.framework import SHARED_INIT
+from harness.framework import initializer_setting
 from harness.report import load_results, write_report
 from harness.report.model import RunView
 from harness.report.spread import differing_settings, holm, spread, spread_blocks, spread_line
@@ -90,7 +90,7 @@ def test_shared_initialisers_leave_no_setting_to_blame() -> None:
         for settings in job.effective_settings.values():
             for name, setting in list(settings.items()):
                 if name.endswith("_initializer"):
-                    settings[name] = type(setting)(value=SHARED_INIT, neutral="shared", default=False)
+                    settings[name] = initializer_setting("shared", setting.value, "")
     view = RunView(run)
     found = spread("lenet", accuracy(view, "lenet"))
     assert found is not None and differing_settings(view, "lenet", "torch", found.standouts[0].others) == {}
