@@ -28,7 +28,7 @@ from scipy import stats as scipy_stats
 
 from harness.report import format as fmt
 from harness.report import stats
-from harness.report.document import Block, Bullets, Text
+from harness.report.document import Block, Bullets, Details, Text
 from harness.report.model import RunView, labels
 from harness.report.settings import settings_of
 
@@ -149,6 +149,20 @@ def _accuracy(estimate: stats.Estimate) -> str:
     return f"{fmt.accuracy(estimate.mean)}{half}"
 
 
+def short_line(view: RunView, found: Spread) -> str:
+    """The Summary's open bullet: which frameworks stand out, by how much, and the names of the settings
+    that differ (their values are in :func:`spread_line`, folded)."""
+    parts = []
+    for standout in found.standouts:
+        gap = (standout.mean - standout.others_mean) * POINTS
+        against = "the others" if len(standout.others) > 1 else standout.others[0]
+        differing = ", ".join(differing_settings(view, found.network, standout.framework, standout.others))
+        parts.append(f"{standout.framework} {abs(gap):.1f} points {'below' if gap < 0 else 'above'} {against}, "
+                     + (f"differing in {differing}" if differing else "with no recorded setting that differs"))
+    return (f"Frameworks differ on {labels(view)[found.network]} by more than their seed intervals "
+            f"(p={found.p_value:.2g}): {'; '.join(parts)}.")
+
+
 def spread_line(view: RunView, found: Spread) -> str:
     """One Summary bullet: which frameworks differ, by how much and how sure, and the settings that differ."""
     name = labels(view)[found.network]
@@ -177,9 +191,12 @@ TEST = ("Framework spread: per network, Alexander-Govern's one-way test over the
 
 
 def spread_blocks(view: RunView, accuracy: Accuracies) -> tuple[Block, ...]:
-    """The Summary's spread bullets and how they were tested; nothing when the frameworks agree."""
+    """The Summary's spread: one short bullet per network whose frameworks differ, with the figures,
+    the settings' values and the test folded below; nothing when the frameworks agree."""
     found = [result for network in view.networks
              if (result := spread(network, {fw: seeds for (net, fw), seeds in accuracy.items() if net == network}))]
     if not found:
         return ()
-    return Bullets(tuple(spread_line(view, result) for result in found)), Text(TEST)
+    return (Bullets(tuple(short_line(view, result) for result in found)),
+            Details("Framework spread: the test, and the settings that differ",
+                    (Text(TEST), Bullets(tuple(spread_line(view, result) for result in found)))))

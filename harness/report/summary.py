@@ -24,9 +24,9 @@ from harness.report import stats
 from harness.report.banners import shortened, substitutions
 from harness.report.document import Block, Bullets, Details, Mark, Section, Table, Text
 from harness.report.findings import findings_blocks
+from harness.report.model import FAIL, PASS, RunView, first_line, labels
 from harness.report.published import published_blocks
 from harness.report.spread import spread_blocks
-from harness.report.model import FAIL, PASS, RunView, first_line, labels
 from harness.results import JobResult
 
 POINTS = 100.0
@@ -89,12 +89,12 @@ def chance(view: RunView, network: str) -> float | None:
     return 1.0 / shape[-1] if shape and isinstance(shape[-1], int) and shape[-1] > 1 else None
 
 
-def troubled(view: RunView, groups: list[Group]) -> str:
+def troubled(view: RunView, found: list[Group]) -> str:
     """``lenet diverged (keras, torch); lenet_stride2 did not learn (paddle)``: the groups that diverged or
     did not learn, in the training outcome's words; empty when every one learned."""
     names = labels(view)
     by_kind: dict[tuple[str, str], list[str]] = {}
-    for group in groups:
+    for group in found:
         if group.trouble:
             by_kind.setdefault((names[group.network], group.trouble), []).append(group.framework)
     return "; ".join(f"{network} {kind} ({', '.join(frameworks)})" for (network, kind), frameworks in by_kind.items())
