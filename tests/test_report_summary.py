@@ -230,3 +230,18 @@ def test_the_summary_opens_with_the_published_findings_and_the_training_outcomes
     assert all(cell.startswith(("holds", "contradicted", "undecided")) for cell in cells[3:])
     assert "needs" in row and "seeds" in row  # three seeds cannot decide a 0.27-point claim in every framework
     assert "Training outcome: every job learned" in summary or "| network" in summary
+
+
+def test_the_committed_e1_results_read_diverged_and_did_not_learn_never_near_chance() -> None:
+    """E1 as committed (tests/fixtures/e1_mobilenetv2_heads): every Flatten job diverged, every GAP job
+    did not learn; the Summary says so in those words, and draws no accuracy finding."""
+    from harness.report import load_results
+    from harness.report.summary import findings, problems
+
+    view = RunView(load_results(REPO / "tests/fixtures/e1_mobilenetv2_heads/results.json"))
+    found = groups(view)
+    assert {g.trouble for (network, _), g in found.items() if network.endswith(":flatten")} == {"diverged"}
+    assert {g.trouble for (network, _), g in found.items() if network.endswith(":gap")} == {"did not learn"}
+    text = " ".join([*findings(view, found), *problems(view, found)])
+    assert "flatten diverged (jax, keras, keras-jax, keras-torch, paddle, torch)" in text
+    assert "so this run has no accuracy finding" in text and "near chance" not in text
