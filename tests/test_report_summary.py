@@ -9,12 +9,12 @@ import pytest
 from report_support import REPO, sample_run, write_run
 from scipy import stats as scipy_stats
 
-from harness.report import write_report
+from harness.report import load_results, write_report
 from harness.report.markdown import MAX_LINE
 from harness.report.model import RunView
 from harness.report.plots import comparison_chart
 from harness.report.stats import difference, estimate
-from harness.report.summary import groups
+from harness.report.summary import findings, groups, problems
 from harness.results import RunResults
 
 ACCURACY = {  # (network, framework) -> final test accuracy of seeds 0, 1, 2
@@ -235,9 +235,6 @@ def test_the_summary_opens_with_the_published_findings_and_the_training_outcomes
 def test_the_committed_e1_results_read_diverged_and_did_not_learn_never_near_chance() -> None:
     """E1 as committed (tests/fixtures/e1_mobilenetv2_heads): every Flatten job diverged, every GAP job
     did not learn; the Summary says so in those words, and draws no accuracy finding."""
-    from harness.report import load_results
-    from harness.report.summary import findings, problems
-
     view = RunView(load_results(REPO / "tests/fixtures/e1_mobilenetv2_heads/results.json"))
     found = groups(view)
     assert {g.trouble for (network, _), g in found.items() if network.endswith(":flatten")} == {"diverged"}
