@@ -20,7 +20,12 @@ run() {  # run NAME ARGS...: one report folder
 
 # E3a vs E3b, the main job: 3 seeds in every framework, on a 10,000-image slice for 3 epochs
 # (full length, 60,000 images x 10 epochs x 3 seeds x 6 frameworks, takes hours on 2 cores).
-run lenet_vs_stride2 specs/lenet.yaml specs/lenet_stride2.yaml --seeds 0,1,2 --limit-train 10000 --epochs 3 --threads 1
+run lenet_vs_stride2 specs/lenet.yaml specs/lenet_stride2.yaml --seeds 0,1,2 --limit-train 10000 --epochs 3 --threads 1 --init framework
+# Its companion at the same slice, every framework starting from the same neutral weights: with the
+# main report (each framework's own initialisers, the specs' train.init) it shows whether PyTorch's
+# accuracy gap is its initialiser. About as long as the main report; run it with
+# `reports/regenerate.sh lenet_vs_stride2_shared_init`.
+run lenet_vs_stride2_shared_init specs/lenet.yaml specs/lenet_stride2.yaml --seeds 0,1,2 --limit-train 10000 --epochs 3 --threads 1 --init shared
 # E2a/b/c: dense vs fully convolutional vs size-agnostic heads.
 run mnist_heads specs/mnist_heads.yaml --limit-train 10000 --epochs 3 --threads 2
 # E5a-f: dropout and dense layers removed, conv-as-FC.

@@ -9,12 +9,12 @@ import pytest
 from report_support import REPO, sample_run, write_run
 from scipy import stats as scipy_stats
 
-from harness.report import write_report
+from harness.report import load_results, write_report
 from harness.report.markdown import MAX_LINE
 from harness.report.model import RunView
 from harness.report.plots import comparison_chart
 from harness.report.stats import difference, estimate
-from harness.report.summary import groups
+from harness.report.summary import findings, groups, problems
 from harness.results import RunResults
 
 ACCURACY = {  # (network, framework) -> final test accuracy of seeds 0, 1, 2
@@ -154,14 +154,28 @@ def test_a_substituted_data_set_gets_a_banner_and_the_published_figure_is_not_co
     assert "0.9837, not comparable (published on mnist)" in summary_of(one_seed)
 
 
-def test_an_accuracy_near_chance_says_so(tmp_path: Path) -> None:
+def test_a_network_that_diverged_or_did_not_learn_is_named_in_the_training_outcome_words(tmp_path: Path) -> None:
     run = sample_run(epochs=2, samples=30)
     for job in run.jobs:
         if job.network == "lenet_stride2" and job.history:
-            job.history[-1].test_accuracy = 0.11
+            job.history[-1].test_accuracy = 0.1  # 1,000 of 10,000 test images: not above chance
+        if job.network == "lenet" and job.framework == "keras":
+            job.history[0].train_loss = 50.0  # above 5 x ln(10): diverged, though its accuracy is high
     summary = " ".join(summary_of(render(run, tmp_path)).split())
-    assert "Near chance (chance is 0.1000): lenet_stride2 · keras, lenet_stride2 · torch" in summary
-    assert "accuracy near chance, so no accuracy finding" in summary
+    trouble = "lenet diverged (keras); lenet_stride2 did not learn (keras, torch)"
+    assert f"Training outcome: {trouble} (see the training outcome above)" in summary
+    assert f"no accuracy finding, since {trouble}" in summary
+    assert "near chance" not in summary
+
+
+def test_no_network_learning_anywhere_leaves_the_run_without_an_accuracy_finding(tmp_path: Path) -> None:
+    run = sample_run(epochs=2, samples=30)
+    for job in run.jobs:
+        if job.history:
+            job.history[-1].test_accuracy = 0.1
+    summary = " ".join(summary_of(render(run, tmp_path)).split())
+    assert "No network learned in any framework: lenet did not learn (keras, paddle)" in summary
+    assert "so this run has no accuracy finding." in summary
 
 
 def test_the_summary_table_is_the_first_table_in_the_html(tmp_path: Path) -> None:
@@ -216,3 +230,15 @@ def test_the_summary_opens_with_the_published_findings_and_the_training_outcomes
     assert all(cell.startswith(("holds", "contradicted", "undecided")) for cell in cells[3:])
     assert "needs" in row and "seeds" in row  # three seeds cannot decide a 0.27-point claim in every framework
     assert "Training outcome: every job learned" in summary or "| network" in summary
+
+
+def test_the_committed_e1_results_read_diverged_and_did_not_learn_never_near_chance() -> None:
+    """E1 as committed (tests/fixtures/e1_mobilenetv2_heads): every Flatten job diverged, every GAP job
+    did not learn; the Summary says so in those words, and draws no accuracy finding."""
+    view = RunView(load_results(REPO / "tests/fixtures/e1_mobilenetv2_heads/results.json"))
+    found = groups(view)
+    assert {g.trouble for (network, _), g in found.items() if network.endswith(":flatten")} == {"diverged"}
+    assert {g.trouble for (network, _), g in found.items() if network.endswith(":gap")} == {"did not learn"}
+    text = " ".join([*findings(view, found), *problems(view, found)])
+    assert "flatten diverged (jax, keras, keras-jax, keras-torch, paddle, torch)" in text
+    assert "so this run has no accuracy finding" in text and "near chance" not in text

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.findings.claims import Claim, claims_from
-from harness.results import NetworkCheck, RunResults, Timing
+from harness.results import JobResult, NetworkCheck, RunResults, Timing
 from harness.spec import SpecError, SpecErrors, load_networks
 
 
@@ -83,21 +83,24 @@ def _claims(run: RunResults) -> tuple[tuple[Claim, ...], str]:
                           if read else "nowhere: the results record none and their spec files cannot be read")
 
 
+def job_facts(run: RunResults, job: JobResult) -> JobFacts:
+    """What ``job`` of ``run`` measured, as the findings read it."""
+    analysis = run.networks.get(job.network)
+    flags = list(job.noise_flags) + ([] if job.timing_grade else ["not timing-grade: the node was shared"])
+    return JobFacts(
+        network=job.network, framework=job.label, seed=job.seed, status=job.status, classes=_classes(analysis),
+        test_size=job.data.test_size if job.data is not None and job.data.test_size else None,
+        train_losses=tuple(e.train_loss for e in job.history),
+        test_losses=tuple(e.test_loss for e in job.history if e.test_loss is not None),
+        accuracy=job.final_test_accuracy, params=job.params.total if job.params else None,
+        step_rounds=_rounds(job.step_time), latency_rounds=_rounds(job.latency_batch_1), timing_flags=tuple(flags),
+    )
+
+
 def facts(run: RunResults) -> RunFacts:
     """Everything the findings read from ``run``."""
-    jobs = []
-    for job in run.jobs:
-        analysis = run.networks.get(job.network)
-        flags = list(job.noise_flags) + ([] if job.timing_grade else ["not timing-grade: the node was shared"])
-        jobs.append(JobFacts(
-            network=job.network, framework=job.label, seed=job.seed, status=job.status, classes=_classes(analysis),
-            test_size=job.data.test_size if job.data is not None and job.data.test_size else None,
-            train_losses=tuple(e.train_loss for e in job.history),
-            test_losses=tuple(e.test_loss for e in job.history if e.test_loss is not None),
-            accuracy=job.final_test_accuracy, params=job.params.total if job.params else None,
-            step_rounds=_rounds(job.step_time), latency_rounds=_rounds(job.latency_batch_1), timing_flags=tuple(flags),
-        ))
+    jobs = tuple(job_facts(run, job) for job in run.jobs)
     oracle = {key: {"params": analysis.params.total if analysis.params else None, "macs": analysis.macs}
               for key, analysis in run.networks.items()}
     claims, source = _claims(run)
-    return RunFacts(tuple(jobs), oracle, claims, source)
+    return RunFacts(jobs, oracle, claims, source)

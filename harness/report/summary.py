@@ -6,7 +6,9 @@ images per second at that same median step; per network, the parameter and parit
 With several networks (variants) the first is the baseline, and every other is stated as factors
 against it: parameters, MACs, step time, and the accuracy difference with its confidence interval
 and a t-test over the seeds (:mod:`harness.report.stats`); a difference is bold only when it is
-significant. Jobs that did not finish are named, and so is an accuracy near chance.
+significant. Jobs that did not finish are named, and so is every network that diverged or did not
+learn in a framework, in the words of the training outcome (:mod:`harness.findings.outcomes`): its
+accuracy says nothing about the network, so no accuracy finding is drawn from it.
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from harness.findings import outcomes
+from harness.findings.adapter import job_facts
 from harness.report import format as fmt
 from harness.report import stats
 from harness.report.banners import shortened, substitutions
 from harness.report.document import Block, Bullets, Details, Mark, Section, Table, Text
 from harness.report.findings import findings_blocks
 from harness.report.model import FAIL, PASS, RunView, first_line, labels
+from harness.report.published import published_blocks
+from harness.report.spread import spread_blocks
 from harness.results import JobResult
 
-NEAR_CHANCE = 0.1
-"""An accuracy below chance plus this share of the way from chance to 1 is called near chance."""
 POINTS = 100.0
 """Accuracy differences are written in percentage points."""
 
@@ -41,6 +45,13 @@ class Group:
     estimate: stats.Estimate | None
     step: stats.Spread | None
     batch_size: int
+    outcomes: tuple[str, ...]
+    """The training outcome of each job that finished ok (:mod:`harness.findings.outcomes`)."""
+
+    @property
+    def trouble(self) -> str | None:
+        """``diverged`` when a job diverged, else ``did not learn`` when one did not learn, else None."""
+        return next((kind for kind in (outcomes.DIVERGED, outcomes.NOT_LEARNED) if kind in self.outcomes), None)
 
     @property
     def images_per_second(self) -> float | None:
@@ -64,9 +75,10 @@ def groups(view: RunView) -> dict[tuple[str, str], Group]:
             ok = [job for job in jobs if job.status == "ok"]
             accuracy = {job.seed: job.final_test_accuracy for job in ok if job.final_test_accuracy is not None}
             timings = [job.step_time for job in ok if job.step_time is not None]
+            kinds = tuple(outcomes.outcome(job_facts(view.run, job)).kind for job in ok)
             found[(network, framework)] = Group(network, framework, jobs, accuracy,
                                                 stats.estimate(list(accuracy.values())), stats.timing_spread(timings),
-                                                jobs[0].batch_size)
+                                                jobs[0].batch_size, kinds)
     return found
 
 
@@ -77,10 +89,15 @@ def chance(view: RunView, network: str) -> float | None:
     return 1.0 / shape[-1] if shape and isinstance(shape[-1], int) and shape[-1] > 1 else None
 
 
-def near_chance(view: RunView, group: Group) -> bool:
-    level = chance(view, group.network)
-    return (level is not None and group.estimate is not None
-            and group.estimate.mean < level + NEAR_CHANCE * (1 - level))
+def troubled(view: RunView, found: list[Group]) -> str:
+    """``lenet diverged (keras, torch); lenet_stride2 did not learn (paddle)``: the groups that diverged or
+    did not learn, in the training outcome's words; empty when every one learned."""
+    names = labels(view)
+    by_kind: dict[tuple[str, str], list[str]] = {}
+    for group in found:
+        if group.trouble:
+            by_kind.setdefault((names[group.network], group.trouble), []).append(group.framework)
+    return "; ".join(f"{network} {kind} ({', '.join(frameworks)})" for (network, kind), frameworks in by_kind.items())
 
 
 def _ratio(new: float | None, old: float | None) -> float | None:
@@ -268,8 +285,9 @@ def frameworks_table(view: RunView, found: dict[tuple[str, str], Group]) -> Tabl
 def _accuracy_phrase(view: RunView, found: dict[tuple[str, str], Group], network: str) -> str:
     base = view.networks[0]
     frameworks = [fw for fw in view.frameworks if (network, fw) in found and (base, fw) in found]
-    if any(near_chance(view, found[(name, fw)]) for fw in frameworks for name in (network, base)):
-        return "accuracy near chance, so no accuracy finding"
+    trouble = troubled(view, [found[(name, fw)] for name in (base, network) for fw in frameworks])
+    if trouble:
+        return f"no accuracy finding, since {trouble}"
     measured = differences(view, found)
     diffs = [(fw, d) for fw in frameworks if (d := measured.get((network, fw))) is not None]
     if not diffs:
@@ -295,8 +313,9 @@ def findings(view: RunView, found: dict[tuple[str, str], Group]) -> list[str]:
         n = seed_count(found)
         accuracy = ", ".join(f"{_accuracy_cell(g, n)} ({g.framework})" for g in present) or "none finished"
         steps = ", ".join(f"{fmt.significant(g.step.median)} ms ({g.framework})" for g in found.values() if g.step)
-        chance_note = " (near chance)" if any(near_chance(view, g) for g in present) else ""
-        return [(f"{names[base]}: test accuracy {accuracy}{chance_note}, n={n if n is not None else 'varies'}; "
+        trouble = troubled(view, present)
+        return [(f"{names[base]}: test accuracy {accuracy}{f' ({trouble})' if trouble else ''}, "
+                 f"n={n if n is not None else 'varies'}; "
                  f"median step {steps or 'not measured'}.")]
     lines = []
     for network in view.networks[1:]:
@@ -313,7 +332,7 @@ def findings(view: RunView, found: dict[tuple[str, str], Group]) -> list[str]:
 
 
 def problems(view: RunView, found: dict[tuple[str, str], Group]) -> list[str]:
-    """Jobs that did not finish ok, and accuracies near chance."""
+    """Jobs that did not finish ok, and networks that diverged or did not learn in a framework."""
     names = labels(view)
     items = []
     for job in view.jobs:
@@ -321,17 +340,13 @@ def problems(view: RunView, found: dict[tuple[str, str], Group]) -> list[str]:
             reason = f": {first_line(job.reason, 100)}" if job.reason else ""
             items.append(f"Not ok: {names[job.network]} · {job.framework} · seed {job.seed} {job.status} after "
                          f"{len(job.history)} of {job.epochs_requested} epochs{reason}")
-    low = [g for g in found.values() if near_chance(view, g)]
-    if low:
-        level = fmt.accuracy(chance(view, low[0].network))
-        measured = [g for g in found.values() if g.estimate is not None]
-        if len(low) == len(measured):
-            items.append(f"Every accuracy is near chance (chance is {level}): the networks learned little in this "
-                         "run, so it has no accuracy finding.")
-        else:
-            where = ", ".join(f"{names[g.network]} · {g.framework}" for g in low)
-            items.append(f"Near chance (chance is {level}): {where}; these learned little, so their accuracy "
-                         "says nothing about the network.")
+    measured = [g for g in found.values() if g.outcomes]
+    trouble = troubled(view, measured)
+    if trouble:
+        every = all(g.trouble for g in measured)
+        items.append(f"{'No network learned in any framework' if every else 'Training outcome'}: {trouble} (see the "
+                     "training outcome above); their accuracy says nothing about the network"
+                     + (", so this run has no accuracy finding." if every else "."))
     noisy = [job for job in view.jobs if job.status == "ok" and job.noise_flags]
     if noisy:
         where = "; ".join(f"{names[job.network]} · {job.framework} · seed {job.seed} ({job.noise_flags[0]})" for job in noisy[:4])
@@ -370,7 +385,9 @@ def summary_blocks(view: RunView) -> tuple[Block, ...]:
     if len(table.frame) > OPEN_ROWS:
         table = Details(f"Every network in every framework: test accuracy, step time, images/s ({len(table.frame)} rows)",
                         (table,))
-    blocks: list[Block] = [Bullets(tuple(findings(view, found))), networks_table(view), table, Text(certainty(found))]
+    blocks: list[Block] = [Bullets(tuple(findings(view, found))), networks_table(view), *published_blocks(view), table,
+                           Text(certainty(found))]
+    blocks += spread_blocks(view, {key: group.accuracy for key, group in found.items()})
     trouble = problems(view, found)
     if trouble:
         blocks.append(Bullets(tuple(trouble)))
