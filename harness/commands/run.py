@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import shlex
 import sys
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Mapping
 from pathlib import Path
 
 import rich_click as click
 
 from harness import limits
-from harness.commands.common import choose_frameworks, console, err_console, fail, load_all, mode_option, print_errors
+from harness.framework import Framework
+from harness.commands.common import (
+    EXIT_BAD_INPUT, choose_executor, choose_frameworks, console, err_console, executor_options, fail, load_all, mode_option,
+    print_errors, started,
+)
 from harness.commands.options import FiniteFloat, bounded_int
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
 from harness.results import RunResults, write_run
-from harness.runner.child import LocalExecutor
 from harness.runner.executor import Executor
 from harness.runner.fairness import fairness_notes
 from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, RunOptions, plan_jobs
@@ -22,12 +25,11 @@ from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
 from harness.runner.progress import LiveView, LogView, QuietView, print_table, summary_table
-from harness.runner.ray_executor import RayExecutor, RayUnavailable, import_ray
 from harness.runner.threads import RUN_THREADS
 from harness.spec import Network
 from harness.spec.loader import duplicate_networks
 
-EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_NO_DATA, EXIT_INTERRUPTED = 1, 2, 3, 130
+EXIT_FAILED_JOBS, EXIT_NO_DATA, EXIT_INTERRUPTED = 1, 3, 130
 
 
 def parse_seeds(seed: int | None, seeds: str | None) -> list[int] | None:
@@ -95,24 +97,6 @@ def write_report(results_path: Path) -> str:
     return f"Report: {', '.join(pages)} (results: {results_path})"
 
 
-def choose_executor(
-    kind: str, ray_address: str | None, concurrency: int, local: LocalExecutor,
-) -> AbstractContextManager[Executor]:
-    """The executor of the jobs, as a context manager (Ray's connects and lets go); exits 2 with
-    the fix when Ray is asked for and not installed."""
-    if kind == "local":
-        if ray_address is not None or concurrency > 1:
-            raise click.BadParameter("--ray-address and --concurrency go with --executor ray; the local executor runs one "
-                                     "job at a time.", param_hint="--executor")
-        return nullcontext(local)
-    try:
-        import_ray()
-    except RayUnavailable as exc:
-        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-        raise SystemExit(EXIT_BAD_INPUT) from None
-    return RayExecutor(address=ray_address, concurrency=concurrency, extra_env=dict(local.extra_env))
-
-
 @click.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--framework", "framework_names", default="all", show_default=True,
@@ -134,13 +118,7 @@ def choose_executor(
                                 "measurements on a shared 2-core machine, see docs/timing.md); several counts, e.g. `1,2`, "
                                 "run every job at each count and the report shows each framework's thread scaling.")
 @click.option("--timeout", type=FiniteFloat(min=0, min_open=True, max=limits.MAX_TIMEOUT_S), help="Seconds one job may run before it is killed.")
-@click.option("--executor", "executor_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="`local`: one job at a time on this machine. `ray`: every job is a Ray task (see docs/scaling.md).")
-@click.option("--ray-address", help="With --executor ray: `auto` or `ray://HEAD:10001` joins a cluster "
-                                    "(default: start an embedded local Ray).")
-@click.option("--concurrency", type=bounded_int(1, limits.MAX_THREADS), default=1, show_default=True,
-              help="With --executor ray: pack N jobs per node (each asks Ray for threads/N CPUs); for accuracy-only sweeps, "
-                   "their timings are marked as not timing-grade.")
+@executor_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: `reports/<spec name>`, or `reports/<name1>+<name2>` for several specs).")
 @click.option("--resume", is_flag=True, help="Keep the jobs already finished in --out with the same settings.")
@@ -160,7 +138,7 @@ def run(
     specs: tuple[str, ...], framework_names: str, modes: list[str], variants: tuple[str, ...], epochs: int | None, seed: int | None,
     seeds: str | None, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
     limit_test: int | None, init: str | None, device: str, threads: str | None, timeout: float | None,
-    executor_kind: str, ray_address: str | None, concurrency: int, out: Path | None, resume: bool, quiet: bool,
+    executor_name: str, ray_address: str | None, concurrency: int, out: Path | None, resume: bool, quiet: bool,
     warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
     dry_run: bool,
 ) -> None:
@@ -180,8 +158,7 @@ def run(
         raise SystemExit(EXIT_BAD_INPUT)
     networks = only_variants(networks, variants)
     discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
-    local = LocalExecutor(discovery)
-    executor_context = choose_executor(executor_kind, ray_address, concurrency, local)
+    executor_context = choose_executor(executor_name, ray_address, concurrency, discovery)
     options = RunOptions(
         frameworks=selection.names, modes=modes, seeds=parse_seeds(seed, seeds), epochs=epochs, batch_size=batch_size,
         dataset=dataset, data_dir=data_dir, limit_train=limit_train, limit_test=limit_test, init=init,  # type: ignore[arg-type]
@@ -214,30 +191,29 @@ def run(
             results = RunResults(
                 command=shlex.join(["harness", *sys.argv[1:]]), specs=list(dict.fromkeys(n.path for n in networks)),
                 networks=network_objects(networks), notes=notes,
-                settings=options_record(options, timeout) | {"executor": executor_kind, "ray_address": ray_address,
+                settings=options_record(options, timeout) | {"executor": executor_name, "ray_address": ray_address,
                                                              "concurrency": concurrency},
             )
             versions = {name: discovery.frameworks[name].framework.version() for name in selection.names}
             view = QuietView(console) if quiet else LiveView(console, jobs) if console.is_terminal else LogView(console)
             try:
-                with executor_context as executor, view:
-                    results = Orchestrator(jobs, out, results, view, executor, versions=versions, timeout=timeout,
-                                           resume=resume).execute()
+                with started(executor_context) as executor:
+                    with view:
+                        results = Orchestrator(jobs, out, results, view, executor, versions=versions, timeout=timeout,
+                                               resume=resume).execute()
+                    if check_parity and len(selection.names) * len(options.modes) > 1:
+                        add_parity(results, networks, options, executor)
+                        classes = discovery.classes(selection.names)
+                        add_train_parity(results, networks, options, classes, executor)
             except KeyboardInterrupt:
                 err_console.print(f"Interrupted: finished jobs are kept in {out / RESULTS_FILE}.")
                 raise SystemExit(EXIT_INTERRUPTED) from None
-            except RayUnavailable as exc:
-                err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-                raise SystemExit(EXIT_BAD_INPUT) from None
-            if check_parity and len(selection.names) * len(options.modes) > 1:
-                add_parity(results, networks, options, local)
-                add_train_parity(results, networks, options, local)
             finish(results, out, quiet, make_report)
     except OutputError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
 
 
-def add_parity(results: RunResults, networks: list[Network], options: RunOptions, executor: LocalExecutor) -> None:
+def add_parity(results: RunResults, networks: list[Network], options: RunOptions, executor: Executor) -> None:
     """Run the parity check of every network in the run's frameworks and record it."""
     from harness.runner.parity import check_network, real_or_synthetic
 
@@ -250,7 +226,8 @@ def add_parity(results: RunResults, networks: list[Network], options: RunOptions
         results.notes += [f"parity: {network.key} could not run in {name}: {reason}" for name, reason in parity.failures.items()]
 
 
-def add_train_parity(results: RunResults, networks: list[Network], options: RunOptions, executor: LocalExecutor) -> None:
+def add_train_parity(results: RunResults, networks: list[Network], options: RunOptions,
+                     classes: Mapping[str, type[Framework]], executor: Executor) -> None:
     """Training parity of the first steps of every network trained from shared weights, recorded."""
     from harness.runner.train_parity import RUN_STEPS, check_training
 
@@ -258,7 +235,7 @@ def add_train_parity(results: RunResults, networks: list[Network], options: RunO
         if (options.init or network.spec.train.init) != "shared":
             continue
         with err_console.status(f"training parity: {network.key}, {RUN_STEPS} steps"):
-            training = check_training(network, options.frameworks, executor, steps=RUN_STEPS, threads=options.threads[0],
+            training = check_training(network, classes, executor, steps=RUN_STEPS, threads=options.threads[0],
                                       device=options.device, seed=(options.seeds or [network.spec.train.seed])[0])
         results.train_parity += [pair.compact() for pair in training.pairs]
         results.notes += [f"training parity: {network.key}: {note}" for note in training.notes()]
