@@ -22,9 +22,9 @@ from harness.commands.common import (
     started,
     threads_option,
 )
+from harness.framework import Framework
 from harness.parity import DEFAULT_TOLERANCE, PairResult
 from harness.results import RunResults, read_run, write_json_atomic, write_run
-from harness.framework import Framework
 from harness.runner.executor import Executor
 from harness.runner.parity import NetworkParity, check_networks, real_or_synthetic
 from harness.runner.threads import default_threads

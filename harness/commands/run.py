@@ -10,12 +10,12 @@ from pathlib import Path
 import rich_click as click
 
 from harness import limits
-from harness.framework import Framework
 from harness.commands.common import (
     EXIT_BAD_INPUT, choose_executor, choose_frameworks, console, err_console, executor_options, fail, load_all, mode_option,
     print_errors, started,
 )
 from harness.commands.options import FiniteFloat, bounded_int
+from harness.framework import Framework
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
 from harness.results import RunResults, write_run
 from harness.runner.executor import Executor
@@ -214,14 +214,21 @@ def run(
 
 
 def add_parity(results: RunResults, networks: list[Network], options: RunOptions, executor: Executor) -> None:
-    """Run the parity check of every network in the run's frameworks and record it."""
-    from harness.runner.parity import check_network, real_or_synthetic
+    """Run the parity check of every network in the run's frameworks and record it (the networks
+    with the same seed in one go, so that a local executor imports each framework once for them)."""
+    from harness.runner.parity import check_networks, real_or_synthetic
 
+    by_seed: dict[int, list[Network]] = {}
     for network in networks:
-        with err_console.status(f"parity: {network.key}"):
-            parity = check_network(network, options.frameworks, executor, modes=options.modes, threads=options.threads[0],
-                                   device=options.device, seed=(options.seeds or [network.spec.train.seed])[0],
-                                   images=real_or_synthetic(options.data_dir))
+        by_seed.setdefault((options.seeds or [network.spec.train.seed])[0], []).append(network)
+    checked = {}
+    for seed, group in by_seed.items():
+        with err_console.status(f"parity: {', '.join(network.key for network in group)}"):
+            checked |= {network.key: parity for network, parity in zip(group, check_networks(
+                group, options.frameworks, executor, modes=options.modes, threads=options.threads[0], device=options.device,
+                seed=seed, images=real_or_synthetic(options.data_dir)), strict=True)}
+    for network in networks:
+        parity = checked[network.key]
         results.parity += [pair.as_dict() for pair in parity.pairs]
         results.notes += [f"parity: {network.key} could not run in {name}: {reason}" for name, reason in parity.failures.items()]
 

@@ -31,7 +31,7 @@ from harness.runner.events import SERVED, parse_event
 from harness.runner.executor import ChildOutcome, JobSink, WorkRequest
 from harness.runner.node import describe_node
 from harness.runner.protocol import Message, Reply
-from harness.runner.threads import default_threads, thread_environment
+from harness.runner.threads import default_threads, quick_compile, thread_environment
 from harness.runner.worker import SERVE
 
 EventHandler = Callable[[dict[str, Any]], None]
@@ -264,11 +264,12 @@ class WarmWorker:
                 _kill_group(self.process)
 
 
-def warm_key(request: WorkRequest) -> tuple[str, str, int]:
-    """Requests with the same key may share a warm worker: the same framework, device and threads
-    (its environment; the mode and seed are set per request, in the worker)."""
+def warm_key(request: WorkRequest) -> tuple[str, str, int, bool]:
+    """Requests with the same key may share a warm worker: the same framework, device and threads,
+    and whether compilers may skip their optimisations (its environment; the mode and seed are set
+    per request, in the worker)."""
     target = request.target()
-    return target.framework, target.device, target.threads
+    return target.framework, target.device, target.threads, request.quick_compile
 
 
 @dataclass(frozen=True)
@@ -294,12 +295,12 @@ class LocalExecutor:
         env.update(worker_environment(self.discovery.manager, target.framework, target.threads, target.device))
         env.update(self.extra_env)
         env["PYTHONUNBUFFERED"] = "1"
-        return env
+        return quick_compile(env) if request.quick_compile else env
 
     def run_jobs(self, requests: Sequence[WorkRequest], sink: JobSink, *, timeout: float | None = None) -> None:
         """Run ``requests``, telling ``sink`` as each starts, reports and ends: the warm groups
         first (side by side), then the isolated requests one after another."""
-        groups: dict[tuple[str, str, int], list[int]] = {}
+        groups: dict[tuple[str, str, int, bool], list[int]] = {}
         for position, request in enumerate(requests):
             if not request.isolated:
                 groups.setdefault(warm_key(request), []).append(position)

@@ -186,10 +186,12 @@ class TargetedRequest(Target):
     ``isolated``: the request needs a fresh worker of its own (timed training, a process-wide
     switch such as float64); other requests may share a warm worker of their framework.
     ``input_files`` and ``output_files`` name the fields holding paths the worker reads and writes
-    (an executor on other machines ships those files there and back).
+    (an executor on other machines ships those files there and back). ``quick_compile``: nothing
+    the worker computes is kept but shapes, so compilers may skip their optimisations.
     """
 
     isolated: ClassVar[bool] = False
+    quick_compile: ClassVar[bool] = False
     input_files: ClassVar[tuple[str, ...]] = ()
     output_files: ClassVar[tuple[str, ...]] = ()
 
@@ -208,6 +210,7 @@ class ParamsRequest(TargetedRequest):
     task: Literal["params"] = "params"
     networks: list[ResolvedNetwork]
     result_type: ClassVar[type[Message]] = ParamsResult
+    quick_compile: ClassVar[bool] = True
 
 
 class ParityRequest(TargetedRequest):
@@ -251,6 +254,7 @@ class TrainRequest(Message):
     isolated: ClassVar[bool] = True
     input_files: ClassVar[tuple[str, ...]] = ()
     output_files: ClassVar[tuple[str, ...]] = ()
+    quick_compile: ClassVar[bool] = False
 
     @model_validator(mode="after")
     def _one_source_of_truth(self) -> TrainRequest:

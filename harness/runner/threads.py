@@ -59,6 +59,9 @@ XLA_POOL_THREAD = "tf_XLAEigen"
 """The name (as ``/proc`` shows it) of the threads of XLA's CPU intra-op pool."""
 XLA_SINGLE_THREAD_FLAG = "--xla_cpu_multi_thread_eigen=false"
 XLA_GPU_FLAGS = ("--xla_gpu_deterministic_ops=true",)
+XLA_QUICK_COMPILE_FLAGS = ("--xla_backend_optimization_level=0", "--xla_llvm_disable_expensive_passes=true")
+"""For work whose compiled programs only build a network (counting parameters): XLA skips its
+code optimisations, which builds JAX networks 2-4 times sooner (their initialisers are compiled)."""
 
 
 def xla_environment(threads: int, device: str, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -74,6 +77,12 @@ def xla_environment(threads: int, device: str, base: dict[str, str] | None = Non
         "JAX_PLATFORMS": "cuda" if device == "cuda" else "cpu",
         "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
     }
+
+
+def quick_compile(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with :data:`XLA_QUICK_COMPILE_FLAGS` added to its ``XLA_FLAGS``."""
+    flags = env.get("XLA_FLAGS", "").split()
+    return {**env, "XLA_FLAGS": " ".join(flags + [flag for flag in XLA_QUICK_COMPILE_FLAGS if flag not in flags])}
 
 
 def xla_pool_threads() -> int | None:

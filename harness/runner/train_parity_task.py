@@ -7,6 +7,10 @@ see :func:`without_dropout`). After every step it records the loss, a
 digest of the batch and, per tensor, how far training has moved the weights (the L2 norm of
 ``w_k - w_0``), so that the parent can name the first step and layer that diverge; after the last
 step it writes every weight, BN moving statistics included, in the neutral layout.
+
+The parent's driver (:mod:`harness.runner.train_parity`, which starts workers) takes the network
+transformations, the digests and the weight changes from here, so that both sides compute them
+the same way and no worker-side module imports the parent side.
 """
 
 from __future__ import annotations
