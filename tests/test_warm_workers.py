@@ -19,7 +19,8 @@ from harness.runner.child import LocalExecutor
 from harness.runner.executor import run_all
 from harness.runner.jobs import RunOptions, plan_jobs
 from harness.runner.params import count_in_workers
-from harness.runner.protocol import InfoRequest, TrainResult
+from harness.runner.protocol import InfoRequest, ParamsRequest, ResolvedNetwork, TrainResult
+from harness.runner.threads import XLA_QUICK_COMPILE_FLAGS
 from harness.spec import Network, load_network
 from run_support import TINY_SPEC
 
@@ -76,3 +77,14 @@ def test_timed_training_jobs_each_get_a_fresh_worker(tmp_path: Path) -> None:
     assert all(isinstance(outcome.result, TrainResult) for outcome in outcomes[:2])
     assert worker_pid(outcomes[0].result) != worker_pid(outcomes[1].result)
     assert outcomes[2].status == "ok" and outcomes[2].node is not None
+
+
+def test_only_workers_that_count_parameters_skip_compiler_optimisations(tmp_path: Path) -> None:
+    """Counting keeps nothing a compiler computes but shapes; parity and timed jobs keep XLA's optimisations."""
+    executor = LocalExecutor(discover())
+    [network] = networks(tmp_path, "tiny")
+    counting = executor.environment(ParamsRequest(framework="fake", networks=[ResolvedNetwork.of(network)]))
+    assert set(XLA_QUICK_COMPILE_FLAGS) <= set(counting["XLA_FLAGS"].split())
+    [job] = plan_jobs([network], RunOptions(frameworks=["fake"], epochs=1, threads=1))
+    for request in (job.request(), InfoRequest(framework="fake")):
+        assert not set(XLA_QUICK_COMPILE_FLAGS) & set(executor.environment(request).get("XLA_FLAGS", "").split())
