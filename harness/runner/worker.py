@@ -22,16 +22,14 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from harness.results import write_json_atomic
 from harness.runner.events import SERVED, emit
-from harness.runner.protocol import REQUEST, Reply
+from harness.runner.protocol import REQUEST, Reply, Target
 
 if TYPE_CHECKING:
     from harness.framework import Framework
-    from harness.runner.protocol import Target
 
 SERVE = "--serve"
 
