@@ -3,7 +3,9 @@
 # Which Python: the one given as PYTHON=... (a pyenv or conda Python, CI's: one where pip may
 # install), else this project's virtual environment .venv, which `make setup` creates: Debian's
 # own python3 refuses `pip install` outside a virtual environment (PEP 668,
-# "externally-managed-environment"). Until .venv exists, `make test` and `make check` use python3.
+# "externally-managed-environment"). Until .venv exists, the targets use python3 when it has the
+# harness installed (CI installs into python3, then runs `make test`); otherwise `make test` and
+# `make quickstart` run `make setup` first, and then use .venv.
 VENV := .venv
 ifeq ($(origin PYTHON),undefined)
 VENV_PYTHON := $(VENV)/bin/python
@@ -27,23 +29,27 @@ setup:
 	$(SETUP_PYTHON) -m pip install -q torch==2.13.0
 	$(SETUP_PYTHON) -m pip install -q -e '.[all,test]' -e plugins/keras -e plugins/torch -e plugins/paddle -e plugins/jax
 
+# `make setup` when anything is missing, then the whole suite.
 test:
-	$(PYTHON) -m pytest
+	@$(READY) && echo "$$python -m pytest" && $$python -m pytest
 
 check:
 	$(PYTHON) -m harness check specs/*.yaml
 
-# Whether the harness, its three plugins and pytest are installed in SETUP_PYTHON (nothing imported).
-INSTALLED = $(SETUP_PYTHON) -c 'import importlib.util, sys; sys.exit(any(importlib.util.find_spec(name) is None for name in sys.argv[1:]))' \
-	harness harness_keras harness_torch harness_paddle pytest
+# Whether the harness, its three plugins and pytest are installed in PYTHON (nothing imported).
+INSTALLED = $(PYTHON) -c 'import importlib.util, sys; sys.exit(any(importlib.util.find_spec(name) is None for name in sys.argv[1:]))' \
+	harness harness_keras harness_torch harness_paddle pytest 2>/dev/null
+# Shell: set $$python to PYTHON when everything is installed there, else run `make setup` and set
+# it to the Python that setup installed into (.venv's unless PYTHON=... was given).
+READY = python=$(PYTHON); $(INSTALLED) || { $(MAKE) --no-print-directory setup && python=$(SETUP_PYTHON); }
 
 # `make setup` when anything is missing, then the main job on MNIST; when MNIST can be neither
 # found nor downloaded (the dry run exits 3), on Fashion-MNIST instead, said on the command line,
 # in the results and in the report.
-MAIN_JOB = $(SETUP_PYTHON) -m harness run specs/lenet_stride2.yaml --framework all $(JOB_OPTIONS)
+MAIN_JOB = $$python -m harness run specs/lenet_stride2.yaml --framework all $(JOB_OPTIONS)
 quickstart:
-	@$(INSTALLED) 2>/dev/null || $(MAKE) --no-print-directory setup
-	@$(MAIN_JOB) --dry-run >/dev/null 2>&1; status=$$?; \
+	@$(READY) || exit 1; \
+	$(MAIN_JOB) --dry-run >/dev/null 2>&1; status=$$?; \
 	if [ $$status -eq 3 ]; then \
 		echo "MNIST cannot be found or downloaded here: running on Fashion-MNIST instead (--dataset fashion-mnist)."; \
 		echo "$(MAIN_JOB) --dataset fashion-mnist"; $(MAIN_JOB) --dataset fashion-mnist; \

@@ -90,6 +90,10 @@ class Discovery:
         """The broken plugin called ``name``, if any."""
         return next((plugin for plugin in self.broken if plugin.name == name), None)
 
+    def classes(self, names: Iterable[str]) -> dict[str, type[Framework]]:
+        """The framework class of each of ``names``, by name."""
+        return {name: self.frameworks[name].framework for name in names}
+
     def missing_builtins(self) -> dict[str, str]:
         """Built-in frameworks no plugin provides (not even a broken one), with their install command."""
         return {

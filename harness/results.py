@@ -195,6 +195,8 @@ class Node(Model):
     gpu: str | None = Field(default=None, description="The GPU(s) a cuda job saw; None for a CPU job.")
     concurrent_jobs: int = Field(default=0, description="Other jobs of the run that ran on this node at the same time.")
     niceness: int = Field(default=0, description="The job's scheduling niceness; above 0, any other process on the node comes first.")
+    ray_node_id: str | None = Field(default=None, description="The Ray node that ran the job (several can share a host); "
+                                                               "None off Ray.")
 
 
 class TrainMeasurements(Model):

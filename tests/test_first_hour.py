@@ -191,3 +191,53 @@ def test_makefile_targets_run_with_a_virtual_environment_not_on_path(tmp_path: P
     assert "bare harness" not in output and "pip install" not in output
     assert f"{venv / 'bin' / 'python'} -m harness run specs/lenet_stride2.yaml" in quickstart.stdout
     assert "job lenet_stride2 / torch / seed 0" in quickstart.stdout
+
+
+FAKE_PYTHON = """\
+#!/bin/sh
+# Logs how it was called; answers the Makefile's "is everything installed" check with $INSTALLED_EXIT,
+# makes a virtual environment (a copy of itself) for `-m venv DIR`, and succeeds at everything else.
+echo "$0 $*" >> "$CALLS"
+case "$1" in
+  -c) exit "$INSTALLED_EXIT" ;;
+  -m) if [ "$2" = venv ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; fi ;;
+esac
+exit 0
+"""
+
+
+def make_test(tmp_path: Path, installed: bool, *arguments: str) -> tuple[list[str], Path]:
+    """``make test`` on a copy of the Makefile in a fresh folder, with a logging stand-in for
+    ``python3`` (and for apt-get, so nothing is installed); the calls the stand-ins got."""
+    project, bin_folder = tmp_path / "clone", tmp_path / "bin"
+    project.mkdir(parents=True)
+    bin_folder.mkdir()
+    shutil.copy(ROOT / "Makefile", project / "Makefile")
+    for name, text in (("python3", FAKE_PYTHON), ("apt-get", '#!/bin/sh\necho "apt-get $*" >> "$CALLS"\n')):
+        (bin_folder / name).write_text(text)
+        (bin_folder / name).chmod(0o755)
+    calls = tmp_path / "calls.log"
+    env = {"PATH": os.pathsep.join([str(bin_folder), "/usr/bin", "/bin"]), "CALLS": str(calls),
+           "INSTALLED_EXIT": "0" if installed else "1", "HOME": str(tmp_path)}
+    done = subprocess.run(["make", "-C", str(project), "--no-print-directory", "test", *arguments], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [line.replace(str(bin_folder) + "/", "").replace(str(project) + "/", "") for line in calls.read_text().splitlines()], project
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_test_sets_up_a_fresh_clone_and_reuses_an_installed_python(tmp_path: Path) -> None:
+    """A fresh clone: `make test` runs `make setup` (a .venv, the installs) and the suite in .venv. CI, which
+    installs into python3 first and gives no PYTHON: the suite runs in python3, no .venv, nothing installed."""
+    fresh, project = make_test(tmp_path / "fresh", installed=False)
+    assert "python3 -m venv .venv" in fresh and (project / ".venv").is_dir()
+    assert any(".venv/bin/python -m pip install" in call for call in fresh)
+    assert fresh[-1] == ".venv/bin/python -m pytest"
+
+    ci, project = make_test(tmp_path / "ci", installed=True)
+    assert ci[-1] == "python3 -m pytest" and not (project / ".venv").exists()
+    assert not any("pip install" in call or "venv" in call or "apt-get" in call for call in ci)
+
+    given, project = make_test(tmp_path / "given", False, f"PYTHON={tmp_path / 'given' / 'bin' / 'python3'}")
+    assert given[-1] == "python3 -m pytest" and any(call.startswith("python3 -m pip install") for call in given)
+    assert not (project / ".venv").exists()

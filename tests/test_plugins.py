@@ -24,6 +24,7 @@ from harness.framework import Framework
 from harness.hookspecs import hookimpl
 from harness.plugins import PluginError, discover, new_manager, register_plugin, worker_environment
 from harness.runner.child import LocalExecutor
+from harness.runner.executor import run_all
 from harness.runner.protocol import InfoRequest
 from plugin_support import (
     FRAMEWORK_MODULES,
@@ -196,7 +197,7 @@ def test_worker_environment_reaches_the_worker(tmp_path: Path, numpyref_site: Pa
     write_plugin(tmp_path, "env-probe", {"envprobe": "env_probe_plugin"}, {"env_probe_plugin": ENV_PROBE})
     forget_modules.append("env_probe_plugin")
     use_only_sites(monkeypatch, tmp_path, numpyref_site)
-    outcome = LocalExecutor(discover()).run(InfoRequest(framework="envprobe", threads=1), timeout=120)
+    [outcome] = run_all(LocalExecutor(discover()), [InfoRequest(framework="envprobe", threads=1)], timeout=120)
     assert outcome.status == "ok", outcome.error or outcome.output_tail
     assert outcome.result.devices == ["envprobe with 1 thread(s)"]
 

@@ -173,3 +173,27 @@ def test_a_job_no_node_can_run_is_refused_before_anything_starts(tmp_path: Path,
     assert result.exit_code == 2, result.output
     assert "asks Ray for 4 CPUs" in result.output and "most CPUs on a node: 2" in result.output
     assert "Traceback" not in result.output and not list((tmp_path / "out").glob("jobs/*.json"))
+
+
+def test_params_and_parity_run_on_ray() -> None:
+    """The same executor option on every command: the parity check's weights and batches travel
+    with its task and its layer outputs come back (the node works in a folder of its own)."""
+    pytest.importorskip("torch")
+    parity = CliRunner().invoke(main, ["parity", "specs/lenet.yaml", "--framework", "torch", "--threads", "1",
+                                       "--executor", "ray", "--json"])
+    assert parity.exit_code == 0, parity.output
+    [result] = json.loads(parity.output)
+    assert result["passed"] and not result["failures"] and result["round_trip_max_abs"] == {"torch": 0.0}
+    assert [(pair["a"], pair["b"]) for pair in result["pairs"]] == [("reference", "torch")]
+    params = CliRunner().invoke(main, ["params", "specs/lenet.yaml", "--framework", "torch", "--threads", "1",
+                                       "--executor", "ray", "--json"])
+    assert params.exit_code == 0, params.output
+    assert json.loads(params.output)[0]["frameworks"]["torch"]["agrees"]
+
+
+@pytest.mark.slow
+def test_parity_of_lenet_in_every_framework_on_ray() -> None:
+    result = CliRunner().invoke(main, ["parity", "specs/lenet.yaml", "--framework", "all", "--threads", "1",
+                                       "--executor", "ray"])
+    assert result.exit_code == 0, result.output
+    assert "parity holds for all 1 networks" in result.output and "failed" not in result.output

@@ -94,7 +94,7 @@ def adam_spec_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "adadelta", "rmsprop"])
 def test_every_framework_trains_like_the_reference_with_every_optimizer(spec_file: Path, optimizer: str) -> None:
     network = next(n for n in load_networks(spec_file) if n.variant == optimizer)
-    result = check_training(network, INSTALLED, LocalExecutor(discover()), steps=4, batch=4, threads=1)
+    result = check_training(network, DISCOVERY.classes(INSTALLED), LocalExecutor(DISCOVERY), steps=4, batch=4, threads=1)
     assert not result.failures
     pairs = {(pair.dtype, pair.a.split(" ")[0], pair.b.split(" ")[0]): pair for pair in result.pairs}
     exact = [name for name in INSTALLED if DISCOVERY.frameworks[name].framework.float64_unavailable is None]

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from harness.plugins import discover
 from harness.runner.child import LocalExecutor
+from harness.runner.executor import run_all
 from harness.runner.jobs import RunOptions, plan_jobs
 from harness.runner.protocol import REQUEST, TrainConfig, TrainRequest, TrainResult, resolve_train
 from harness.runner.worker import reply_to
@@ -60,7 +61,7 @@ def test_the_worker_trains_from_the_resolved_spec_and_never_reads_yaml(tmp_path:
     network = load_network(spec)
     spec.unlink()
     [job] = plan_jobs([network], RunOptions(frameworks=["fake"], epochs=1, batch_size=16, warmup_steps=0, latency_repeats=3))
-    outcome = LocalExecutor(discover()).run(job.request(), timeout=120)
+    [outcome] = run_all(LocalExecutor(discover()), [job.request()], timeout=120)
     assert outcome.status == "ok", outcome.error or outcome.output_tail
     assert isinstance(outcome.result, TrainResult)
     assert outcome.result.history[0].steps == 64 // 16
@@ -80,13 +81,14 @@ def test_the_worker_side_imports_no_yaml_loader(fake_plugin: None) -> None:
     assert done.stdout.strip() == "[]"
 
 
-def _module_imports(path: Path, package_root: Path) -> set[str]:
-    """The harness modules ``path`` imports at module level (not inside functions); ``from
-    package import module`` counts as importing that module (as import-linter counts it)."""
+def _module_imports(path: Path, package_root: Path, everywhere: bool = False) -> set[str]:
+    """The harness modules ``path`` imports at module level (``everywhere``: inside functions and
+    ``if TYPE_CHECKING`` blocks too); ``from package import module`` counts as importing that
+    module (as import-linter counts it)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     module = ".".join(path.relative_to(package_root.parent).with_suffix("").parts).removesuffix(".__init__")
     imported: set[str] = set()
-    for node in tree.body:
+    for node in ast.walk(tree) if everywhere else tree.body:
         if isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -127,6 +129,24 @@ def test_the_core_has_no_import_circles() -> None:
 
     for name in sorted(graph):
         visit(name, [])
+
+
+def test_no_worker_side_module_imports_the_parent_side() -> None:
+    """Everything a worker may import, at any depth and inside functions, stays clear of the module
+    that starts workers (:mod:`harness.runner.child`) and of the executors."""
+    package = ROOT / "harness"
+    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p for p in package.rglob("*.py")}
+    reached, pending = set(), ["harness.runner.worker"]
+    while pending:
+        name = pending.pop()
+        if name in reached or name not in modules:
+            continue
+        reached.add(name)
+        pending += _module_imports(modules[name], package, everywhere=True)
+    assert "harness.runner.train_parity_task" in reached and "harness.runner.tasks" in reached
+    parent_side = {"harness.runner.child", "harness.runner.ray_executor", "harness.runner.executor_kinds",
+                   "harness.runner.train_parity", "harness.runner.parity"}
+    assert not reached & parent_side, sorted(reached & parent_side)
 
 
 def test_commands_are_imported_by_the_command_line_only() -> None:

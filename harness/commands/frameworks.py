@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,7 +19,7 @@ from rich.table import Table
 from harness.commands.common import console, err_console
 from harness.plugins import Discovery, PluginError, Registered, discover
 from harness.runner.child import LocalExecutor
-from harness.runner.info import probe
+from harness.runner.info import Answer, probe
 from harness.runner.threads import default_threads
 
 AVAILABLE, UNAVAILABLE, BROKEN, NOT_INSTALLED, FAILED = "available", "unavailable", "broken", "not installed", "failed"
@@ -55,9 +54,8 @@ def _registered_row(name: str, registered: Registered) -> FrameworkInfo:
     )
 
 
-def _probe(row: FrameworkInfo, executor: LocalExecutor, threads: int, timeout: float | None) -> None:
-    """Fill devices and thread settings from an ``info`` worker; a failing worker marks the row."""
-    answer = probe(executor, row.name, threads, timeout)
+def _fill(row: FrameworkInfo, answer: Answer) -> None:
+    """Devices and thread settings from an ``info`` worker's answer; a failing worker marks the row."""
     if isinstance(answer, str):
         row.status, row.reason = FAILED, answer
         return
@@ -72,18 +70,15 @@ def framework_rows(discovery: Discovery, threads: int, timeout: float | None = N
     ``on_probed`` is called with each available framework's row as soon as its worker is done.
     """
     rows = [_registered_row(name, registered) for name, registered in discovery.frameworks.items()]
-    available = [row for row in rows if row.status == AVAILABLE]
+    available = {row.name: row for row in rows if row.status == AVAILABLE}
 
-    executor = LocalExecutor(discovery)
-
-    def probe_and_tell(row: FrameworkInfo) -> None:
-        _probe(row, executor, threads, timeout)
+    def fill_and_tell(name: str, answer: Answer) -> None:
+        _fill(available[name], answer)
         if on_probed is not None:
-            on_probed(row)
+            on_probed(available[name])
 
     if available:
-        with ThreadPoolExecutor(max_workers=len(available)) as pool:
-            list(pool.map(probe_and_tell, available))
+        probe(LocalExecutor(discovery, warm_workers=len(available)), list(available), threads, timeout, fill_and_tell)
     for plugin in discovery.broken:
         rows.append(FrameworkInfo(name=plugin.name, status=BROKEN, plugin=plugin.where, distribution=plugin.distribution,
                                   reason=plugin.error, install=plugin.fix))

@@ -17,14 +17,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from harness.commands.common import (
+    choose_executor,
     console,
     device_option,
     err_console,
+    executor_options,
     framework_option,
     networks_and_frameworks,
+    started,
     threads_option,
 )
-from harness.runner.child import LocalExecutor
 from harness.runner.params import (
     SCOPES, FrameworkCount, NetworkParams, compare, count_in_workers, framework_counts, oracle_counts, published,
 )
@@ -174,22 +176,29 @@ def as_json(result: NetworkParams, settings: dict[str, Any], thread_settings: di
 @framework_option
 @threads_option
 @device_option
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds each framework's worker may take for all networks.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds one network may take to build and count in one framework.")
+@executor_options
 @click.option("--json", "as_json_output", is_flag=True, help="Print one JSON object per spec/variant on stdout.")
 def params(specs: tuple[str, ...], framework_names: str, threads: int | None, device: str, timeout: float | None,
-           as_json_output: bool) -> None:
+           executor_name: str, ray_address: str | None, concurrency: int, as_json_output: bool) -> None:
     """Build every network of SPECS in every framework and compare parameter counts with the oracle and `expect`.
 
-    Each framework builds in its own subprocess. Exits 1 if any spec is invalid, any framework
+    Each framework builds in a worker subprocess of its own (one warm worker per framework for all
+    the networks; a network that crashes its worker is reported failed and the worker restarts), or
+    on Ray with `--executor ray`. Exits 1 if any spec is invalid, any framework
     fails to build a network, or any count disagrees (then the first differing layer is named).
     """
     networks, errors, discovery, selection = networks_and_frameworks(specs, framework_names)
+    executor_context = choose_executor(executor_name, ray_address, concurrency, discovery)
     threads = threads or default_threads()
     settings = {"threads": threads, "device": device, "frameworks": selection.names}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True) as progress:
+    with started(executor_context) as executor, Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True,
+    ) as progress:
         tasks = {name: progress.add_task(name, total=len(networks)) for name in selection.names}
         per_framework, thread_settings = count_in_workers(
-            networks, selection.names, LocalExecutor(discovery), threads=threads, device=device, timeout=timeout,
+            networks, selection.names, executor, threads=threads, device=device, timeout=timeout,
             advance=lambda name: progress.advance(tasks[name]),
         )
     results = [compare(network, {name: per_framework[name][index] for name in selection.names})

@@ -7,21 +7,26 @@ from pathlib import Path
 from typing import Any
 
 import rich_click as click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from harness.commands.common import (
+    choose_executor,
     console,
     device_option,
     err_console,
+    executor_options,
     framework_option,
     mode_option,
     networks_and_frameworks,
+    started,
     threads_option,
 )
+from harness.framework import Framework
 from harness.parity import DEFAULT_TOLERANCE, PairResult
 from harness.results import RunResults, read_run, write_json_atomic, write_run
-from harness.runner.child import LocalExecutor
-from harness.runner.parity import NetworkParity, check_network, real_or_synthetic
+from harness.runner.executor import Executor
+from harness.runner.parity import NetworkParity, check_networks, real_or_synthetic
 from harness.runner.threads import default_threads
 from harness.spec import Network
 from harness.runner.train_parity import DEFAULT_BATCH, NetworkTraining, check_training
@@ -92,7 +97,8 @@ def record(out: Path, results: list[NetworkParity]) -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the neutral weights.")
 @threads_option
 @device_option
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds each framework's worker may take per network.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds one framework may take per network.")
+@executor_options
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where the spec's data set lies (else the usual places).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write parity.json here, and add the results to results.json in this folder when it exists.")
@@ -104,8 +110,9 @@ def record(out: Path, results: list[NetworkParity]) -> None:
               help="Images per training-parity batch (small, so that 224x224 networks stay quick; stated in the output).")
 def parity(specs: tuple[str, ...], framework_names: str, modes: list[str], tolerance: float, per_layer: bool, batch: int,
            seed: int,
-           threads: int | None, device: str, timeout: float | None, data_dir: str | None, out: Path | None,
-           as_json_output: bool, train_steps: int | None, train_batch: int) -> None:
+           threads: int | None, device: str, timeout: float | None, executor_name: str, ray_address: str | None,
+           concurrency: int, data_dir: str | None, out: Path | None, as_json_output: bool, train_steps: int | None,
+           train_batch: int) -> None:
     """Load the same neutral weights into every framework, run the same batch, and compare every layer.
 
     Every framework is compared with the numpy reference and with every other framework; a
@@ -115,36 +122,24 @@ def parity(specs: tuple[str, ...], framework_names: str, modes: list[str], toler
     than the tolerance, any layer diverges (it is named), or the weight round trip is not exact.
     """
     networks, errors, discovery, selection = networks_and_frameworks(specs, framework_names)
+    executor_context = choose_executor(executor_name, ray_address, concurrency, discovery)
     threads = threads or default_threads()
-    executor = LocalExecutor(discovery)
-    results: list[NetworkParity] = []
     trainings: list[NetworkTraining] = []
-    for network in networks:
-        with err_console.status(f"parity: {network.key} in {', '.join(selection.names)}"):
-            result = check_network(network, selection.names, executor, modes=modes, threads=threads, device=device,
-                                   batch=batch, seed=seed, tolerance=tolerance, timeout=timeout,
-                                   images=real_or_synthetic(data_dir))
-        results.append(result)
-        if as_json_output:
-            continue
-        console.print(pairs_table(result))
-        for name, reason in result.failures.items():
-            console.print(f"  [red]{name} failed:[/] {reason}", markup=True, highlight=False)
-        for name, source in result.logits_from.items():
-            if name in result.compiled_vs_eager:
-                error = result.compiled_vs_eager[name]
-                colour = "green" if error <= tolerance else "red"
-                console.print(f"  {name}: logits from {source}; compiled vs eager logits max abs [{colour}]{error:.2e}[/]",
-                              highlight=False)
-        for name, error in result.round_trip.items():
-            if error != 0.0:
-                console.print(f"  [red]{name}: weights exported back differ from those loaded by {error:.2e}[/]")
-        for pair in result.pairs:
-            if per_layer or not pair.passed:
-                console.print(layers_table(pair))
-    if train_steps:
-        trainings = train_all(networks, selection.names, executor, train_steps, train_batch, threads=threads, device=device,
-                              seed=seed, timeout=timeout, per_layer=per_layer, quiet=as_json_output)
+    with started(executor_context) as executor:
+        with Progress(TextColumn("parity: {task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console,
+                      transient=True) as progress:
+            tasks = {framework: progress.add_task(framework, total=len(networks) * len(modes)) for framework in selection.names}
+            results = check_networks(networks, selection.names, executor, modes=modes, threads=threads,  # type: ignore[arg-type]
+                                     device=device, batch=batch, seed=seed, tolerance=tolerance, timeout=timeout,
+                                     images=real_or_synthetic(data_dir),
+                                     advance=lambda name: progress.advance(tasks[name.split(":")[0]]))
+        if not as_json_output:
+            for result in results:
+                print_parity(result, tolerance, per_layer)
+        if train_steps:
+            trainings = train_all(networks, discovery.classes(selection.names), executor, train_steps, train_batch,
+                                  threads=threads, device=device, seed=seed, timeout=timeout, per_layer=per_layer,
+                                  quiet=as_json_output)
     if out is not None:
         record(out, results)
     if as_json_output:
@@ -159,7 +154,26 @@ def parity(specs: tuple[str, ...], framework_names: str, modes: list[str], toler
     raise SystemExit(1 if errors or not passed else 0)
 
 
-def train_all(networks: list[Network], frameworks: list[str], executor: LocalExecutor, steps: int, batch: int, *,
+def print_parity(result: NetworkParity, tolerance: float, per_layer: bool) -> None:
+    """The pairs' table, then failures, compiled-vs-eager logits, inexact round trips and divergent pairs."""
+    console.print(pairs_table(result))
+    for name, reason in result.failures.items():
+        console.print(f"  [red]{name} failed:[/] {reason}", markup=True, highlight=False)
+    for name, source in result.logits_from.items():
+        if name in result.compiled_vs_eager:
+            error = result.compiled_vs_eager[name]
+            colour = "green" if error <= tolerance else "red"
+            console.print(f"  {name}: logits from {source}; compiled vs eager logits max abs [{colour}]{error:.2e}[/]",
+                          highlight=False)
+    for name, error in result.round_trip.items():
+        if error != 0.0:
+            console.print(f"  [red]{name}: weights exported back differ from those loaded by {error:.2e}[/]")
+    for pair in result.pairs:
+        if per_layer or not pair.passed:
+            console.print(layers_table(pair))
+
+
+def train_all(networks: list[Network], frameworks: dict[str, type[Framework]], executor: Executor, steps: int, batch: int, *,
               threads: int, device: str, seed: int, timeout: float | None, per_layer: bool,
               quiet: bool) -> list[NetworkTraining]:
     """Training parity of every network (``--train-steps``), printed unless ``quiet``."""

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import shlex
 import sys
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Mapping
 from pathlib import Path
 
 import rich_click as click
 
 from harness import limits
-from harness.commands.common import choose_frameworks, console, err_console, fail, load_all, mode_option, print_errors
+from harness.commands.common import (
+    EXIT_BAD_INPUT, choose_executor, choose_frameworks, console, err_console, executor_options, fail, load_all, mode_option,
+    print_errors, started,
+)
 from harness.commands.options import Duration, FiniteFloat, bounded_int
 from harness.findings.auto import AUTO, first_seeds, seeds_until_decided
+from harness.framework import Framework
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
 from harness.pretrained import pin_init, unavailable_notes
 from harness.results import RunResults, write_run
-from harness.runner.child import LocalExecutor
 from harness.runner.executor import Executor
 from harness.runner.fairness import fairness_notes
 from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, WEIGHTS_FOLDER, RunOptions, plan_jobs, saving_weights
@@ -24,13 +27,12 @@ from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
 from harness.runner.progress import LiveView, LogView, QuietView, print_table, summary_table
-from harness.runner.ray_executor import RayExecutor, RayUnavailable, import_ray
 from harness.runner.threads import RUN_THREADS
 from harness.spec import Network
 from harness.spec.loader import duplicate_networks
 from harness.weight_file import WeightFileError
 
-EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_NO_DATA, EXIT_INTERRUPTED = 1, 2, 3, 130
+EXIT_FAILED_JOBS, EXIT_NO_DATA, EXIT_INTERRUPTED = 1, 3, 130
 
 
 def parse_seeds(seed: int | None, seeds: str | None) -> list[int] | None:
@@ -98,24 +100,6 @@ def write_report(results_path: Path) -> str:
     return f"Report: {', '.join(pages)} (results: {results_path})"
 
 
-def choose_executor(
-    kind: str, ray_address: str | None, concurrency: int, local: LocalExecutor,
-) -> AbstractContextManager[Executor]:
-    """The executor of the jobs, as a context manager (Ray's connects and lets go); exits 2 with
-    the fix when Ray is asked for and not installed."""
-    if kind == "local":
-        if ray_address is not None or concurrency > 1:
-            raise click.BadParameter("--ray-address and --concurrency go with --executor ray; the local executor runs one "
-                                     "job at a time.", param_hint="--executor")
-        return nullcontext(local)
-    try:
-        import_ray(embedded=ray_address is None)
-    except RayUnavailable as exc:
-        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-        raise SystemExit(EXIT_BAD_INPUT) from None
-    return RayExecutor(address=ray_address, concurrency=concurrency, extra_env=dict(local.extra_env))
-
-
 @click.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--framework", "framework_names", default="all", show_default=True,
@@ -145,13 +129,7 @@ def choose_executor(
                                 "measurements on a shared 2-core machine, see docs/timing.md); several counts, e.g. `1,2`, "
                                 "run every job at each count and the report shows each framework's thread scaling.")
 @click.option("--timeout", type=FiniteFloat(min=0, min_open=True, max=limits.MAX_TIMEOUT_S), help="Seconds one job may run before it is killed.")
-@click.option("--executor", "executor_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="`local`: one job at a time on this machine. `ray`: every job is a Ray task (see docs/scaling.md).")
-@click.option("--ray-address", help="With --executor ray: `auto` or `ray://HEAD:10001` joins a cluster "
-                                    "(default: start an embedded local Ray).")
-@click.option("--concurrency", type=bounded_int(1, limits.MAX_THREADS), default=1, show_default=True,
-              help="With --executor ray: pack N jobs per node (each asks Ray for threads/N CPUs); for accuracy-only sweeps, "
-                   "their timings are marked as not timing-grade.")
+@executor_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: `reports/<spec name>`, or `reports/<name1>+<name2>` for several specs).")
 @click.option("--resume", is_flag=True, help="Keep the jobs already finished in --out with the same settings.")
@@ -172,7 +150,7 @@ def run(
     seeds: str | None, budget: float, batch_size: int | None, dataset: str | None, data_dir: str | None, limit_train: int | None,
     limit_test: int | None, init: str | None, init_weights: Path | None, save_weights: bool, device: str,
     threads: str | None, timeout: float | None,
-    executor_kind: str, ray_address: str | None, concurrency: int, out: Path | None, resume: bool, quiet: bool,
+    executor_name: str, ray_address: str | None, concurrency: int, out: Path | None, resume: bool, quiet: bool,
     warmup_steps: int, latency_repeats: int, check_parity: bool, make_report: bool,
     dry_run: bool,
 ) -> None:
@@ -196,8 +174,7 @@ def run(
     except WeightFileError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
     discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
-    local = LocalExecutor(discovery)
-    executor_context = choose_executor(executor_kind, ray_address, concurrency, local)
+    executor_context = choose_executor(executor_name, ray_address, concurrency, discovery)
     auto = seeds == AUTO
     options = RunOptions(
         frameworks=selection.names, modes=modes, epochs=epochs, batch_size=batch_size,
@@ -236,49 +213,57 @@ def run(
             results = RunResults(
                 command=shlex.join(["harness", *sys.argv[1:]]), specs=list(dict.fromkeys(n.path for n in networks)),
                 networks=network_objects(networks), notes=notes,
-                settings=options_record(options, timeout) | {"executor": executor_kind, "ray_address": ray_address,
+                settings=options_record(options, timeout) | {"executor": executor_name, "ray_address": ray_address,
                                                              "concurrency": concurrency},
             )
             versions = {name: discovery.frameworks[name].framework.version() for name in selection.names}
             view = QuietView(console) if quiet else LiveView(console, jobs) if console.is_terminal and not auto else LogView(console)
             try:
-                with executor_context as executor, view:
+                with started(executor_context) as executor:
+                    with view:
 
-                    def execute(seeds: list[int] | None, again: bool) -> RunResults:
-                        planned = (jobs if seeds == options.seeds
-                                   else plan_jobs(networks, options.model_copy(update={"seeds": seeds})))
-                        return Orchestrator(planned, out, results, view, executor, versions=versions, timeout=timeout,
-                                            resume=resume or again).execute()
+                        def execute(seeds: list[int] | None, again: bool) -> RunResults:
+                            planned = (jobs if seeds == options.seeds
+                                       else plan_jobs(networks, options.model_copy(update={"seeds": seeds})))
+                            return Orchestrator(planned, out, results, view, executor, versions=versions, timeout=timeout,
+                                                resume=resume or again).execute()
 
-                    results = seeds_until_decided(execute, options.seeds[0], budget) if auto else execute(options.seeds, False)
+                        results = (seeds_until_decided(execute, options.seeds[0], budget) if auto
+                                   else execute(options.seeds, False))
+                    if check_parity and len(selection.names) * len(options.modes) > 1:
+                        add_parity(results, networks, options, executor)
+                        classes = discovery.classes(selection.names)
+                        add_train_parity(results, networks, options, classes, executor)
             except KeyboardInterrupt:
                 err_console.print(f"Interrupted: finished jobs are kept in {out / RESULTS_FILE}.")
                 raise SystemExit(EXIT_INTERRUPTED) from None
-            except RayUnavailable as exc:
-                err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-                raise SystemExit(EXIT_BAD_INPUT) from None
-            if check_parity and len(selection.names) * len(options.modes) > 1:
-                add_parity(results, networks, options, local)
-                add_train_parity(results, networks, options, local)
             finish(results, out, quiet, make_report)
     except OutputError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
 
 
-def add_parity(results: RunResults, networks: list[Network], options: RunOptions, executor: LocalExecutor) -> None:
-    """Run the parity check of every network in the run's frameworks and record it."""
-    from harness.runner.parity import check_network, real_or_synthetic
+def add_parity(results: RunResults, networks: list[Network], options: RunOptions, executor: Executor) -> None:
+    """Run the parity check of every network in the run's frameworks and record it (the networks
+    with the same seed in one go, so that a local executor imports each framework once for them)."""
+    from harness.runner.parity import check_networks, real_or_synthetic
 
+    by_seed: dict[int, list[Network]] = {}
     for network in networks:
-        with err_console.status(f"parity: {network.key}"):
-            parity = check_network(network, options.frameworks, executor, modes=options.modes, threads=options.threads[0],
-                                   device=options.device, seed=(options.seeds or [network.spec.train.seed])[0],
-                                   images=real_or_synthetic(options.data_dir))
+        by_seed.setdefault((options.seeds or [network.spec.train.seed])[0], []).append(network)
+    checked = {}
+    for seed, group in by_seed.items():
+        with err_console.status(f"parity: {', '.join(network.key for network in group)}"):
+            checked |= {network.key: parity for network, parity in zip(group, check_networks(
+                group, options.frameworks, executor, modes=options.modes, threads=options.threads[0], device=options.device,
+                seed=seed, images=real_or_synthetic(options.data_dir)), strict=True)}
+    for network in networks:
+        parity = checked[network.key]
         results.parity += [pair.entry() for pair in parity.pairs]
         results.notes += [f"parity: {network.key} could not run in {name}: {reason}" for name, reason in parity.failures.items()]
 
 
-def add_train_parity(results: RunResults, networks: list[Network], options: RunOptions, executor: LocalExecutor) -> None:
+def add_train_parity(results: RunResults, networks: list[Network], options: RunOptions,
+                     classes: Mapping[str, type[Framework]], executor: Executor) -> None:
     """Training parity of the first steps of every network trained from shared weights, recorded."""
     from harness.runner.train_parity import RUN_STEPS, check_training
 
@@ -286,7 +271,7 @@ def add_train_parity(results: RunResults, networks: list[Network], options: RunO
         if (options.init or network.spec.train.init) != "shared":
             continue
         with err_console.status(f"training parity: {network.key}, {RUN_STEPS} steps"):
-            training = check_training(network, options.frameworks, executor, steps=RUN_STEPS, threads=options.threads[0],
+            training = check_training(network, classes, executor, steps=RUN_STEPS, threads=options.threads[0],
                                       device=options.device, seed=(options.seeds or [network.spec.train.seed])[0])
         results.train_parity += [pair.compact() for pair in training.pairs]
         results.notes += [f"training parity: {network.key}: {note}" for note in training.notes()]

@@ -7,6 +7,8 @@ import sys
 from typing import Any
 
 EVENT_PREFIX = "@@harness-event "
+SERVED = "served"
+"""The event a warm worker sends once it has written a request's reply (see :class:`harness.runner.child.WarmWorker`)."""
 
 
 def emit(event: str, **data: Any) -> None:

@@ -20,8 +20,7 @@ from pydantic import ValidationError
 from harness.oracle import analyse, as_json, check_expect
 from harness.results import Epoch, JobResult, NetworkCheck, Node, RunResults, framework_params, read_json, write_model, write_run
 from harness.runner import measure
-from harness.runner.child import ChildOutcome
-from harness.runner.executor import Executor
+from harness.runner.executor import ChildOutcome, Executor
 from harness.runner.jobs import RESULTS_FILE, Job
 from harness.runner.protocol import TrainConfig
 from harness.spec import Network

@@ -4,7 +4,6 @@ comparing each count with the oracle's and the published ``expect``."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +11,7 @@ from pydantic_core import to_jsonable_python
 
 from harness.agreement import LayerMismatch, layer_mismatches
 from harness.oracle import Analysis, ExpectCheck, analyse, check_expect
-from harness.runner.child import LocalExecutor
+from harness.runner.executor import Executor, run_all
 from harness.runner.protocol import NetworkCount, ParamsRequest, ParamsResult, ResolvedNetwork
 from harness.spec import Network
 
@@ -51,35 +50,34 @@ class NetworkParams:
 
 
 Advance = Callable[[str], None]
-"""Called with a framework's name each time its worker has counted one more network."""
+"""Called with a framework's name each time one more network has been counted in it."""
 
 
 def count_in_workers(
-    networks: list[Network], names: list[str], executor: LocalExecutor, *, threads: int, device: str,
+    networks: list[Network], names: list[str], executor: Executor, *, threads: int, device: str,
     timeout: float | None, advance: Advance | None = None,
 ) -> tuple[dict[str, list[NetworkCount]], dict[str, dict[str, Any]]]:
-    """Each framework's counts (one per network, in order) and its thread settings; the workers run in parallel.
+    """Each framework's counts (one per network, in order) and its thread settings.
 
-    A worker that dies gives every network of that framework a ``failed`` entry with the reason.
+    One request per network and framework, all through ``executor`` at once (a local one counts
+    each framework's networks in one warm worker, the frameworks side by side). A network whose
+    worker died (a crash, a timeout) gets a ``failed`` entry with the reason; the others keep theirs.
     """
     resolved = [ResolvedNetwork.of(network) for network in networks]
-
-    def one(name: str) -> tuple[list[NetworkCount], dict[str, Any]]:
-        request = ParamsRequest(framework=name, threads=threads, device=device, networks=resolved)
-
-        def on_event(event: dict[str, Any]) -> None:
-            if advance is not None and event.get("event") == "params":
-                advance(name)
-
-        outcome = executor.run(request, timeout=timeout, on_event=on_event)
-        if not isinstance(outcome.result, ParamsResult):
-            reason = f"worker {outcome.status}: {outcome.error or outcome.output_tail.strip()[-400:]}"
-            return [NetworkCount(spec=r.path, variant=r.variant, status="failed", error=reason) for r in resolved], {}
-        return outcome.result.networks, outcome.result.thread_settings
-
-    with ThreadPoolExecutor(max_workers=max(len(names), 1)) as pool:
-        outcomes = dict(zip(names, pool.map(one, names), strict=True))
-    return {name: counts for name, (counts, _) in outcomes.items()}, {name: s for name, (_, s) in outcomes.items()}
+    keys = [(name, index) for name in names for index in range(len(resolved))]
+    requests = [ParamsRequest(framework=name, threads=threads, device=device, networks=[resolved[index]]) for name, index in keys]
+    on_end = None if advance is None else lambda position, _: advance(keys[position][0])
+    counts: dict[str, list[NetworkCount]] = {name: [] for name in names}
+    thread_settings: dict[str, dict[str, Any]] = {name: {} for name in names}
+    for (name, index), outcome in zip(keys, run_all(executor, requests, timeout=timeout, on_end=on_end), strict=True):
+        if isinstance(outcome.result, ParamsResult):
+            counts[name] += outcome.result.networks
+            thread_settings[name] = thread_settings[name] or outcome.result.thread_settings
+        else:
+            network = resolved[index]
+            counts[name].append(NetworkCount(spec=network.path, variant=network.variant, status="failed",
+                                             error=f"worker {outcome.reason()}"))
+    return counts, thread_settings
 
 
 def compare(network: Network, results: dict[str, NetworkCount]) -> NetworkParams:

@@ -17,14 +17,15 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from harness import reference
 from harness.data import DataError, parity_batch
 from harness.parity import DEFAULT_TOLERANCE, REFERENCE, PairResult, compare
-from harness.framework import Mode
-from harness.runner.child import LocalExecutor
+from harness.framework import Mode, NeutralWeights
+from harness.runner.executor import ChildOutcome, Executor, run_all
 from harness.runner.protocol import ParityRequest, ParityResult, ResolvedNetwork
 from harness.spec import Network
 from harness.weights import initial_weights, save_weights
@@ -88,10 +89,69 @@ def real_or_synthetic(data_dir: str | None = None) -> ImageSource:
     return images
 
 
-def check_network(
-    network: Network,
+@dataclass
+class Prepared:
+    """One network's share of a parity run: its neutral weights, its batches, its requests."""
+
+    result: NetworkParity
+    weights: NeutralWeights
+    batches: list[np.ndarray]
+    requests: dict[str, ParityRequest] = field(default_factory=dict)
+
+
+def prepare(network: Network, frameworks: list[str], modes: list[Mode], folder: Path, images: ImageSource, *,
+            threads: int, device: str, batch: int, seed: int, tolerance: float) -> Prepared:
+    """Write the network's neutral weights and batches to ``folder`` and make one request per
+    framework and mode."""
+    weights = initial_weights(network, seed)
+    weights_path = folder / "weights.npz"
+    save_weights(weights_path, weights)
+    batches, descriptions = [], []
+    for index, size in enumerate(input_sizes(network)):
+        array, description = images(network, size, batch, seed)
+        np.save(folder / f"inputs{index}.npy", array)
+        batches.append(array)
+        descriptions.append(description)
+    prepared = Prepared(NetworkParity(network.key, tolerance=tolerance, images="; ".join(sorted(set(descriptions)))), weights,
+                        batches)
+    resolved = ResolvedNetwork.of(network)
+    for framework, mode in itertools.product(frameworks, modes):
+        prepared.requests[participant(framework, mode)] = ParityRequest(
+            framework=framework, mode=mode, device=device, threads=threads, seed=seed, network=resolved,
+            weights=str(weights_path), inputs=[str(folder / f"inputs{i}.npy") for i in range(len(batches))],
+            outputs=[str(folder / f"{framework}-{mode}-outputs{i}.npz") for i in range(len(batches))],
+        )
+    return prepared
+
+
+def finish(network: Network, prepared: Prepared, outcomes: dict[str, ChildOutcome]) -> NetworkParity:
+    """The reference's outputs and every framework's, every pair of participants compared at every input size."""
+    result = prepared.result
+    outputs = {REFERENCE: [reference.layer_outputs(network, prepared.weights, array) for array in prepared.batches]}
+    for name, request in prepared.requests.items():
+        outcome = outcomes[name]
+        if not isinstance(outcome.result, ParityResult):
+            result.failures[name] = outcome.reason()
+            continue
+        result.round_trip[name] = outcome.result.round_trip_max_abs
+        result.logits_from[name] = outcome.result.logits_from
+        if outcome.result.compiled_vs_eager_max_abs is not None:
+            result.compiled_vs_eager[name] = outcome.result.compiled_vs_eager_max_abs
+        outputs[name] = [dict(np.load(path)) for path in request.outputs]
+    logits = list(network.walk())[-1].name
+    for a, b in itertools.combinations(outputs, 2):
+        for index, array in enumerate(prepared.batches):
+            result.pairs.append(
+                compare(network.key, list(array.shape[1:]), (a, b), outputs[a][index], outputs[b][index], logits,
+                        result.tolerance)
+            )
+    return result
+
+
+def check_networks(
+    networks: list[Network],
     frameworks: list[str],
-    executor: LocalExecutor,
+    executor: Executor,
     *,
     modes: list[Mode] | None = None,
     threads: int,
@@ -101,47 +161,30 @@ def check_network(
     tolerance: float = DEFAULT_TOLERANCE,
     timeout: float | None = None,
     images: ImageSource | None = None,
-) -> NetworkParity:
-    """Run the parity check of one network in every framework and mode (one worker each; eager only
-    when ``modes`` is None)."""
-    result = NetworkParity(network.key, tolerance=tolerance)
+    advance: Callable[[str], None] | None = None,
+) -> list[NetworkParity]:
+    """Run the parity check of every network in every framework and mode (eager only when
+    ``modes`` is None), all requests through ``executor`` at once (a local one serves each
+    framework's from one warm worker); ``advance`` is called with a participant's name each time
+    one of its requests ends."""
     images = images or real_or_synthetic()
-    weights = initial_weights(network, seed)
-    with tempfile.TemporaryDirectory(prefix="harness-parity-") as folder:
-        weights_path = Path(folder, "weights.npz")
-        save_weights(weights_path, weights)
-        batches, descriptions = [], []
-        for index, size in enumerate(input_sizes(network)):
-            array, description = images(network, size, batch, seed)
-            np.save(Path(folder, f"inputs{index}.npy"), array)
-            batches.append(array)
-            descriptions.append(description)
-        result.images = "; ".join(sorted(set(descriptions)))
-        outputs: dict[str, list[dict[str, np.ndarray]]] = {
-            REFERENCE: [reference.layer_outputs(network, weights, array) for array in batches]
-        }
-        resolved = ResolvedNetwork.of(network)
-        for framework, mode in itertools.product(frameworks, modes or ["eager"]):
-            name = participant(framework, mode)
-            paths = [str(Path(folder, f"{framework}-{mode}-outputs{i}.npz")) for i in range(len(batches))]
-            request = ParityRequest(
-                framework=framework, mode=mode, device=device, threads=threads, seed=seed, network=resolved,
-                weights=str(weights_path), inputs=[str(Path(folder, f"inputs{i}.npy")) for i in range(len(batches))],
-                outputs=paths,
-            )
-            outcome = executor.run(request, timeout=timeout)
-            if not isinstance(outcome.result, ParityResult):
-                result.failures[name] = f"{outcome.status}: {outcome.error or outcome.output_tail[-400:]}"
-                continue
-            result.round_trip[name] = outcome.result.round_trip_max_abs
-            result.logits_from[name] = outcome.result.logits_from
-            if outcome.result.compiled_vs_eager_max_abs is not None:
-                result.compiled_vs_eager[name] = outcome.result.compiled_vs_eager_max_abs
-            outputs[name] = [dict(np.load(path)) for path in paths]
-        logits = list(network.walk())[-1].name
-        for a, b in itertools.combinations(outputs, 2):
-            for index, array in enumerate(batches):
-                result.pairs.append(
-                    compare(network.key, list(array.shape[1:]), (a, b), outputs[a][index], outputs[b][index], logits, tolerance)
-                )
-    return result
+    with tempfile.TemporaryDirectory(prefix="harness-parity-") as root:
+        prepared = []
+        for index, network in enumerate(networks):
+            folder = Path(root, str(index))
+            folder.mkdir()
+            prepared.append(prepare(network, frameworks, modes or ["eager"], folder, images, threads=threads, device=device,
+                                    batch=batch, seed=seed, tolerance=tolerance))
+        keys = [(index, name) for index, one in enumerate(prepared) for name in one.requests]
+        requests = [prepared[index].requests[name] for index, name in keys]
+        on_end = None if advance is None else lambda position, _: advance(keys[position][1])
+        outcomes = run_all(executor, requests, timeout=timeout, on_end=on_end)
+        by_network: list[dict[str, ChildOutcome]] = [{} for _ in networks]
+        for (index, name), outcome in zip(keys, outcomes, strict=True):
+            by_network[index][name] = outcome
+        return [finish(network, one, got) for network, one, got in zip(networks, prepared, by_network, strict=True)]
+
+
+def check_network(network: Network, frameworks: list[str], executor: Executor, **options: Any) -> NetworkParity:
+    """:func:`check_networks` for one network."""
+    return check_networks([network], frameworks, executor, **options)[0]

@@ -164,7 +164,19 @@ class TrainParityResult(Message):
 
 
 class TargetedRequest(Target):
-    """A request whose target fields sit at its top level."""
+    """A request whose target fields sit at its top level.
+
+    ``isolated``: the request needs a fresh worker of its own (timed training, a process-wide
+    switch such as float64); other requests may share a warm worker of their framework.
+    ``input_files`` and ``output_files`` name the fields holding paths the worker reads and writes
+    (an executor on other machines ships those files there and back). ``quick_compile``: nothing
+    the worker computes is kept but shapes, so compilers may skip their optimisations.
+    """
+
+    isolated: ClassVar[bool] = False
+    quick_compile: ClassVar[bool] = False
+    input_files: ClassVar[tuple[str, ...]] = ()
+    output_files: ClassVar[tuple[str, ...]] = ()
 
     def target(self) -> Target:
         return Target(framework=self.framework, device=self.device, threads=self.threads, seed=self.seed, mode=self.mode)
@@ -181,6 +193,7 @@ class ParamsRequest(TargetedRequest):
     task: Literal["params"] = "params"
     networks: list[ResolvedNetwork]
     result_type: ClassVar[type[Message]] = ParamsResult
+    quick_compile: ClassVar[bool] = True
 
 
 class ParityRequest(TargetedRequest):
@@ -192,6 +205,8 @@ class ParityRequest(TargetedRequest):
     inputs: list[str] = Field(description=".npy batches (NHWC float32).")
     outputs: list[str] = Field(description=".npz files to write, one per batch.")
     result_type: ClassVar[type[Message]] = ParityResult
+    input_files: ClassVar[tuple[str, ...]] = ("weights", "inputs")
+    output_files: ClassVar[tuple[str, ...]] = ("outputs",)
 
 
 class TrainParityRequest(TargetedRequest):
@@ -207,6 +222,9 @@ class TrainParityRequest(TargetedRequest):
     dtype: Literal["float32", "float64"] = Field("float32", description="float64: the framework computes in float64 "
                                                  "(Framework.use_float64), training parity's exact check.")
     result_type: ClassVar[type[Message]] = TrainParityResult
+    isolated: ClassVar[bool] = True
+    input_files: ClassVar[tuple[str, ...]] = ("weights", "batches")
+    output_files: ClassVar[tuple[str, ...]] = ("output",)
 
 
 class TrainRequest(Message):
@@ -216,6 +234,10 @@ class TrainRequest(Message):
     config: TrainConfig
     network: ResolvedNetwork
     result_type: ClassVar[type[Message]] = TrainResult
+    isolated: ClassVar[bool] = True
+    input_files: ClassVar[tuple[str, ...]] = ()
+    output_files: ClassVar[tuple[str, ...]] = ()
+    quick_compile: ClassVar[bool] = False
 
     @model_validator(mode="after")
     def _one_source_of_truth(self) -> TrainRequest:

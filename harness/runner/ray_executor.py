@@ -1,7 +1,10 @@
-"""Running the jobs of ``harness run`` as Ray tasks, on an embedded Ray or on an existing cluster.
+"""Running any command's worker requests as Ray tasks, on an embedded Ray or on an existing cluster.
 
-Each job is one Ray task that asks for the job's threads as CPUs (divided by ``--concurrency``
-when a sweep packs jobs on purpose) and, for a ``cuda`` job, one GPU. The task runs on a fresh
+Each request (a training job, a network's parameter count, a parity check in one framework...)
+is one Ray task that asks for the request's threads as CPUs (divided by ``--concurrency`` when a
+sweep packs jobs on purpose) and, for a ``cuda`` job, one GPU. The files a request reads (neutral
+weights, batches) travel with its task and the files it writes (layer outputs, trained weights)
+come back with its answer, so a node needs no folder shared with the driver. The task runs on a fresh
 Ray worker (``max_calls=1``) and is never retried (``max_retries=0``: a silent re-run would
 corrupt timings). On the node it starts the harness's usual worker subprocess with
 :func:`~harness.runner.child.run_child`, with an environment computed there: the node's own
@@ -19,18 +22,20 @@ Ray is imported only when this executor is used; it is an optional dependency.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Self
 
 from harness.plugins import discover
 from harness.results import Node
-from harness.runner.child import ChildOutcome, LocalExecutor, run_child
-from harness.runner.executor import JobSink
+from harness.runner.child import LocalExecutor, run_child
+from harness.runner.executor import ChildOutcome, ExecutorUnavailable, JobSink, WorkRequest
 from harness.runner.node import describe_node
-from harness.runner.protocol import REQUEST, TrainRequest
+from harness.runner.protocol import REQUEST
 from harness.runner.ray_embedded import UnsafeRay, prepare_environment, start_embedded
 
 RAY_MISSING = ("--executor ray needs Ray, which is not installed in this Python: install it with "
@@ -42,7 +47,7 @@ DRIVER_GRACE_S = 30.0
 """How long past ``--timeout`` the driver waits for a node to end a job before cancelling its task."""
 
 
-class RayUnavailable(RuntimeError):
+class RayUnavailable(ExecutorUnavailable):
     """Ray is not installed, or the cluster cannot be reached or cannot run the jobs; says how to fix it."""
 
 
@@ -58,13 +63,44 @@ def import_ray(embedded: bool = False) -> Any:
     return ray
 
 
-def node_environment(request: TrainRequest, extra_env: dict[str, str]) -> dict[str, str]:
+def node_environment(request: WorkRequest, extra_env: dict[str, str]) -> dict[str, str]:
     """The worker's environment, computed on the node that runs it: the node's variables, the
     thread limits, the plugins' variables (as installed there), ``extra_env``; a CPU job sees no GPU."""
     env = LocalExecutor(discover(), extra_env).environment(request)
-    if request.config.device == "cpu":
+    if request.target().device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
     return env
+
+
+def file_paths(request: WorkRequest, fields: tuple[str, ...]) -> list[str]:
+    """The paths held in the request's ``fields`` (a field holds one path or a list)."""
+    paths: list[str] = []
+    for name in fields:
+        value = getattr(request, name)
+        paths += value if isinstance(value, list) else [value]
+    return paths
+
+
+def read_files(paths: list[str]) -> dict[str, bytes]:
+    return {path: Path(path).read_bytes() for path in paths}
+
+
+def relocated(request: WorkRequest, folder: Path, files: dict[str, bytes]) -> tuple[WorkRequest, dict[str, str]]:
+    """``request`` with every path of its file fields moved into ``folder`` (the inputs written
+    there from ``files``), and where each of its outputs will be, by its original path."""
+    moved: dict[str, str] = {}
+
+    def move(path: str) -> str:
+        moved.setdefault(path, str(folder / f"{len(moved)}-{Path(path).name}"))
+        return moved[path]
+
+    update: dict[str, Any] = {}
+    for name in (*request.input_files, *request.output_files):
+        value = getattr(request, name)
+        update[name] = [move(path) for path in value] if isinstance(value, list) else move(value)
+    for path, content in files.items():
+        Path(moved[path]).write_bytes(content)
+    return request.model_copy(update=update), {path: moved[path] for path in file_paths(request, request.output_files)}
 
 
 class EventInbox:
@@ -81,18 +117,27 @@ class EventInbox:
         return events
 
 
-def run_on_node(position: int, request_json: str, timeout: float | None, extra_env: dict[str, str], inbox: Any) -> dict[str, Any]:
-    """The Ray task of one job: run its worker subprocess here and return how it ended (plain data).
+def run_on_node(position: int, request_json: str, files: dict[str, bytes], timeout: float | None, extra_env: dict[str, str],
+                inbox: Any) -> dict[str, Any]:
+    """The Ray task of one request: write its input ``files`` to a folder of its own, run its
+    worker subprocess here and return how it ended (plain data), with the files it wrote.
 
     Events go to ``inbox`` without waiting; the task waits for the last one only after its worker
     ended (and after noting the time), so the driver has every event of a job before its end.
     """
+    with tempfile.TemporaryDirectory(prefix="harness-ray-") as folder:
+        request, outputs = relocated(REQUEST.validate_json(request_json), Path(folder), files)
+        answer = run_here(position, request, timeout, extra_env, inbox)
+        answer["files"] = {original: Path(path).read_bytes() for original, path in outputs.items() if Path(path).exists()}
+    return answer
+
+
+def run_here(position: int, request: WorkRequest, timeout: float | None, extra_env: dict[str, str], inbox: Any) -> dict[str, Any]:
+    """Run ``request``'s worker on this node, its events sent to ``inbox``; how it ended, as plain data."""
     import ray
 
-    request = REQUEST.validate_json(request_json)
-    assert isinstance(request, TrainRequest)
-    node = describe_node(request.config.device)
     node_id = ray.get_runtime_context().get_node_id()
+    node = describe_node(request.target().device).model_copy(update={"ray_node_id": node_id})
     started = time.time()
     sent = [inbox.put.remote(position, {"event": STARTED, "node": node.model_dump(), "node_id": node_id, "at": started})]
 
@@ -233,12 +278,12 @@ class RayExecutor:
             import_ray().shutdown()
             self.connected = False
 
-    def resources(self, request: TrainRequest) -> dict[str, float]:
+    def resources(self, request: WorkRequest) -> dict[str, float]:
         """What the job's task asks Ray for."""
-        config = request.config
-        return {"num_cpus": config.threads / self.concurrency, "num_gpus": 1 if config.device == "cuda" else 0}
+        target = request.target()
+        return {"num_cpus": target.threads / self.concurrency, "num_gpus": 1 if target.device == "cuda" else 0}
 
-    def check_feasible(self, ray: Any, requests: Sequence[TrainRequest]) -> None:
+    def check_feasible(self, ray: Any, requests: Sequence[WorkRequest]) -> None:
         """Refuse jobs no node of the cluster could ever run (Ray would wait for them forever)."""
         nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
         for request in requests:
@@ -246,11 +291,11 @@ class RayExecutor:
             if not any(node.get("CPU", 0) >= wanted["num_cpus"] and node.get("GPU", 0) >= wanted["num_gpus"] for node in nodes):
                 most = max((node.get("CPU", 0) for node in nodes), default=0)
                 gpus = "and 1 GPU " if wanted["num_gpus"] else ""
-                raise RayUnavailable(f"a job asks Ray for {wanted['num_cpus']:g} CPUs {gpus}(--threads {request.config.threads}"
+                raise RayUnavailable(f"a job asks Ray for {wanted['num_cpus']:g} CPUs {gpus}(--threads {request.target().threads}"
                                      f"{f', --concurrency {self.concurrency}' if self.concurrency > 1 else ''}), but no node of the "
                                      f"cluster has that much (most CPUs on a node: {most:g}); lower --threads or add such a node.")
 
-    def run_jobs(self, requests: Sequence[TrainRequest], sink: JobSink, *, timeout: float | None = None) -> None:
+    def run_jobs(self, requests: Sequence[WorkRequest], sink: JobSink, *, timeout: float | None = None) -> None:
         """Submit every job, then report each one the moment its task ends; on KeyboardInterrupt
         (or any error) cancel every task still queued or running, and re-raise."""
         if not requests:
@@ -261,7 +306,9 @@ class RayExecutor:
         inbox = ray.remote(num_cpus=0)(EventInbox).remote()
         task = ray.remote(max_calls=1, max_retries=0)(run_on_node)
         pending = {
-            task.options(**self.resources(request)).remote(position, request.model_dump_json(), timeout, self.extra_env, inbox): position
+            task.options(**self.resources(request)).remote(position, request.model_dump_json(),
+                                                           read_files(file_paths(request, request.input_files)), timeout,
+                                                           self.extra_env, inbox): position
             for position, request in enumerate(requests)
         }
         tracker = Tracker(sink)
@@ -293,13 +340,16 @@ class RayExecutor:
             ray.kill(inbox)
 
     @staticmethod
-    def collect(ray: Any, ref: Any, request: TrainRequest, tracker: Tracker, position: int) -> None:
-        """Turn a finished task into an outcome and hand it on."""
+    def collect(ray: Any, ref: Any, request: WorkRequest, tracker: Tracker, position: int) -> None:
+        """Turn a finished task into an outcome (the files its worker wrote put where the request
+        names them) and hand it on."""
         try:
             answer = ray.get(ref)
         except ray.exceptions.RayError as error:
             tracker.end(position, task_failure(ray, error))
             return
+        for path, content in answer["files"].items():
+            Path(path).write_bytes(content)
         result = request.result_type.model_validate_json(answer["result"]) if answer["result"] is not None else None
         tracker.start(position, Node.model_validate(answer["node"]), answer["node_id"], answer["started"])
         outcome = ChildOutcome(answer["status"], result, answer["error"], answer["traceback"], answer["returncode"],

@@ -19,6 +19,7 @@ from harness.runner.protocol import (
     ParamsResult,
     ParityRequest,
     ResolvedNetwork,
+    Target,
     TrainParityRequest,
     TrainRequest,
 )
@@ -65,17 +66,27 @@ TASKS: dict[type[Message], Callable[[Framework, Any], Message]] = {
 }
 
 
-def run_task(request: InfoRequest | ParamsRequest | ParityRequest | TrainRequest | TrainParityRequest) -> Message:
-    """Instantiate the requested framework in this process (one plugin discovery) and run the task.
+def run_task(request: InfoRequest | ParamsRequest | ParityRequest | TrainRequest | TrainParityRequest,
+             instances: dict[Target, Framework] | None = None) -> Message:
+    """Instantiate the requested framework in this process (one plugin discovery) and run the task;
+    with ``instances`` (a warm worker's), an instance made for the same target before is reused.
 
     A plugin whose class sets no ``compiled_mode`` fails a compiled request here, with
     :class:`~harness.framework.ModeError`, whatever its ``__init__`` takes.
     """
     target = request.target()
+    framework = instances.get(target) if instances is not None else None
+    if framework is None:
+        framework = instantiate(target)
+        if instances is not None:
+            instances[target] = framework
+    return TASKS[type(request)](framework, request)
+
+
+def instantiate(target: Target) -> Framework:
+    """The target's framework, in its mode, on its device, with its threads and seed."""
     cls = framework_class(target.framework)
     cls.check_mode(target.mode)
     if target.mode == "eager":  # a plugin written before modes existed takes no ``mode`` argument
-        framework = cls(device=target.device, threads=target.threads, seed=target.seed)
-    else:
-        framework = cls(device=target.device, threads=target.threads, seed=target.seed, mode=target.mode)
-    return TASKS[type(request)](framework, request)
+        return cls(device=target.device, threads=target.threads, seed=target.seed)
+    return cls(device=target.device, threads=target.threads, seed=target.seed, mode=target.mode)

@@ -40,26 +40,25 @@ are named.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
 import tempfile
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
 
 from harness.framework import NEUTRAL_CONVENTIONS, Framework, NeutralWeights, TrainingConventions
 from harness.parity import REFERENCE
-from harness.runner.parity import input_sizes
 from harness.reference_train import ReferenceTrainer
-from harness.runner.child import LocalExecutor
+from harness.runner.executor import ChildOutcome, Executor, run_all
+from harness.runner.parity import input_sizes
 from harness.runner.protocol import ResolvedNetwork, TrainParityRequest, TrainParityResult
-from harness.spec import Network, Node
-from harness.spec.schema import Layer, Spec
-from harness.spec.network import trace
+from harness.runner.train_parity_task import (
+    batch_digest, float_fields, relevant_departures, weight_changes, with_float32_hyperparameters, without_dropout,
+)
+from harness.spec import Network
 from harness.train_compare import (
     FLOAT64_TOLERANCES, ROUNDING_FACTOR, TOLERANCES, Tolerances, TrainingRun, TrainPair, compare_runs, predictable_steps,
 )
@@ -71,42 +70,6 @@ RUN_STEPS = 5
 """Steps ``harness run`` checks with ``--init shared`` (first-steps agreement, in the report)."""
 DATA_STREAM = 0x7A1
 """Mixed into the seed of the training-parity batches (distinct from the weights' stream)."""
-
-
-def _changed(nodes: tuple[Node, ...], change: Callable[[Node], Layer]) -> tuple[Node, ...]:
-    return tuple(dataclasses.replace(node, layer=change(node), children=_changed(node.children, change)) for node in nodes)
-
-
-def _with_layers(network: Network, change: Callable[[Node], Layer], spec: Spec | None = None) -> Network:
-    """``network`` with every node's layer replaced by ``change(node)`` (names and weights unchanged)."""
-    spec = spec or network.spec
-    nodes = _changed(network.nodes, change)
-    return dataclasses.replace(network, spec=spec, nodes=nodes, trace=tuple(trace(nodes, spec.input)))
-
-
-def without_dropout(network: Network) -> Network:
-    """``network`` with every dropout layer's rate set to 0 (layer names and weights unchanged)."""
-    return _with_layers(network, lambda node: node.layer.model_copy(update={"rate": 0.0}) if node.type == "dropout"
-                        else node.layer)
-
-
-def _float_fields(model: BaseModel) -> dict[str, float]:
-    """A layer's or optimizer's float hyperparameters, by name."""
-    return {name: value for name, value in model if isinstance(value, float)}
-
-
-def _float32_values(model: BaseModel) -> Any:
-    return model.model_copy(update={name: float(np.float32(value)) for name, value in _float_fields(model).items()})
-
-
-def with_float32_hyperparameters(network: Network) -> Network:
-    """``network`` with every float hyperparameter (the optimizer's, batch norm's momentum and
-    epsilon...) rounded to the nearest float32, for every training-parity run: Keras and Paddle hold
-    some of them in float32 (Keras' Adam bias correction, Paddle's optimizers and batch norm), which
-    a float64 run shows, and a value float32 holds exactly is the same value everywhere."""
-    train = network.spec.train
-    spec = network.spec.model_copy(update={"train": train.model_copy(update={"optimizer": _float32_values(train.optimizer)})})
-    return _with_layers(network, lambda node: _float32_values(node.layer), spec)
 
 
 def training_batches(network: Network, steps: int, batch: int, seed: int,
@@ -123,30 +86,6 @@ def training_batches(network: Network, steps: int, batch: int, seed: int,
     ]
 
 
-def batch_digest(images: np.ndarray, labels: np.ndarray) -> str:
-    """A short digest of one batch's images and labels."""
-    digest = hashlib.blake2b(digest_size=8)
-    digest.update(np.ascontiguousarray(images, dtype=np.float32).tobytes())
-    digest.update(np.ascontiguousarray(labels, dtype=np.int64).tobytes())
-    return digest.hexdigest()
-
-
-def weight_changes(start: NeutralWeights, now: NeutralWeights) -> dict[str, float]:
-    """Per tensor (``layer/tensor``), the L2 norm of ``now - start`` (float64)."""
-    return {
-        f"{layer}/{name}": float(np.linalg.norm(np.asarray(now[layer][name], dtype=np.float64) - array.astype(np.float64)))
-        for layer, tensors in start.items() for name, array in tensors.items()
-    }
-
-
-def relevant_departures(conventions: TrainingConventions, network: Network) -> dict[str, str]:
-    """The declared departures that can change how ``network`` trains (its optimizer, its layers)."""
-    optimizer = network.spec.train.optimizer.name
-    applies = {"adam_epsilon": optimizer == "adam", "rmsprop_epsilon": optimizer == "rmsprop",
-               "bn_moving_variance": any(node.type == "batch_norm" for node in network.walk())}
-    return {name: value for name, value in conventions.departures().items() if applies[name]}
-
-
 def reference_run(network: Network, weights: NeutralWeights, batches: list[tuple[np.ndarray, np.ndarray]],
                   conventions: TrainingConventions = NEUTRAL_CONVENTIONS, dtype: type[np.floating] = np.float64) -> TrainingRun:
     """The numpy reference's N steps with ``conventions``, computed in ``dtype``."""
@@ -157,21 +96,6 @@ def reference_run(network: Network, weights: NeutralWeights, batches: list[tuple
         digests.append(batch_digest(images, labels))
         changes.append(weight_changes(weights, trainer.weights))
     return TrainingRun(REFERENCE, losses, digests, changes, trainer.export(), relevant_departures(conventions, network))
-
-
-def framework_run(framework: Framework, network: Network, weights: NeutralWeights,
-                  batches: list[tuple[np.ndarray, np.ndarray]]) -> TrainingRun:
-    """``framework``'s N steps in this process: build, load ``weights``, ``train_step`` per batch."""
-    model = framework.build(network)
-    framework.load_weights(model, weights)
-    trainer = framework.prepare_training(model, network.spec.train)
-    losses, digests, changes = [], [], []
-    for images, labels in batches:
-        losses.append(framework.train_step(trainer, images, labels).loss)
-        digests.append(batch_digest(images, labels))
-        changes.append(weight_changes(weights, framework.export_weights(model)))
-    conventions = relevant_departures(type(framework).training_conventions, network)
-    return TrainingRun(framework.name, losses, digests, changes, framework.export_weights(model), conventions)
 
 
 @dataclass
@@ -236,8 +160,8 @@ class NetworkTraining:
 def describe_hyperparameters(network: Network) -> str:
     """The float hyperparameters every run used, rounded to float32 (:func:`with_float32_hyperparameters`)."""
     optimizer = network.spec.train.optimizer
-    values = {f"{optimizer.name} {name}": value for name, value in _float_fields(optimizer).items()}
-    values |= {f"{node.name} {name}": value for node in network.walk() for name, value in _float_fields(node.layer).items()
+    values = {f"{optimizer.name} {name}": value for name, value in float_fields(optimizer).items()}
+    values |= {f"{node.name} {name}": value for node in network.walk() for name, value in float_fields(node.layer).items()
                if not (node.type == "dropout" and name == "rate")}
     shown = ", ".join(f"{key} {value!r}" for key, value in values.items())
     return (f"every run uses the float hyperparameters rounded to float32, the values float32 frameworks hold (Keras' Adam "
@@ -249,19 +173,25 @@ def _reference_name(run: TrainingRun) -> str:
     return REFERENCE if not departures else f"{REFERENCE} ({departures})"
 
 
-def _framework_run(name: str, network: Network, folder: Path, steps: int, executor: LocalExecutor, *, threads: int,
-                   device: str, seed: int, timeout: float | None, dtype: str) -> TrainingRun | str:
-    output = folder / f"{name}-{dtype}-trained.npz"
-    request = TrainParityRequest(framework=name, device=device, threads=threads, seed=seed, network=ResolvedNetwork.of(network),
-                                 weights=str(folder / "weights.npz"), batches=str(folder / "batches.npz"), steps=steps,
-                                 output=str(output), dtype=dtype)
-    outcome = executor.run(request, timeout=timeout)
+def _framework_request(name: str, network: Network, folder: Path, steps: int, *, threads: int, device: str, seed: int,
+                       dtype: str) -> TrainParityRequest:
+    return TrainParityRequest(framework=name, device=device, threads=threads, seed=seed, network=ResolvedNetwork.of(network),
+                              weights=str(folder / "weights.npz"), batches=str(folder / "batches.npz"), steps=steps,
+                              output=str(folder / f"{name}-{dtype}-trained.npz"), dtype=dtype)  # type: ignore[arg-type]
+
+
+def _run_label(request: TrainParityRequest) -> str:
+    """``torch`` for the float32 run, ``torch (float64)`` for the other."""
+    return request.framework if request.dtype == "float32" else f"{request.framework} ({request.dtype})"
+
+
+def _framework_run(request: TrainParityRequest, outcome: ChildOutcome) -> TrainingRun | str:
+    """The run a framework's worker reported, or why there is none."""
     if not isinstance(outcome.result, TrainParityResult):
-        return f"{outcome.status}: {outcome.error or outcome.output_tail[-400:]}"
+        return outcome.reason()
     records = outcome.result.steps
-    label = name if dtype == "float32" else f"{name} ({dtype})"
-    return TrainingRun(label, [r.loss for r in records], [r.batch for r in records],
-                       [r.change_norm for r in records], load_weights(output), outcome.result.conventions)
+    return TrainingRun(_run_label(request), [r.loss for r in records], [r.batch for r in records],
+                       [r.change_norm for r in records], load_weights(request.output), outcome.result.conventions)
 
 
 def _conventions(framework: type[Framework], network: Network) -> TrainingConventions:
@@ -278,12 +208,12 @@ def _compare_all(network: str, runs: dict[str, TrainingRun], own: dict[str, Trai
     return pairs
 
 
-def check_training(network: Network, frameworks: list[str], executor: LocalExecutor, *, steps: int = DEFAULT_STEPS,
+def check_training(network: Network, frameworks: Mapping[str, type[Framework]], executor: Executor, *, steps: int = DEFAULT_STEPS,
                    batch: int = DEFAULT_BATCH,
                    threads: int, device: str = "cpu", seed: int = 0, timeout: float | None = None,
                    size: tuple[int, int] | None = None) -> NetworkTraining:
-    """Train ``network`` ``steps`` steps in every framework, in float64 (where it can) and in float32,
-    and in the reference, and compare: the float64 runs on every step and tensor at
+    """Train ``network`` ``steps`` steps in every framework (name -> class), in float64 (where it can)
+    and in float32, and in the reference, and compare: the float64 runs on every step and tensor at
     :data:`FLOAT64_TOLERANCES`, the float32 runs on the losses of the steps float32 rounding leaves
     predictable at :data:`TOLERANCES`."""
     trained = with_float32_hyperparameters(without_dropout(network))
@@ -304,8 +234,8 @@ def check_training(network: Network, frameworks: list[str], executor: LocalExecu
         save_weights(folder / "weights.npz", start)
         np.savez(folder / "batches.npz", **{f"{kind}{i}": array for i, pair in enumerate(batches)
                                             for kind, array in zip(("images", "labels"), pair, strict=True)})
-        for framework in frameworks:
-            cls = executor.discovery.frameworks[framework].framework
+        requests = []
+        for framework, cls in frameworks.items():
             conventions = _conventions(cls, trained)
             if conventions not in references:
                 references[conventions] = reference_run(trained, start, batches, conventions)
@@ -315,13 +245,15 @@ def check_training(network: Network, frameworks: list[str], executor: LocalExecu
                                                             FLOAT64_TOLERANCES, dtype="float64")
             if cls.float64_unavailable is not None:
                 result.float64_unavailable[framework] = cls.float64_unavailable
-            for dtype in ("float64", "float32") if cls.float64_unavailable is None else ("float32",):
-                outcome = _framework_run(framework, network, folder, steps, executor, threads=threads, device=device,
-                                         seed=seed, timeout=timeout, dtype=dtype)
-                if isinstance(outcome, str):
-                    result.failures[framework if dtype == "float32" else f"{framework} ({dtype})"] = outcome
-                else:
-                    runs[dtype][framework] = outcome
+            requests += [_framework_request(framework, network, folder, steps, threads=threads, device=device, seed=seed,
+                                            dtype=dtype)
+                         for dtype in (("float64", "float32") if cls.float64_unavailable is None else ("float32",))]
+        for request, outcome in zip(requests, run_all(executor, requests, timeout=timeout), strict=True):
+            run = _framework_run(request, outcome)
+            if isinstance(run, str):
+                result.failures[_run_label(request)] = run
+            else:
+                runs[request.dtype][request.framework] = run
     result.pairs = _compare_all(network.key, runs["float64"], own, start, FLOAT64_TOLERANCES, dtype="float64")
     result.pairs += _compare_all(network.key, runs["float32"], own, start, TOLERANCES, rounding=(neutral, float32),
                                  judged=result.predictable)

@@ -29,7 +29,7 @@ from harness.runner.divergence import DivergenceWatch, window_for
 from harness.runner.events import emit
 from harness.runner.protocol import TrainConfig, TrainRequest, TrainResult
 from harness.runner.threads import effective_threads
-from harness.runner.train_parity import batch_digest
+from harness.runner.train_parity_task import batch_digest
 from harness.spec import Network
 
 DETERMINISM_GROUPS = ("runtime", "determinism")

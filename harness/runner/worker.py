@@ -1,4 +1,8 @@
-"""The worker subprocess: ``python -m harness.runner.worker REQUEST.json REPLY.json``.
+"""The worker subprocess: ``python -m harness.runner.worker REQUEST.json REPLY.json``, or a warm
+worker, ``python -m harness.runner.worker --serve``, that answers requests in turn until its
+input ends: each input line is a JSON ``[request path, reply path]``, and after writing the
+reply it sends the ``served`` event (see :class:`harness.runner.child.WarmWorker`). A warm worker
+keeps its framework instances (one per target) from one request to the next.
 
 The parent gives the worker an environment whose thread variables are already set (see
 :mod:`harness.runner.threads`), so no framework starts its pools with another size. The worker
@@ -12,22 +16,31 @@ crashed, a harness killed outright) leaves no worker behind.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.results import write_json_atomic
-from harness.runner.protocol import REQUEST, Reply
+from harness.runner.events import SERVED, emit
+from harness.runner.protocol import REQUEST, Reply, Target
+
+if TYPE_CHECKING:
+    from harness.framework import Framework
+
+SERVE = "--serve"
 
 
-def reply_to(request_text: str) -> Reply:
-    """Run the request and describe how it ended; never raises for a task's failure."""
+def reply_to(request_text: str, instances: dict[Target, Framework] | None = None) -> Reply:
+    """Run the request and describe how it ended; never raises for a task's failure.
+    ``instances`` keeps the framework instances of a warm worker."""
     try:
         from harness.runner.tasks import run_task
 
-        result = run_task(REQUEST.validate_json(request_text))
+        result = run_task(REQUEST.validate_json(request_text), instances)
         return Reply(status="ok", result=result.model_dump())
     except MemoryError:
         return Reply(status="oom", error="the worker ran out of memory (MemoryError)")
@@ -48,8 +61,20 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
+def serve() -> int:
+    """Answer the requests named on stdin, one line each, until stdin ends."""
+    instances: dict[Target, Framework] = {}
+    for line in sys.stdin:
+        request_path, reply_path = json.loads(line)
+        write_json_atomic(Path(reply_path), reply_to(Path(request_path).read_text(encoding="utf-8"), instances).model_dump())
+        emit(SERVED)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     die_with_parent()
+    if argv == [SERVE]:
+        return serve()
     request_path, reply_path = Path(argv[0]), Path(argv[1])
     write_json_atomic(reply_path, reply_to(request_path.read_text(encoding="utf-8")).model_dump())
     return 0

@@ -25,7 +25,7 @@ every count has a sanity bound from :mod:`harness.limits`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import (
     BaseModel,
@@ -191,21 +191,15 @@ Layer = Annotated[
 Residual.model_rebuild()
 Repeat.model_rebuild()
 
-LAYER_TYPES: tuple[str, ...] = (
-    "conv",
-    "depthwise_conv",
-    "max_pool",
-    "avg_pool",
-    "batch_norm",
-    "dropout",
-    "activation",
-    "flatten",
-    "dense",
-    "global_avg_pool",
-    "global_max_pool",
-    "residual",
-    "repeat",
-)
+
+
+def type_names(union: Any) -> tuple[str, ...]:
+    """The ``type`` of every member of a discriminated union (``Layer``, ``Head``), in the union's order."""
+    members = get_args(get_args(union)[0])
+    return tuple(get_args(member.model_fields["type"].annotation)[0] for member in members)
+
+
+LAYER_TYPES = type_names(Layer)
 
 
 # ----------------------------------------------------------------------------- heads
@@ -291,7 +285,7 @@ Head = Annotated[
     Union[FlattenHead, GlobalAvgHead, GlobalMaxHead, ConvHead, FcnHead, NoHead],
     Field(discriminator="type"),
 ]
-HEAD_TYPES: tuple[str, ...] = ("flatten", "global_avg", "global_max", "conv", "fcn", "none")
+HEAD_TYPES = type_names(Head)
 
 
 # ----------------------------------------------------------------------------- training

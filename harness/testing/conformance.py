@@ -40,7 +40,8 @@ from harness.testing.networks import AGNOSTIC_SIZES, OPTIMIZERS, conformance_net
 from harness.testing.plugin import KIT_THREADS, device_option, framework_option
 from harness.testing.strategies import networks as random_networks
 from harness.runner.child import LocalExecutor
-from harness.runner.train_parity import check_training, framework_run, reference_run, training_batches
+from harness.runner.train_parity import check_training, reference_run, training_batches
+from harness.runner.train_parity_task import framework_run
 from harness.train_compare import FLOAT64_TOLERANCES, TOLERANCES, compare_runs
 from harness.weights import check_complete, initial_weights
 
@@ -423,7 +424,7 @@ def test_float64_training_matches_reference(framework: Framework, pytestconfig: 
         assert reason.strip(), "float64_unavailable must say why the framework cannot train in float64"
         return
     network = training_network("adam")
-    result = check_training(network, [framework.name], LocalExecutor(plugins.discover()), steps=TRAINING_STEPS,
+    result = check_training(network, {framework.name: type(framework)}, LocalExecutor(plugins.discover()), steps=TRAINING_STEPS,
                             batch=network.spec.train.batch_size, threads=KIT_THREADS, device=device_option(pytestconfig))
     assert not result.failures, result.failures
     exact = [pair for pair in result.pairs if pair.dtype == "float64"]

@@ -24,14 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from harness.runner.threads import XLA_SINGLE_THREAD_FLAG, xla_environment, xla_pool_threads
+
 CPU, CUDA = "cpu", "cuda"
-POOL_THREAD_NAME = "tf_XLAEigen"
-"""The name (as ``/proc`` shows it) of the threads of XLA's CPU intra-op pool."""
 MATMUL_PRECISION = "highest"
 """``jax_default_matmul_precision``: full float32 on every device (no TF32 or bfloat16 passes)."""
 
-_SINGLE_THREAD_FLAG = "--xla_cpu_multi_thread_eigen=false"
-_GPU_FLAGS = ("--xla_gpu_deterministic_ops=true",)
 _PLATFORMS = {CPU: "cpu", CUDA: "cuda"}
 
 
@@ -39,26 +37,12 @@ class DeviceError(RuntimeError):
     """A device that JAX cannot use in this process."""
 
 
-def _xla_flags(threads: int, device: str, existing: str) -> str:
-    flags = existing.split()
-    wanted = [_SINGLE_THREAD_FLAG] if threads == 1 else []
-    if device == CUDA:
-        wanted += list(_GPU_FLAGS)
-    return " ".join(flags + [flag for flag in wanted if flag not in flags])
-
-
 def worker_environment(threads: int, device: str, base: dict[str, str] | None = None) -> dict[str, str]:
     """The variables a JAX process needs before its first ``import jax`` (``base``: the current
     environment, whose own ``XLA_FLAGS`` are kept)."""
     if device not in _PLATFORMS:
         raise DeviceError(f"unknown device '{device}'; the JAX plugin runs on '{CPU}' or '{CUDA}'.")
-    env = os.environ if base is None else base
-    return {
-        "NPROC": str(threads),
-        "XLA_FLAGS": _xla_flags(threads, device, env.get("XLA_FLAGS", "")),
-        "JAX_PLATFORMS": _PLATFORMS[device],
-        "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
-    }
+    return xla_environment(threads, device, base)
 
 
 def prepare_environment(threads: int, device: str) -> None:
@@ -132,17 +116,7 @@ def pool_threads() -> int | None:
     import jax.numpy as jnp
 
     jnp.zeros(1).block_until_ready()  # the backend and its pool exist once an array does
-    tasks = f"/proc/{os.getpid()}/task"
-    if not os.path.isdir(tasks):
-        return None
-    count = 0
-    for task in os.listdir(tasks):
-        try:
-            with open(os.path.join(tasks, task, "comm"), encoding="utf-8") as comm:
-                count += comm.read().strip() == POOL_THREAD_NAME
-        except OSError:
-            continue  # the thread ended while being listed
-    return count
+    return xla_pool_threads()
 
 
 def thread_settings(device: str) -> dict[str, Any]:
@@ -150,7 +124,7 @@ def thread_settings(device: str) -> dict[str, Any]:
     counted = pool_threads()
     settings: dict[str, Any] = {
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        "single_threaded_ops": _SINGLE_THREAD_FLAG in os.environ.get("XLA_FLAGS", "").split(),
+        "single_threaded_ops": XLA_SINGLE_THREAD_FLAG in os.environ.get("XLA_FLAGS", "").split(),
     }
     if counted is not None and (device == CPU or counted):
         settings["intra_op_pool_threads"] = counted

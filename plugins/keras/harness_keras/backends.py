@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from harness.runner.threads import xla_environment, xla_pool_threads
+
 TENSORFLOW, TORCH, JAX = "tensorflow", "torch", "jax"
-XLA_POOL_THREAD = "tf_XLAEigen"
-"""The name (as ``/proc`` shows it) of the threads of XLA's CPU intra-op pool."""
 
 
 @dataclass(frozen=True)
@@ -39,27 +39,8 @@ def worker_environment(backend: str, threads: int, device: str) -> dict[str, str
     if backend == TORCH and device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""  # Keras on PyTorch takes a visible GPU by itself
     if backend == JAX:
-        # XLA sizes its CPU pool from NPROC when JAX starts; one thread also runs ops inline.
-        flags = os.environ.get("XLA_FLAGS", "").split()
-        if threads == 1 and "--xla_cpu_multi_thread_eigen=false" not in flags:
-            flags.append("--xla_cpu_multi_thread_eigen=false")
-        env |= {"NPROC": str(threads), "XLA_FLAGS": " ".join(flags),
-                "JAX_PLATFORMS": "cuda" if device == "cuda" else "cpu", "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+        env |= xla_environment(threads, device)
     return env
-
-
-def _xla_pool_threads() -> int | None:
-    tasks = f"/proc/{os.getpid()}/task"
-    if not os.path.isdir(tasks):
-        return None
-    count = 0
-    for task in os.listdir(tasks):
-        try:
-            with open(os.path.join(tasks, task, "comm"), encoding="utf-8") as comm:
-                count += comm.read().strip() == XLA_POOL_THREAD
-        except OSError:
-            continue  # the thread ended while being listed
-    return count
 
 
 def backend_threads(backend: str) -> dict[str, Any]:
@@ -71,7 +52,7 @@ def backend_threads(backend: str) -> dict[str, Any]:
     import jax.numpy as jnp
 
     jnp.zeros(1).block_until_ready()  # XLA's pool exists once the backend has started
-    counted = _xla_pool_threads()
+    counted = xla_pool_threads()
     return {
         "intra_op_pool_threads": counted if counted else "not counted (no /proc, or no CPU pool on this device)",
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
