@@ -159,6 +159,9 @@ class Framework(ABC):
     compiled_mode: ClassVar[str | None] = None
     """How the plugin runs ``mode="compiled"`` (e.g. ``torch.compile, inductor backend``), or None
     when it offers no compiled mode (a compiled job then fails with :class:`ModeError`)."""
+    eager_compiled_by: ClassVar[str | None] = None
+    """What already compiles this framework's eager step (e.g. ``jax.jit``), or None; said where a
+    run over every framework leaves out the compiled job of a framework without a compiled mode."""
     training_conventions: ClassVar[TrainingConventions] = NEUTRAL_CONVENTIONS
     """Departures of the training update from the neutral rules that no framework argument removes
     (declared, then checked against the numpy reference by the conformance kit)."""

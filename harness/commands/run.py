@@ -17,7 +17,9 @@ from harness.results import RunResults, write_run
 from harness.runner.child import LocalExecutor
 from harness.runner.executor import Executor
 from harness.runner.fairness import fairness_notes
-from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, RunOptions, plan_jobs
+from harness.framework import Mode, ModeError
+from harness.plugins import ALL, Discovery
+from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, RunOptions, compiled_left_out, plan_jobs
 from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
@@ -182,10 +184,12 @@ def run(
     discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
     local = LocalExecutor(discovery)
     executor_context = choose_executor(executor_kind, ray_address, concurrency, local)
+    left_out = plan_modes(discovery, selection.names, modes, every=framework_names.strip() == ALL)
     options = RunOptions(
         frameworks=selection.names, modes=modes, seeds=parse_seeds(seed, seeds), epochs=epochs, batch_size=batch_size,
         dataset=dataset, data_dir=data_dir, limit_train=limit_train, limit_test=limit_test, init=init,  # type: ignore[arg-type]
         device=device, threads=parse_threads(threads), warmup_steps=warmup_steps, latency_repeats=latency_repeats,
+        without_compiled=list(left_out),
     )
     try:
         data_notes = check_data(networks, options)
@@ -194,7 +198,7 @@ def run(
         raise SystemExit(EXIT_NO_DATA) from None
     out = out or default_out(networks)
     jobs = plan_jobs(networks, options)
-    notes = data_notes + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()]
+    notes = data_notes + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()] + list(left_out.values())
     busy = None if dry_run else busy_now()
     if busy:
         notes.append(f"at the start of the run {busy}")
@@ -237,13 +241,26 @@ def run(
         fail(str(exc), EXIT_BAD_INPUT)
 
 
+def plan_modes(discovery: Discovery, names: list[str], modes: list[Mode], every: bool) -> dict[str, str]:
+    """The frameworks whose compiled jobs are left out, with why (:func:`compiled_left_out`); exit 2
+    when a framework named explicitly offers no compiled mode, or when no job would be left."""
+    try:
+        left_out = compiled_left_out({name: discovery.frameworks[name].framework for name in names}, modes, every)
+    except ModeError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    if modes == ["compiled"] and set(left_out) == set(names):
+        fail(f"--mode compiled: none of {', '.join(names)} offers a compiled mode; run with --mode eager.", EXIT_BAD_INPUT)
+    return left_out
+
+
 def add_parity(results: RunResults, networks: list[Network], options: RunOptions, executor: LocalExecutor) -> None:
     """Run the parity check of every network in the run's frameworks and record it."""
     from harness.runner.parity import check_network, real_or_synthetic
 
     for network in networks:
         with err_console.status(f"parity: {network.key}"):
-            parity = check_network(network, options.frameworks, executor, modes=options.modes, threads=options.threads[0],
+            parity = check_network(network, options.frameworks, executor, modes=options.modes,
+                                   without_compiled=options.without_compiled, threads=options.threads[0],
                                    device=options.device, seed=(options.seeds or [network.spec.train.seed])[0],
                                    images=real_or_synthetic(options.data_dir))
         results.parity += [pair.as_dict() for pair in parity.pairs]

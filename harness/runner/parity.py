@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,9 +101,10 @@ def check_network(
     tolerance: float = DEFAULT_TOLERANCE,
     timeout: float | None = None,
     images: ImageSource | None = None,
+    without_compiled: Collection[str] = (),
 ) -> NetworkParity:
     """Run the parity check of one network in every framework and mode (one worker each; eager only
-    when ``modes`` is None)."""
+    when ``modes`` is None; no compiled participant for the frameworks of ``without_compiled``)."""
     result = NetworkParity(network.key, tolerance=tolerance)
     images = images or real_or_synthetic()
     weights = initial_weights(network, seed)
@@ -122,6 +123,8 @@ def check_network(
         }
         resolved = ResolvedNetwork.of(network)
         for framework, mode in itertools.product(frameworks, modes or ["eager"]):
+            if mode == "compiled" and framework in without_compiled:
+                continue
             name = participant(framework, mode)
             paths = [str(Path(folder, f"{framework}-{mode}-outputs{i}.npz")) for i in range(len(batches))]
             request = ParityRequest(
