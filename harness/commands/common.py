@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import rich_click as click
 from rich.console import Console
 
-from harness.framework import MODES, Mode
-from harness.plugins import Discovery, PluginError, Selection, discover, select_frameworks
 from harness.spec import Network, SpecError, SpecErrors, load_networks
+
+if TYPE_CHECKING:  # numpy and the plugin machinery are imported where used: `harness check` needs neither
+    from harness.framework import Mode
+    from harness.plugins import Discovery, Selection
 
 console = Console()
 err_console = Console(stderr=True)
@@ -54,6 +56,8 @@ threads_option = click.option(
 
 def parse_modes(context: click.Context, parameter: click.Parameter, text: str) -> list[Mode]:
     """``--mode eager,compiled`` as a list of distinct modes, in the order given."""
+    from harness.framework import MODES
+
     modes = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     unknown = [mode for mode in modes if mode not in MODES]
     if unknown or not modes:
@@ -86,6 +90,8 @@ def networks_and_frameworks(
 
 def choose_frameworks(requested: str, code: int = 1) -> tuple[Discovery, Selection]:
     """Resolve ``--framework``; print the skipped ones with their reason; exit when none can run."""
+    from harness.plugins import PluginError, discover, select_frameworks
+
     discovery = discover()
     try:
         selection = select_frameworks(requested, discovery)
