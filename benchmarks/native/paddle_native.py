@@ -3,6 +3,7 @@ trained by a plain dygraph loop. No harness import; the harness's benchmarks run
 fresh process where only the thread count is set (``OMP_NUM_THREADS``...), and anyone can run it::
 
     OMP_NUM_THREADS=2 python benchmarks/native/paddle_native.py lenet DATA.npz --epochs 2
+    OMP_NUM_THREADS=2 python benchmarks/native/paddle_native.py lenet DATA.npz --compiled   # paddle.jit.to_static
 
 ``DATA.npz`` holds ``images`` (N, 28, 28, 1) float32 in [0, 1] and ``labels`` (N,) int. Prints one
 JSON line: the median step time of each epoch (ms; first epoch = warm-up) and its seconds.
@@ -62,6 +63,7 @@ def main() -> None:
     images = np.ascontiguousarray(data["images"].transpose(0, 3, 1, 2))
     labels = data["labels"].astype("int64")
     model, optimizer, batch_size = model_and_optimizer(args.model)
+    forward = paddle.jit.to_static(model, full_graph=True) if args.compiled else model  # a static program of forward
     batch_size = args.batch_size or batch_size
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(args.seed)
@@ -75,14 +77,15 @@ def main() -> None:
             batch = order[start:start + batch_size]
             tick = time.perf_counter()
             x, y = paddle.to_tensor(images[batch]), paddle.to_tensor(labels[batch])
-            loss = loss_fn(model(x), y)
+            loss = loss_fn(forward(x), y)
             loss.backward()
             optimizer.step()
             optimizer.clear_grad()
             float(loss)
             steps.append(time.perf_counter() - tick)
         epochs.append({"step_ms": 1000 * float(np.median(steps)), "seconds": time.perf_counter() - began, "steps": len(steps)})
-    print(json.dumps({"framework": "paddle", "model": args.model, "batch_size": batch_size, "epochs": epochs}), flush=True)
+    print(json.dumps({"framework": "paddle", "compiled": args.compiled, "model": args.model, "batch_size": batch_size,
+                      "epochs": epochs}), flush=True)
 
 
 if __name__ == "__main__":

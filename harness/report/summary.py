@@ -19,6 +19,7 @@ from harness.report import format as fmt
 from harness.report import stats
 from harness.report.document import Block, Bullets, Details, Mark, Table, Text
 from harness.report.model import FAIL, PASS, RunView, first_line, labels, shortened, substitutions
+from harness.report.native import native_findings
 from harness.results import JobResult
 
 NEAR_CHANCE = 0.1
@@ -366,7 +367,8 @@ def summary_blocks(view: RunView) -> tuple[Block, ...]:
     if len(table.frame) > OPEN_ROWS:
         table = Details(f"Every network in every framework: test accuracy, step time, images/s ({len(table.frame)} rows)",
                         (table,))
-    blocks: list[Block] = [Bullets(tuple(findings(view, found))), networks_table(view), table, Text(certainty(found))]
+    blocks: list[Block] = [Bullets(tuple(findings(view, found) + native_findings(view, found))), networks_table(view), table,
+                           Text(certainty(found))]
     trouble = problems(view, found)
     if trouble:
         blocks.append(Bullets(tuple(trouble)))

@@ -1,0 +1,106 @@
+"""Each framework's step time against its own native loop: is a slow framework the harness's doing?
+
+The measurements are the committed ones, ``harness/report/native_anchors.json``, written by
+``benchmarks/native_overhead.py --record`` (the harness's ``run`` and the framework's plain
+training loop, ``benchmarks/native/``, on the same images, interleaved; harness step / native
+step, median over rounds). The report does not measure anything itself: it quotes those figures
+for the networks and frameworks they cover, and, where a framework's step is far slower than the
+fastest framework's, says whether its own plain loop is as slow (then the harness is not the cause).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.report.model import RunView
+    from harness.report.summary import Group
+
+ANCHORS = Path(__file__).with_name("native_anchors.json")
+FAR_SLOWER = 1.5
+"""A framework whose median step is at least this many times the fastest framework's is far slower."""
+AS_SLOW = 1.10
+"""Harness / native at most this: the framework's own loop is as slow, the harness adds nothing that matters."""
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One committed measurement: a network in a framework and mode, harness against native."""
+
+    network: str
+    framework: str
+    mode: str
+    native: str
+    """How the native side is written (``plain torch.nn loop``)."""
+    harness_ms: float
+    native_ms: float
+    ratio: float
+    """Harness / native: the median over the rounds of each round's ratio."""
+    rounds: list[float]
+    load: list[float]
+    """The 1-minute load average during the rounds: lowest, highest."""
+    measured: str
+    """When and how: date, images, threads."""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.network, self.framework, self.mode
+
+
+def read_anchors(path: Path | None = None) -> dict[tuple[str, str, str], Anchor]:
+    """The committed measurements (:data:`ANCHORS`, or ``path``) by (network, framework, mode); none
+    when the file is absent or unreadable."""
+    try:
+        entries = json.loads((path or ANCHORS).read_text())["anchors"]
+        return {anchor.key: anchor for anchor in (Anchor(**entry) for entry in entries)}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def write_anchors(anchors: list[Anchor], path: Path | None = None) -> None:
+    """Record ``anchors`` (in :data:`ANCHORS`, or ``path``), replacing the earlier measurement of the
+    same network, framework and mode."""
+    merged = read_anchors(path) | {anchor.key: anchor for anchor in anchors}
+    entries = [vars(merged[key]) for key in sorted(merged)]
+    (path or ANCHORS).write_text(json.dumps({"written_by": "benchmarks/native_overhead.py --record", "anchors": entries}, indent=1) + "\n")
+
+
+def possessive(name: str) -> str:
+    """``keras'``, ``torch's``."""
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+def _ratio_text(anchor: Anchor) -> str:
+    return f"{anchor.framework} {anchor.ratio:.2f}"
+
+
+def native_findings(view: RunView, found: dict[tuple[str, str], Group],
+                    anchors: dict[tuple[str, str, str], Anchor] | None = None) -> list[str]:
+    """Per network the committed anchors cover: each framework's harness / native step ratio, and a
+    line for every framework far slower than the fastest saying whether its own plain loop is as slow."""
+    anchors = read_anchors() if anchors is None else anchors
+    lines = []
+    for network in view.networks:
+        covered = [anchor for framework in view.frameworks if (anchor := anchors.get((network, framework, "eager")))]
+        if not covered:
+            continue
+        dates = sorted({anchor.measured for anchor in covered})
+        lines.append(f"{network}: step time against each framework's own native loop (harness / native, committed "
+                     f"measurement {'; '.join(dates)}): {', '.join(map(_ratio_text, covered))}.")
+        steps = {framework: group.step.median for (name, framework), group in found.items()
+                 if name == network and group.step is not None and group.step.median > 0}
+        if len(steps) < 2:
+            continue
+        fastest = min(steps, key=steps.__getitem__)
+        for framework, median in steps.items():
+            anchor = anchors.get((network, framework, "eager"))
+            if anchor is None or median < FAR_SLOWER * steps[fastest]:
+                continue
+            verdict = (f"its own plain loop ({anchor.native}) is as slow (harness / native {anchor.ratio:.2f}): not the harness"
+                       if anchor.ratio <= AS_SLOW else
+                       f"the harness is {anchor.ratio:.2f}x its own plain loop ({anchor.native}): part of it is the harness")
+            lines.append(f"{network}: {possessive(framework)} step is {median / steps[fastest]:.1f}x {possessive(fastest)}; {verdict}.")
+    return lines

@@ -1,0 +1,70 @@
+"""The report against each framework's native loop: the committed measurements quoted per framework,
+and a Summary line when a framework is far slower than the others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from report_support import sample_run
+
+from harness.report import native
+from harness.report.model import RunView
+from harness.report.native import Anchor, native_findings, read_anchors, write_anchors
+from harness.report.summary import groups, summary_blocks
+
+
+def anchor(framework: str, ratio: float, network: str = "lenet", mode: str = "eager") -> Anchor:
+    return Anchor(network=network, framework=framework, mode=mode, native=f"plain {framework} loop", harness_ms=10.0 * ratio,
+                  native_ms=10.0, ratio=ratio, rounds=[ratio], load=[1.0, 1.2], measured="2026-12-06, 3200 images, 1 thread(s)")
+
+
+def anchors(*items: Anchor) -> dict[tuple[str, str, str], Anchor]:
+    return {item.key: item for item in items}
+
+
+def test_each_covered_framework_is_quoted_against_its_native_loop() -> None:
+    view = RunView(sample_run(epochs=2, samples=30))  # lenet: keras 6.1 ms, paddle 15.8 ms, torch diverged
+    lines = native_findings(view, groups(view), anchors(anchor("keras", 1.01), anchor("torch", 0.98)))
+    assert lines[0] == ("lenet: step time against each framework's own native loop (harness / native, committed "
+                        "measurement 2026-12-06, 3200 images, 1 thread(s)): keras 1.01, torch 0.98.")
+    assert len(lines) == 1, "paddle is far slower, but no measurement covers it: nothing is said about it"
+
+
+@pytest.mark.parametrize(("ratio", "verdict"), [
+    (1.02, "its own plain loop (plain paddle loop) is as slow (harness / native 1.02): not the harness"),
+    (1.40, "the harness is 1.40x its own plain loop (plain paddle loop): part of it is the harness"),
+])
+def test_a_far_slower_framework_is_judged_by_its_own_loop(ratio: float, verdict: str) -> None:
+    view = RunView(sample_run(epochs=2, samples=30))
+    found = groups(view)
+    lines = native_findings(view, found, anchors(anchor("paddle", ratio)))
+    factor = found[("lenet", "paddle")].step.median / found[("lenet", "keras")].step.median  # torch diverged: no step
+    assert factor >= native.FAR_SLOWER
+    assert lines[1] == f"lenet: paddle's step is {factor:.1f}x keras'; {verdict}."
+    assert not any("lenet_stride2" in line for line in lines), "no measurement covers lenet_stride2"
+
+
+def test_no_measurement_says_nothing() -> None:
+    view = RunView(sample_run(epochs=2, samples=30))
+    assert native_findings(view, groups(view), {}) == []
+    assert native_findings(view, groups(view), anchors(anchor("torch", 1.0, mode="compiled"))) == []
+
+
+def test_the_summary_quotes_the_committed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(native, "ANCHORS", tmp_path / "anchors.json")
+    write_anchors([anchor("paddle", 1.01)])
+    text = str(summary_blocks(RunView(sample_run(epochs=2, samples=30)))[0])
+    assert "paddle's step is" in text and "not the harness" in text
+
+
+def test_recording_replaces_the_same_measurement_and_keeps_the_others(tmp_path: Path) -> None:
+    path = tmp_path / "anchors.json"
+    write_anchors([anchor("torch", 1.2), anchor("jax", 1.0)], path)
+    write_anchors([anchor("torch", 0.99), anchor("torch", 1.1, mode="compiled")], path)
+    stored = read_anchors(path)
+    assert {key: item.ratio for key, item in stored.items()} == {
+        ("lenet", "jax", "eager"): 1.0, ("lenet", "torch", "eager"): 0.99, ("lenet", "torch", "compiled"): 1.1}
+    assert read_anchors(tmp_path / "absent.json") == {}
+    (tmp_path / "broken.json").write_text("{")
+    assert read_anchors(tmp_path / "broken.json") == {}
