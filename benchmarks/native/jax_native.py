@@ -12,8 +12,6 @@ and its seconds. JAX has no separate compiled mode: the step is always XLA-compi
 
 from __future__ import annotations
 
-import json
-import time
 from functools import partial
 
 import jax
@@ -21,7 +19,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from native_cli import parse_args  # beside this script
+from native_cli import parse_args, train_and_report  # beside this script
 
 
 class LeNet(nnx.Module):
@@ -85,19 +83,13 @@ def main() -> None:
     data = np.load(args.data)
     images, labels = data["images"], data["labels"].astype(np.int32)
     rng = np.random.default_rng(args.seed)
-    epochs = []
-    for _ in range(args.epochs):
-        order = rng.permutation(len(images))
-        steps = []
-        began = time.perf_counter()
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            tick = time.perf_counter()
-            params, rest, opt_state, loss = train_step(params, rest, opt_state, images[batch], labels[batch])
-            float(loss)
-            steps.append(time.perf_counter() - tick)
-        epochs.append({"step_ms": 1000 * float(np.median(steps)), "seconds": time.perf_counter() - began, "steps": len(steps)})
-    print(json.dumps({"framework": "jax", "model": args.model, "batch_size": batch_size, "epochs": epochs}), flush=True)
+
+    def step(batch: np.ndarray) -> None:
+        nonlocal params, rest, opt_state
+        params, rest, opt_state, loss = train_step(params, rest, opt_state, images[batch], labels[batch])
+        float(loss)
+
+    train_and_report("jax", args, batch_size, lambda: rng.permutation(len(images)), step)
 
 
 if __name__ == "__main__":

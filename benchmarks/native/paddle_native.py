@@ -11,14 +11,11 @@ JSON line: the median step time of each epoch (ms; first epoch = warm-up) and it
 
 from __future__ import annotations
 
-import json
-import time
-
 import numpy as np
 import paddle
 from paddle import nn
 
-from native_cli import parse_args  # beside this script
+from native_cli import parse_args, train_and_report  # beside this script
 
 
 class LeNet(nn.Layer):
@@ -67,25 +64,17 @@ def main() -> None:
     batch_size = args.batch_size or batch_size
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(args.seed)
-    epochs = []
-    for _ in range(args.epochs):
-        model.train()
-        order = rng.permutation(len(images))
-        steps = []
-        began = time.perf_counter()
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            tick = time.perf_counter()
-            x, y = paddle.to_tensor(images[batch]), paddle.to_tensor(labels[batch])
-            loss = loss_fn(forward(x), y)
-            loss.backward()
-            optimizer.step()
-            optimizer.clear_grad()
-            float(loss)
-            steps.append(time.perf_counter() - tick)
-        epochs.append({"step_ms": 1000 * float(np.median(steps)), "seconds": time.perf_counter() - began, "steps": len(steps)})
-    print(json.dumps({"framework": "paddle", "compiled": args.compiled, "model": args.model, "batch_size": batch_size,
-                      "epochs": epochs}), flush=True)
+    model.train()
+
+    def step(batch: np.ndarray) -> None:
+        x, y = paddle.to_tensor(images[batch]), paddle.to_tensor(labels[batch])
+        loss = loss_fn(forward(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.clear_grad()
+        float(loss)
+
+    train_and_report("paddle", args, batch_size, lambda: rng.permutation(len(images)), step)
 
 
 if __name__ == "__main__":

@@ -11,15 +11,13 @@ JSON line: the median step time of each epoch (ms; first epoch = warm-up) and it
 
 from __future__ import annotations
 
-import json
 import os
-import time
 
 import numpy as np
 import torch
 from torch import nn
 
-from native_cli import parse_args  # beside this script
+from native_cli import parse_args, train_and_report  # beside this script
 
 
 def lenet() -> nn.Module:
@@ -54,24 +52,16 @@ def main() -> None:
     batch_size = args.batch_size or batch_size
     forward = torch.compile(model) if args.compiled else model  # inductor, compiled on the first call
     loss_fn = nn.CrossEntropyLoss()
-    epochs = []
-    for _ in range(args.epochs):
-        model.train()
-        order = torch.randperm(len(images))
-        steps = []
-        began = time.perf_counter()
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            tick = time.perf_counter()
-            optimizer.zero_grad()
-            loss = loss_fn(forward(images[batch]), labels[batch])
-            loss.backward()
-            optimizer.step()
-            loss.item()
-            steps.append(time.perf_counter() - tick)
-        epochs.append({"step_ms": 1000 * float(np.median(steps)), "seconds": time.perf_counter() - began, "steps": len(steps)})
-    print(json.dumps({"framework": "torch", "compiled": args.compiled, "model": args.model, "batch_size": batch_size,
-                      "epochs": epochs}), flush=True)
+    model.train()
+
+    def step(batch: torch.Tensor) -> None:
+        optimizer.zero_grad()
+        loss = loss_fn(forward(images[batch]), labels[batch])
+        loss.backward()
+        optimizer.step()
+        loss.item()
+
+    train_and_report("torch", args, batch_size, lambda: torch.randperm(len(images)), step)
 
 
 if __name__ == "__main__":
