@@ -159,9 +159,12 @@ def test_compiled_jobs_are_left_out_only_over_every_framework(tmp_path: Path, fa
     registered = discover().frameworks
     lacking = {"fake": registered["fake"].framework}
     assert compiled_left_out(lacking, ["eager"], every=False) == {}
-    assert set(compiled_left_out(lacking, ["compiled"], every=True)) == {"fake"}
     with pytest.raises(ModeError, match="fake offers no compiled mode"):
         compiled_left_out(lacking, ["eager", "compiled"], every=False)
+    with pytest.raises(ModeError, match="none of fake offers a compiled mode"):
+        compiled_left_out(lacking, ["compiled"], every=True)
+    offering = lacking | {"fake_jit": registered["fake_jit"].framework}
+    assert set(compiled_left_out(offering, ["compiled"], every=True)) == {"fake"}
 
 
 def test_a_compiler_failure_is_recorded_with_its_first_lines(tmp_path: Path, fake_plugin: None) -> None:

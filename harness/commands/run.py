@@ -12,13 +12,13 @@ import rich_click as click
 from harness import limits
 from harness.commands.common import choose_frameworks, console, err_console, fail, load_all, mode_option, print_errors
 from harness.commands.options import FiniteFloat, bounded_int
+from harness.framework import ModeError
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
+from harness.plugins import ALL
 from harness.results import RunResults, write_run
 from harness.runner.child import LocalExecutor
 from harness.runner.executor import Executor
 from harness.runner.fairness import fairness_notes
-from harness.framework import Mode, ModeError
-from harness.plugins import ALL, Discovery
 from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, RunOptions, compiled_left_out, plan_jobs
 from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
@@ -184,7 +184,11 @@ def run(
     discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
     local = LocalExecutor(discovery)
     executor_context = choose_executor(executor_kind, ray_address, concurrency, local)
-    left_out = plan_modes(discovery, selection.names, modes, every=framework_names.strip() == ALL)
+    try:
+        left_out = compiled_left_out({name: discovery.frameworks[name].framework for name in selection.names}, modes,
+                                     every=framework_names.strip() == ALL)
+    except ModeError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
     options = RunOptions(
         frameworks=selection.names, modes=modes, seeds=parse_seeds(seed, seeds), epochs=epochs, batch_size=batch_size,
         dataset=dataset, data_dir=data_dir, limit_train=limit_train, limit_test=limit_test, init=init,  # type: ignore[arg-type]
@@ -198,7 +202,8 @@ def run(
         raise SystemExit(EXIT_NO_DATA) from None
     out = out or default_out(networks)
     jobs = plan_jobs(networks, options)
-    notes = data_notes + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()] + list(left_out.values())
+    notes = data_notes + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()]
+    notes += left_out.values()
     busy = None if dry_run else busy_now()
     if busy:
         notes.append(f"at the start of the run {busy}")
@@ -239,18 +244,6 @@ def run(
             finish(results, out, quiet, make_report)
     except OutputError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
-
-
-def plan_modes(discovery: Discovery, names: list[str], modes: list[Mode], every: bool) -> dict[str, str]:
-    """The frameworks whose compiled jobs are left out, with why (:func:`compiled_left_out`); exit 2
-    when a framework named explicitly offers no compiled mode, or when no job would be left."""
-    try:
-        left_out = compiled_left_out({name: discovery.frameworks[name].framework for name in names}, modes, every)
-    except ModeError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
-    if modes == ["compiled"] and set(left_out) == set(names):
-        fail(f"--mode compiled: none of {', '.join(names)} offers a compiled mode; run with --mode eager.", EXIT_BAD_INPUT)
-    return left_out
 
 
 def add_parity(results: RunResults, networks: list[Network], options: RunOptions, executor: LocalExecutor) -> None:

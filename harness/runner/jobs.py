@@ -108,7 +108,8 @@ def compiled_left_out(frameworks: Mapping[str, type[Framework]], modes: list[Mod
 
     Only with ``every`` (``--framework all``): a framework without a compiled mode is then not a
     failure, its compiled job is simply not planned. A framework named explicitly with ``--mode
-    compiled`` raises :class:`ModeError` before anything runs.
+    compiled`` raises :class:`ModeError` before anything runs, and so does ``--mode compiled``
+    alone when no framework offers it (no job would be left).
     """
     if "compiled" not in modes:
         return {}
@@ -118,6 +119,8 @@ def compiled_left_out(frameworks: Mapping[str, type[Framework]], modes: list[Mod
         raise ModeError(f"--mode compiled: {', '.join(lacking)} {'offers' if one else 'offer'} no compiled mode; run "
                         f"{'it' if one else 'them'} with --mode eager, or use --framework all, which leaves out the "
                         "compiled jobs of frameworks without one.")
+    if modes == ["compiled"] and len(lacking) == len(frameworks):
+        raise ModeError(f"--mode compiled: none of {', '.join(frameworks)} offers a compiled mode; run with --mode eager.")
     return {name: f"{name}: compiled job left out, the plugin offers no compiled mode"
                   + (f"; its eager step is already compiled by {cls.eager_compiled_by}" if cls.eager_compiled_by else "")
             for name, cls in lacking.items()}
