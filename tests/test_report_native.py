@@ -25,7 +25,7 @@ def anchors(*items: Anchor) -> dict[tuple[str, str, str], Anchor]:
 
 def test_each_covered_framework_is_quoted_against_its_native_loop() -> None:
     view = RunView(sample_run(epochs=2, samples=30))  # lenet: keras 6.1 ms, paddle 15.8 ms, torch diverged
-    lines = native_findings(view, groups(view), anchors(anchor("keras", 1.01), anchor("torch", 0.98)))
+    lines = native_findings(view, anchors(anchor("keras", 1.01), anchor("torch", 0.98)))
     assert lines[0] == ("lenet: step time against each framework's own native loop (harness / native, committed "
                         "measurement 2026-12-06, 3200 images, 1 thread(s)): keras 1.01, torch 0.98.")
     assert len(lines) == 1, "paddle is far slower, but no measurement covers it: nothing is said about it"
@@ -38,7 +38,7 @@ def test_each_covered_framework_is_quoted_against_its_native_loop() -> None:
 def test_a_far_slower_framework_is_judged_by_its_own_loop(ratio: float, verdict: str) -> None:
     view = RunView(sample_run(epochs=2, samples=30))
     found = groups(view)
-    lines = native_findings(view, found, anchors(anchor("paddle", ratio)))
+    lines = native_findings(view, anchors(anchor("paddle", ratio)))
     factor = found[("lenet", "paddle")].step.median / found[("lenet", "keras")].step.median  # torch diverged: no step
     assert factor >= native.FAR_SLOWER
     assert lines[1] == f"lenet: paddle's step is {factor:.1f}x keras'; {verdict}."
@@ -47,8 +47,8 @@ def test_a_far_slower_framework_is_judged_by_its_own_loop(ratio: float, verdict:
 
 def test_no_measurement_says_nothing() -> None:
     view = RunView(sample_run(epochs=2, samples=30))
-    assert native_findings(view, groups(view), {}) == []
-    assert native_findings(view, groups(view), anchors(anchor("torch", 1.0, mode="compiled"))) == []
+    assert native_findings(view, {}) == []
+    assert native_findings(view, anchors(anchor("torch", 1.0, mode="compiled"))) == []
 
 
 def test_the_summary_quotes_the_committed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,3 +68,16 @@ def test_recording_replaces_the_same_measurement_and_keeps_the_others(tmp_path: 
     assert read_anchors(tmp_path / "absent.json") == {}
     (tmp_path / "broken.json").write_text("{")
     assert read_anchors(tmp_path / "broken.json") == {}
+
+
+def test_compiled_jobs_are_quoted_in_their_mode_and_left_out_of_the_comparison() -> None:
+    run = sample_run(epochs=2, samples=30)
+    keras = next(job for job in run.jobs if job.network == "lenet" and job.framework == "keras")
+    fast = keras.step_time.model_copy(update={"median_ms": 0.01})
+    run.jobs.append(keras.model_copy(update={"mode": "compiled", "step_time": fast}))
+    view = RunView(run)
+    lines = native_findings(view, anchors(anchor("keras", 1.0), anchor("keras", 1.1, mode="compiled"), anchor("paddle", 1.0)))
+    assert "keras 1.00, keras:compiled 1.10, paddle 1.00." in lines[0]
+    eager = groups(RunView(sample_run(epochs=2, samples=30)))
+    factor = eager[("lenet", "paddle")].step.median / eager[("lenet", "keras")].step.median
+    assert lines[1].startswith(f"lenet: paddle's step is {factor:.1f}x keras';"), "the compiled keras job is not the yardstick"

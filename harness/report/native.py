@@ -11,13 +11,13 @@ fastest framework's, says whether its own plain loop is as slow (then the harnes
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from harness.report.model import RunView
-    from harness.report.summary import Group
 
 ANCHORS = Path(__file__).with_name("native_anchors.json")
 FAR_SLOWER = 1.5
@@ -74,24 +74,36 @@ def possessive(name: str) -> str:
 
 
 def _ratio_text(anchor: Anchor) -> str:
-    return f"{anchor.framework} {anchor.ratio:.2f}"
+    label = anchor.framework if anchor.mode == "eager" else f"{anchor.framework}:{anchor.mode}"
+    return f"{label} {anchor.ratio:.2f}"
 
 
-def native_findings(view: RunView, found: dict[tuple[str, str], Group],
-                    anchors: dict[tuple[str, str, str], Anchor] | None = None) -> list[str]:
-    """Per network the committed anchors cover: each framework's harness / native step ratio, and a
-    line for every framework far slower than the fastest saying whether its own plain loop is as slow."""
+def eager_steps(view: RunView, network: str) -> dict[str, float]:
+    """Framework -> the median of its eager jobs' median step time (ms) on ``network``, where measured."""
+    steps = {}
+    for framework in view.frameworks:
+        medians = [job.step_time.median_ms for job in view.jobs_of(network) if job.framework == framework
+                   and job.mode == "eager" and job.status == "ok" and job.step_time is not None]
+        if medians and statistics.median(medians) > 0:
+            steps[framework] = statistics.median(medians)
+    return steps
+
+
+def native_findings(view: RunView, anchors: dict[tuple[str, str, str], Anchor] | None = None) -> list[str]:
+    """Per network the committed anchors cover: each framework's harness / native step ratio (in each
+    mode the run has), and a line for every framework whose eager step is far slower than the
+    fastest framework's, saying whether its own plain loop is as slow."""
     anchors = read_anchors() if anchors is None else anchors
     lines = []
     for network in view.networks:
-        covered = [anchor for framework in view.frameworks if (anchor := anchors.get((network, framework, "eager")))]
+        covered = [anchor for framework in view.frameworks for mode in view.modes
+                   if (anchor := anchors.get((network, framework, mode)))]
         if not covered:
             continue
         dates = sorted({anchor.measured for anchor in covered})
         lines.append(f"{network}: step time against each framework's own native loop (harness / native, committed "
                      f"measurement {'; '.join(dates)}): {', '.join(map(_ratio_text, covered))}.")
-        steps = {framework: group.step.median for (name, framework), group in found.items()
-                 if name == network and group.step is not None and group.step.median > 0}
+        steps = eager_steps(view, network)
         if len(steps) < 2:
             continue
         fastest = min(steps, key=steps.__getitem__)
@@ -102,5 +114,6 @@ def native_findings(view: RunView, found: dict[tuple[str, str], Group],
             verdict = (f"its own plain loop ({anchor.native}) is as slow (harness / native {anchor.ratio:.2f}): not the harness"
                        if anchor.ratio <= AS_SLOW else
                        f"the harness is {anchor.ratio:.2f}x its own plain loop ({anchor.native}): part of it is the harness")
-            lines.append(f"{network}: {possessive(framework)} step is {median / steps[fastest]:.1f}x {possessive(fastest)}; {verdict}.")
+            lines.append(f"{network}: {possessive(framework)} step is {median / steps[fastest]:.1f}x "
+                         f"{possessive(fastest)}; {verdict}.")
     return lines

@@ -367,7 +367,7 @@ def summary_blocks(view: RunView) -> tuple[Block, ...]:
     if len(table.frame) > OPEN_ROWS:
         table = Details(f"Every network in every framework: test accuracy, step time, images/s ({len(table.frame)} rows)",
                         (table,))
-    blocks: list[Block] = [Bullets(tuple(findings(view, found) + native_findings(view, found))), networks_table(view), table,
+    blocks: list[Block] = [Bullets(tuple(findings(view, found) + native_findings(view))), networks_table(view), table,
                            Text(certainty(found))]
     trouble = problems(view, found)
     if trouble:
