@@ -27,7 +27,7 @@ def test_each_covered_framework_is_quoted_against_its_native_loop() -> None:
     view = RunView(sample_run(epochs=2, samples=30))  # lenet: keras 6.1 ms, paddle 15.8 ms, torch diverged
     lines = native_findings(view, anchors(anchor("keras", 1.01), anchor("torch", 0.98)))
     assert lines[0] == ("lenet: step time against each framework's own native loop (harness / native, committed "
-                        "measurement 2026-12-06, 3200 images, 1 thread(s)): keras 1.01, torch 0.98.")
+                        "measurement 2026-12-06, 3200 images, 1 thread(s), 1-minute load 1.0-1.2): keras 1.01, torch 0.98.")
     assert len(lines) == 1, "paddle is far slower, but no measurement covers it: nothing is said about it"
 
 

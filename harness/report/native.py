@@ -101,8 +101,10 @@ def native_findings(view: RunView, anchors: dict[tuple[str, str, str], Anchor] |
         if not covered:
             continue
         dates = sorted({anchor.measured for anchor in covered})
+        loads = [load for anchor in covered for load in anchor.load]
         lines.append(f"{network}: step time against each framework's own native loop (harness / native, committed "
-                     f"measurement {'; '.join(dates)}): {', '.join(map(_ratio_text, covered))}.")
+                     f"measurement {'; '.join(dates)}, 1-minute load {min(loads):.1f}-{max(loads):.1f}): "
+                     f"{', '.join(map(_ratio_text, covered))}.")
         steps = eager_steps(view, network)
         if len(steps) < 2:
             continue
