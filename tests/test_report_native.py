@@ -81,3 +81,12 @@ def test_compiled_jobs_are_quoted_in_their_mode_and_left_out_of_the_comparison()
     eager = groups(RunView(sample_run(epochs=2, samples=30)))
     factor = eager[("lenet", "paddle")].step.median / eager[("lenet", "keras")].step.median
     assert lines[1].startswith(f"lenet: paddle's step is {factor:.1f}x keras';"), "the compiled keras job is not the yardstick"
+
+
+def test_the_committed_measurements_cover_every_framework_of_lenet() -> None:
+    """The file the report quotes, as `benchmarks/native_overhead.py --record` wrote it."""
+    committed = read_anchors()
+    eager = {framework for (network, framework, mode) in committed if network == "lenet" and mode == "eager"}
+    compiled = {framework for (network, framework, mode) in committed if network == "lenet" and mode == "compiled"}
+    assert eager == {"jax", "keras", "keras-jax", "keras-torch", "paddle", "torch"}
+    assert compiled == {"keras", "paddle", "torch"}
