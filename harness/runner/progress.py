@@ -174,12 +174,12 @@ class EtaColumn(ProgressColumn):
 class LogView(QuietView):
     """Plain lines for a log or a pipe: each job started, each epoch finished, each job ended."""
 
-    def job_started(self, job: Job) -> None:
-        self.console.print(f"started     {job.key}", markup=False, highlight=False, soft_wrap=True)
-
     def __init__(self, console: Console) -> None:
         super().__init__(console)
         self.epochs: dict[str, list[dict[str, Any]]] = {}
+
+    def job_started(self, job: Job) -> None:
+        self.console.print(f"started     {job.key}", markup=False, highlight=False, soft_wrap=True)
 
     def job_event(self, job: Job, event: dict[str, Any]) -> None:
         if event.get("event") != "epoch":
