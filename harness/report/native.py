@@ -65,7 +65,8 @@ def write_anchors(anchors: list[Anchor], path: Path | None = None) -> None:
     same network, framework and mode."""
     merged = read_anchors(path) | {anchor.key: anchor for anchor in anchors}
     entries = [vars(merged[key]) for key in sorted(merged)]
-    (path or ANCHORS).write_text(json.dumps({"written_by": "benchmarks/native_overhead.py --record", "anchors": entries}, indent=1) + "\n")
+    document = {"written_by": "benchmarks/native_overhead.py --record", "anchors": entries}
+    (path or ANCHORS).write_text(json.dumps(document, indent=1) + "\n")
 
 
 def possessive(name: str) -> str:
