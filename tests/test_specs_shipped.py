@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.oracle import analyse
-from harness.spec import load_networks
+from harness.spec import load_network, load_networks
+from harness.testing.specs import architecture_twin
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
@@ -167,3 +168,14 @@ def test_documented_examples_are_valid_and_match_the_shipped_spec(
     documented = {n.key: analyse(n).params() for n in load_networks(example)}
     shipped = {n.key: analyse(n).params() for n in load_networks(ROOT / matches)}
     assert documented == shipped
+
+
+def test_only_a_variant_that_changes_training_settings_is_an_architecture_twin() -> None:
+    """The spec tests of every plugin skip a twin's forward pass and first step (tested on its twin)."""
+    twins = {network.key: twin for path in SPECS for network in load_networks(path)
+             if (twin := architecture_twin(network)) is not None}
+    assert twins == {"mobilenetv2_heads:flatten_lr0_01": "mobilenetv2_heads:flatten"}
+    lr_variant = load_network(ROOT / "specs" / "mobilenetv2_heads.yaml", "flatten_lr0_01")
+    twin = load_network(ROOT / "specs" / "mobilenetv2_heads.yaml", "flatten")
+    assert lr_variant.spec.train != twin.spec.train
+    assert [node.layer for node in lr_variant.walk()] == [node.layer for node in twin.walk()]
