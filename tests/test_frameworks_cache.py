@@ -91,3 +91,11 @@ def test_frameworks_answers_from_the_cache_and_refresh_asks_again(asked: list[st
     assert json.loads(second.stdout) == json.loads(first.stdout)
     refreshed = CliRunner().invoke(main, ["frameworks", "--threads", "1", "--json", "--refresh"])
     assert refreshed.exit_code == 0 and len(asked) == 2 * count + 1
+
+
+def test_a_lone_module_plugin_is_fingerprinted_by_its_own_file(fake_plugin: None) -> None:
+    """The fake plugin is one module (tests/fixtures/run_fake_plugin.py): not its whole folder."""
+    cls = discover().frameworks["fake"].framework
+    assert [Path(name).name for name, _, _ in info_cache.plugin_files(cls)] == ["run_fake_plugin.py"]
+    package_files = info_cache.plugin_files(info_cache.LocalExecutor)  # a class of a package: the package's files
+    assert any(name.endswith("harness/runner/child.py") for name, _, _ in package_files)

@@ -4,8 +4,8 @@ Asking costs a worker that imports the framework (seconds each, half a minute fo
 busy machine); the answer only changes when what produced it changes. An entry is used only while
 its fingerprint still matches and it is younger than :data:`MAX_AGE_S`. The fingerprint covers:
 the framework and its plugin (names, distribution versions, the framework's version), the size and
-modification time of every file of the plugin's package and of the harness's worker code (an
-edited plugin in an editable install counts), the Python interpreter, the thread count and the
+modification time of every file of the plugin's package (of its module, for a lone module) and of
+the harness's worker code (an edited plugin in an editable install counts), the Python interpreter, the thread count and the
 worker's environment (the thread variables, what the plugins ask for, and the caller's variables
 that can choose devices or threads: ``CUDA_*``, ``JAX_*``, ``XLA_*``, ``OMP_*``...; not the
 unrelated rest, such as ``PWD``). ``harness frameworks
@@ -56,17 +56,26 @@ def _files(folder: Path) -> list[tuple[str, int, int]]:
     return found
 
 
+def plugin_files(cls: type) -> list[tuple[str, int, int]]:
+    """The files of the package that defines ``cls`` (only its module's file when that is a lone
+    module, e.g. one in ``site-packages``, whose folder is not the plugin's)."""
+    top = sys.modules[cls.__module__.split(".")[0]]
+    if hasattr(top, "__path__"):
+        return [entry for folder in top.__path__ for entry in _files(Path(folder))]
+    stat = Path(inspect.getfile(cls)).stat()
+    return [(inspect.getfile(cls), stat.st_size, stat.st_mtime_ns)]
+
+
 def fingerprint(executor: LocalExecutor, name: str, threads: int) -> str:
     """What the framework's answer depends on, hashed (see the module's docstring)."""
     registered: Registered = executor.discovery.frameworks[name]
     cls = registered.framework
-    package = Path(inspect.getfile(cls)).resolve().parent
     worker = executor.environment(InfoRequest(framework=name, threads=threads))  # the caller's, and what is set for it
     environment = {key: value for key, value in worker.items()
                    if key.startswith(DEVICE_VARIABLES) or os.environ.get(key) != value}
     facts = {
         "framework": name, "plugin": registered.origin, "version": cls.version(), "python": sys.executable,
-        "python_version": sys.version, "threads": threads, "plugin_files": _files(package),
+        "python_version": sys.version, "threads": threads, "plugin_files": plugin_files(cls),
         "harness_files": _files(HARNESS_WORKER), "environment": environment,
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
