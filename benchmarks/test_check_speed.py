@@ -1,35 +1,70 @@
-"""Speed target: ``harness check`` of every shipped spec, framework-free, in under a second.
+"""Speed target: ``harness check specs/*.yaml`` (every shipped spec, framework-free) in under 0.5 s,
+interpreter start included.
 
-``pytest benchmarks --benchmark-only`` times it (and holds it to the target); the repository's
-``--benchmark-disable`` default runs it once as a plain test.
+The command runs in a fresh process, as a user runs it, with bytecode caching on (as in a user's
+shell; a ``PYTHONDONTWRITEBYTECODE`` environment would recompile the harness every time). What is
+held to the target is the process's CPU time (user + system), the fastest of five: on a machine
+shared with other jobs the wall time measures the neighbours as much as the command, while its
+own CPU time barely moves (on a quiet machine the two agree). The modules it must not import are
+checked in the same run: they were most of its time (docs/timing.md).
+
+    python3 -m pytest benchmarks/test_check_speed.py --benchmark-enable
 """
 
 from __future__ import annotations
 
+import json
+import os
+import resource
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from harness.cli import main
-
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = sorted(str(path) for path in (ROOT / "specs").glob("*.yaml"))
-TARGET_SECONDS = 1.0
-"""Checking every shipped spec (shapes, parameters, MACs against the published figures)."""
+SPECS = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "specs").glob("*.yaml"))
+TARGET_SECONDS = 0.5
+ROUNDS = 5
+NOT_NEEDED = ("numpy", "pandas", "matplotlib", "jinja2", "scipy", "pluggy", "psutil", "tabulate", "rich.table")
+"""Heavy modules `check` has no use for (the framework ones: tests/test_specs_shipped.py)."""
+
+REPORT_IMPORTS = f"""
+import atexit, json, sys
+atexit.register(lambda: print(json.dumps(sorted(m for m in {NOT_NEEDED!r} if m in sys.modules)), file=sys.stderr))
+from harness.cli import main
+main()
+"""
 
 
-def check_all() -> int:
-    """``harness check`` of every shipped spec in this process; its exit code."""
-    try:
-        main(["check", *SPECS], standalone_mode=False)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+def check_all(probe_imports: bool = False) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """``harness check`` of every shipped spec in a fresh process: its CPU seconds, and the process."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    command = ["-c", REPORT_IMPORTS] if probe_imports else ["-m", "harness"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = subprocess.run([sys.executable, *command, "check", *SPECS], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), run
 
 
-def test_check_every_shipped_spec(benchmark: Any) -> None:
-    assert check_all() == 0  # warm: imports and first parse are not what is timed
-    code = benchmark(check_all)
-    assert code == 0
-    if benchmark.stats is not None:  # timed (not --benchmark-disable)
-        median = benchmark.stats.stats.median
-        assert median < TARGET_SECONDS, f"checking {len(SPECS)} specs takes {median:.2f} s (target {TARGET_SECONDS} s)"
+def test_check_imports_none_of_the_heavy_modules() -> None:
+    _, run = check_all(probe_imports=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stderr.strip().splitlines()[-1]) == []
+
+
+def test_check_every_shipped_spec_within_half_a_second(benchmark: Any) -> None:
+    check_all()  # the first run writes the bytecode caches
+    seconds = []
+
+    def timed() -> None:
+        cpu, run = check_all()
+        assert run.returncode == 0, run.stderr
+        seconds.append(cpu)
+
+    benchmark.pedantic(timed, rounds=ROUNDS, iterations=1)
+    benchmark.extra_info.update({"cpu_seconds": seconds, "load": os.getloadavg()[0], "specs": len(SPECS)})
+    if not benchmark.disabled:
+        assert min(seconds) < TARGET_SECONDS, (
+            f"checking {len(SPECS)} spec files takes {min(seconds):.2f} CPU seconds (fastest of {ROUNDS}; target "
+            f"{TARGET_SECONDS} s)")

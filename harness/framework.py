@@ -19,12 +19,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any, ClassVar, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from harness.spec import Network
 from harness.spec.schema import InitFile, Train
+
+if TYPE_CHECKING:  # only in annotations: `harness check` reads results without numpy
+    import numpy as np
 
 Mode = Literal["eager", "compiled"]
 """How a framework runs the network: op by op, or through its compiler (:attr:`Framework.compiled_mode`)."""
@@ -35,7 +36,7 @@ class ModeError(ValueError):
     """A mode the framework cannot run."""
 
 
-NeutralWeights = dict[str, dict[str, np.ndarray]]
+NeutralWeights = dict[str, dict[str, "np.ndarray"]]
 """Layer name -> tensor name (``kernel``, ``bias``, ``gamma``, ...) -> array in neutral layout."""
 
 
@@ -165,6 +166,9 @@ class Framework(ABC):
     compiled_mode: ClassVar[str | None] = None
     """How the plugin runs ``mode="compiled"`` (e.g. ``torch.compile, inductor backend``), or None
     when it offers no compiled mode (a compiled job then fails with :class:`ModeError`)."""
+    eager_compiled_by: ClassVar[str | None] = None
+    """What already compiles this framework's eager step (e.g. ``jax.jit``), or None; said where a
+    run over every framework leaves out the compiled job of a framework without a compiled mode."""
     training_conventions: ClassVar[TrainingConventions] = NEUTRAL_CONVENTIONS
     """Departures of the training update from the neutral rules that no framework argument removes
     (declared, then checked against the numpy reference by the conformance kit)."""

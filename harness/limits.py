@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import psutil
-
 
 class LimitError(ValueError):
     """A value past one of the bounds below (the message names the bound and how to raise it)."""
@@ -54,6 +52,8 @@ DATA_BYTES = Limit("HARNESS_MAX_DATA_BYTES", 0, "bytes of data set in memory")
 
 def data_bytes_limit() -> int:
     """The most bytes a data set may take in memory: ``HARNESS_MAX_DATA_BYTES``, else half the machine's memory."""
+    import psutil  # only here: `harness check` reads the other limits and needs none of psutil
+
     return DATA_BYTES.value or psutil.virtual_memory().total // 2
 
 

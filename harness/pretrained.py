@@ -12,57 +12,15 @@ framework's initialisation (``others: framework``) or the harness's shared neutr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from harness.framework import Framework, NeutralWeights
+from harness.results import SavedWeights, WeightSources
 from harness.spec import Network
 from harness.spec.network import in_head, with_train
 from harness.spec.schema import InitFile
 from harness.weight_file import WeightFileError, read_weight_file, write_weight_file
 from harness.weights import initial_weights, weight_shapes
-
-NAMED_LAYERS = 8
-"""The most layer names a summary lists."""
-
-
-class WeightSources(BaseModel):
-    """Where a job's starting weights came from: the file, its checksum, and each layer's source."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    file: str | None = Field(description="The weight file (absolute path), or None when it was not available.")
-    sha256: str | None = Field(default=None, description="The file's sha256, verified against the pin.")
-    from_file: list[str] = Field(default_factory=list, description="The layers whose weights came from the file.")
-    others: Literal["framework", "shared"] = Field(description="How every other weighted layer started.")
-    from_others: list[str] = Field(default_factory=list, description="The weighted layers that started as `others` says.")
-    note: str | None = Field(default=None, description="Why the file was not used, when it was not.")
-
-    def summary(self) -> str:
-        """One line for reports: the file, its checksum, and which layers came from where."""
-        if self.file is None:
-            return f"{self.others} initialisation: the weight file was not available ({self.note})"
-        taken = f"{Path(self.file).name} (sha256 {self.sha256})"
-        if not self.from_others:
-            return f"{taken} for every weighted layer ({len(self.from_file)})"
-        if len(self.from_others) <= NAMED_LAYERS:
-            rest = ", ".join(self.from_others)
-            return f"{taken} for {len(self.from_file)} layers, and {self.others} initialisation for {rest}"
-        if len(self.from_file) <= NAMED_LAYERS:
-            return f"{taken} for {', '.join(self.from_file)}, and {self.others} initialisation for the other {len(self.from_others)}"
-        return (f"{taken} for {len(self.from_file)} layers and {self.others} initialisation for {len(self.from_others)} "
-                "(each listed in results.json, weight_sources)")
-
-
-class SavedWeights(BaseModel):
-    """A job's trained weights, written as a neutral weight file (``harness run --save-weights``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    file: str
-    sha256: str
-
 
 def save_trained(framework: Framework, model: Any, path: Path) -> SavedWeights:
     """Write ``model``'s weights to ``path`` as a neutral weight file (written whole, then renamed)."""

@@ -42,7 +42,6 @@ from pydantic import (
 
 from harness import limits
 from harness.framework import Setting
-from harness.pretrained import SavedWeights, WeightSources
 from harness.spec.schema import Finding, Reference
 
 SCHEMA_VERSION = 2
@@ -197,6 +196,47 @@ class Node(Model):
     niceness: int = Field(default=0, description="The job's scheduling niceness; above 0, any other process on the node comes first.")
     ray_node_id: str | None = Field(default=None, description="The Ray node that ran the job (several can share a host); "
                                                                "None off Ray.")
+
+
+NAMED_LAYERS = 8
+"""The most layer names a summary lists."""
+
+
+class WeightSources(BaseModel):
+    """Where a job's starting weights came from: the file, its checksum, and each layer's source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str | None = Field(description="The weight file (absolute path), or None when it was not available.")
+    sha256: str | None = Field(default=None, description="The file's sha256, verified against the pin.")
+    from_file: list[str] = Field(default_factory=list, description="The layers whose weights came from the file.")
+    others: Literal["framework", "shared"] = Field(description="How every other weighted layer started.")
+    from_others: list[str] = Field(default_factory=list, description="The weighted layers that started as `others` says.")
+    note: str | None = Field(default=None, description="Why the file was not used, when it was not.")
+
+    def summary(self) -> str:
+        """One line for reports: the file, its checksum, and which layers came from where."""
+        if self.file is None:
+            return f"{self.others} initialisation: the weight file was not available ({self.note})"
+        taken = f"{Path(self.file).name} (sha256 {self.sha256})"
+        if not self.from_others:
+            return f"{taken} for every weighted layer ({len(self.from_file)})"
+        if len(self.from_others) <= NAMED_LAYERS:
+            rest = ", ".join(self.from_others)
+            return f"{taken} for {len(self.from_file)} layers, and {self.others} initialisation for {rest}"
+        if len(self.from_file) <= NAMED_LAYERS:
+            return f"{taken} for {', '.join(self.from_file)}, and {self.others} initialisation for the other {len(self.from_others)}"
+        return (f"{taken} for {len(self.from_file)} layers and {self.others} initialisation for {len(self.from_others)} "
+                "(each listed in results.json, weight_sources)")
+
+
+class SavedWeights(BaseModel):
+    """A job's trained weights, written as a neutral weight file (``harness run --save-weights``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str
+    sha256: str
 
 
 class TrainMeasurements(Model):

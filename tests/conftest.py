@@ -62,3 +62,10 @@ def fake_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")]))
     yield
     sys.modules.pop("run_fake_plugin", None)
+
+
+@pytest.fixture(autouse=True)
+def _frameworks_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`harness frameworks` remembers its answers (harness/runner/info_cache.py): in a test's own
+    folder, never the user's ~/.cache, and never one test's for another."""
+    monkeypatch.setenv("HARNESS_FRAMEWORKS_CACHE", str(tmp_path_factory.mktemp("cache") / "frameworks.json"))

@@ -21,7 +21,8 @@ from harness.plugins import discover, frameworks
 from harness.report.compare import compare_runs
 from harness.results import read_run
 from harness.runner.child import LocalExecutor
-from harness.runner.jobs import RunOptions, plan_jobs
+from harness.framework import ModeError
+from harness.runner.jobs import RunOptions, compiled_left_out, plan_jobs
 from harness.runner.parity import check_network
 from harness.runner.train_task import COMPILER_LINES
 from harness.spec import load_network
@@ -120,14 +121,53 @@ def test_compare_matches_jobs_by_mode() -> None:
     assert all(c.verdict != "only in NEW" for c in changes if c.framework == "torch")
 
 
-def test_a_framework_without_a_compiled_mode_fails_that_job_clearly(tmp_path: Path, fake_plugin: None) -> None:
+def test_naming_a_framework_without_a_compiled_mode_is_an_error_before_anything_runs(tmp_path: Path,
+                                                                                      fake_plugin: None) -> None:
     out = tmp_path / "out"
-    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake", "--mode", "eager,compiled",
+    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake_jit,fake", "--mode", "eager,compiled",
                                "--out", str(out), "--no-report")
-    assert code == 1, output
-    assert job_file(out, "tiny__fake__seed0.json")["status"] == "ok"
-    failed = job_file(out, "tiny__fake__compiled__seed0.json")
-    assert failed["status"] == "failed" and "offers no compiled mode" in failed["reason"]
+    assert code == 2, output
+    assert "fake offers no compiled mode" in " ".join(output.split()) and "--framework all" in output
+    assert not out.exists(), "nothing ran"
+
+
+def test_every_framework_leaves_out_the_compiled_jobs_it_cannot_run(tmp_path: Path, fake_plugin: None) -> None:
+    """``--framework all``: a framework without a compiled mode keeps its eager job and has its
+    compiled job left out with a note (a dry run: the planning is what is tested)."""
+    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "all", "--mode", "eager,compiled",
+                               "--out", str(tmp_path / "out"), "--dry-run")
+    assert code == 0, output
+    jobs = {line.removeprefix("job ").strip() for line in output.splitlines() if line.startswith("job ")}
+    assert {"tiny / fake / seed 0", "tiny / fake_jit / seed 0", "tiny / fake_jit / compiled / seed 0"} <= jobs
+    assert "tiny / fake / compiled / seed 0" not in jobs
+    text = " ".join(output.split())
+    assert "fake: compiled job left out, the plugin offers no compiled mode" in text
+    offered = {name for name, registered in INSTALLED.items() if registered.framework.compiled_mode is not None}
+    for name, registered in INSTALLED.items():
+        if registered.unavailable_reason() is None and name not in offered:
+            assert f"tiny / {name} / compiled / seed 0" not in jobs and f"{name}: compiled job left out" in text
+    if "jax" in INSTALLED and INSTALLED["jax"].unavailable_reason() is None:
+        assert "jax: compiled job left out, the plugin offers no compiled mode; its eager step is already compiled by jax.jit" \
+            in text
+
+
+def test_compiled_jobs_left_out_are_not_planned_nor_parity_participants(tmp_path: Path) -> None:
+    network = load_network(write_spec(tmp_path))
+    options = RunOptions(frameworks=["torch", "jax"], modes=["eager", "compiled"], threads=1, without_compiled=["jax"])
+    assert [(job.config.framework, job.config.mode) for job in plan_jobs([network], options)] == [
+        ("torch", "eager"), ("torch", "compiled"), ("jax", "eager")]
+
+
+def test_compiled_jobs_are_left_out_only_over_every_framework(tmp_path: Path, fake_plugin: None) -> None:
+    registered = discover().frameworks
+    lacking = {"fake": registered["fake"].framework}
+    assert compiled_left_out(lacking, ["eager"], every=False) == {}
+    with pytest.raises(ModeError, match="fake offers no compiled mode"):
+        compiled_left_out(lacking, ["eager", "compiled"], every=False)
+    with pytest.raises(ModeError, match="none of fake offers a compiled mode"):
+        compiled_left_out(lacking, ["compiled"], every=True)
+    offering = lacking | {"fake_jit": registered["fake_jit"].framework}
+    assert set(compiled_left_out(offering, ["compiled"], every=True)) == {"fake"}
 
 
 def test_a_compiler_failure_is_recorded_with_its_first_lines(tmp_path: Path, fake_plugin: None) -> None:

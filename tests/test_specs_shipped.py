@@ -12,7 +12,8 @@ import pytest
 
 from harness.findings.claims import claims_from
 from harness.oracle import analyse
-from harness.spec import load_networks
+from harness.spec import load_network, load_networks
+from harness.testing.specs import architecture_twin
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
@@ -204,3 +205,17 @@ def test_every_shipped_spec_states_the_take_aways_of_its_reference_experiment(ch
         assert all(c.source and c.claim for c in claims)
         assert all(c.network in checked and (c.versus in checked or c.versus in ("chance", None)) for c in claims), spec
     assert {r["name"] for r in checked.values()} == set(TAKE_AWAYS)
+
+
+def test_only_a_variant_that_changes_training_settings_is_an_architecture_twin() -> None:
+    """The spec tests of every plugin skip a twin's forward pass and first step (tested on its twin)."""
+    twins = {network.key: twin for path in SPECS for network in load_networks(path)
+             if (twin := architecture_twin(network)) is not None}
+    assert twins == {"mobilenetv2_heads:flatten_lr0_01": "mobilenetv2_heads:flatten",
+                     "mobilenetv2_heads:imagenet_flatten": "mobilenetv2_heads:flatten",
+                     "mobilenetv2_heads:imagenet_flatten_lr0_01": "mobilenetv2_heads:flatten",
+                     "mobilenetv2_heads:imagenet_gap": "mobilenetv2_heads:gap"}
+    lr_variant = load_network(ROOT / "specs" / "mobilenetv2_heads.yaml", "flatten_lr0_01")
+    twin = load_network(ROOT / "specs" / "mobilenetv2_heads.yaml", "flatten")
+    assert lr_variant.spec.train != twin.spec.train
+    assert [node.layer for node in lr_variant.walk()] == [node.layer for node in twin.walk()]

@@ -11,7 +11,11 @@ from pathlib import Path
 import numpy as np
 
 NATIVE = Path(__file__).resolve().parent
-SCRIPTS = {name: NATIVE / f"{name}_native.py" for name in ("keras", "torch", "paddle")}
+SCRIPTS = {name: NATIVE / f"{name}_native.py" for name in ("keras", "torch", "paddle", "jax")}
+SCRIPTS |= {f"keras-{backend}": SCRIPTS["keras"] for backend in ("torch", "jax")}
+"""Framework (the harness's name) -> its native script; Keras on other backends is the same
+script with ``KERAS_BACKEND`` set (:data:`KERAS_BACKENDS`)."""
+KERAS_BACKENDS = {"keras-torch": "torch", "keras-jax": "jax"}
 MODELS = {"lenet": "LeNet (E3a)", "e5a": "E5a MNIST CNN"}
 
 

@@ -1,9 +1,12 @@
 """LeNet (E3a) and the E5a MNIST CNN written the way Keras users write them: a ``Sequential``
-model, ``compile`` and ``fit``. No harness import; the harness's benchmarks run this file in a
+model, ``compile`` and ``fit``, on the backend ``KERAS_BACKEND`` names (TensorFlow by default;
+``torch`` and ``jax`` for the harness's keras-torch and keras-jax). No harness import; the harness's benchmarks run this file in a
 fresh process where only the thread count is set (``OMP_NUM_THREADS``, ``TF_NUM_INTRAOP_THREADS``...),
 and anyone can run it::
 
     TF_NUM_INTRAOP_THREADS=2 python benchmarks/native/keras_native.py lenet DATA.npz --epochs 2
+    KERAS_BACKEND=jax OMP_NUM_THREADS=2 python benchmarks/native/keras_native.py lenet DATA.npz
+    TF_NUM_INTRAOP_THREADS=2 python benchmarks/native/keras_native.py lenet DATA.npz --compiled   # jit_compile=True (XLA)
 
 ``DATA.npz`` holds ``images`` (N, 28, 28, 1) float32 in [0, 1] and ``labels`` (N,) int. Prints one
 JSON line: the median step time of each epoch (ms, between consecutive batch ends; first epoch =
@@ -65,14 +68,19 @@ def main() -> None:
     else:
         model, batch_size, optimizer = mnist_cnn(), 128, keras.optimizers.Adadelta(1.0, rho=0.95, epsilon=1e-7)
     batch_size = args.batch_size or batch_size
-    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    if args.compiled and keras.backend.backend() != "tensorflow":
+        raise SystemExit("--compiled: jit_compile=True is TensorFlow's XLA here; other backends have no compiled mode")
+    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=True if args.compiled else "auto")
     timer, epochs = StepTimes(), []
     for _ in range(args.epochs):
         began = time.perf_counter()
         model.fit(data["images"], data["labels"], batch_size=batch_size, epochs=1, shuffle=True, verbose=0, callbacks=[timer])
         epochs.append({"step_ms": 1000 * float(np.median(timer.steps[1:] or timer.steps)),
                        "seconds": time.perf_counter() - began, "steps": len(timer.steps)})
-    print(json.dumps({"framework": "keras", "model": args.model, "batch_size": batch_size, "epochs": epochs}), flush=True)
+    backend = keras.backend.backend()
+    print(json.dumps({"framework": "keras" if backend == "tensorflow" else f"keras-{backend}", "compiled": args.compiled,
+                      "model": args.model, "batch_size": batch_size, "epochs": epochs}), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ trained by a plain dygraph loop. No harness import; the harness's benchmarks run
 fresh process where only the thread count is set (``OMP_NUM_THREADS``...), and anyone can run it::
 
     OMP_NUM_THREADS=2 python benchmarks/native/paddle_native.py lenet DATA.npz --epochs 2
+    OMP_NUM_THREADS=2 python benchmarks/native/paddle_native.py lenet DATA.npz --compiled   # paddle.jit.to_static
 
 ``DATA.npz`` holds ``images`` (N, 28, 28, 1) float32 in [0, 1] and ``labels`` (N,) int. Prints one
 JSON line: the median step time of each epoch (ms; first epoch = warm-up) and its seconds.
@@ -10,14 +11,11 @@ JSON line: the median step time of each epoch (ms; first epoch = warm-up) and it
 
 from __future__ import annotations
 
-import json
-import time
-
 import numpy as np
 import paddle
 from paddle import nn
 
-from native_cli import parse_args  # beside this script
+from native_cli import parse_args, train_and_report  # beside this script
 
 
 class LeNet(nn.Layer):
@@ -62,27 +60,21 @@ def main() -> None:
     images = np.ascontiguousarray(data["images"].transpose(0, 3, 1, 2))
     labels = data["labels"].astype("int64")
     model, optimizer, batch_size = model_and_optimizer(args.model)
+    forward = paddle.jit.to_static(model, full_graph=True) if args.compiled else model  # a static program of forward
     batch_size = args.batch_size or batch_size
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(args.seed)
-    epochs = []
-    for _ in range(args.epochs):
-        model.train()
-        order = rng.permutation(len(images))
-        steps = []
-        began = time.perf_counter()
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            tick = time.perf_counter()
-            x, y = paddle.to_tensor(images[batch]), paddle.to_tensor(labels[batch])
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            optimizer.step()
-            optimizer.clear_grad()
-            float(loss)
-            steps.append(time.perf_counter() - tick)
-        epochs.append({"step_ms": 1000 * float(np.median(steps)), "seconds": time.perf_counter() - began, "steps": len(steps)})
-    print(json.dumps({"framework": "paddle", "model": args.model, "batch_size": batch_size, "epochs": epochs}), flush=True)
+    model.train()
+
+    def step(batch: np.ndarray) -> None:
+        x, y = paddle.to_tensor(images[batch]), paddle.to_tensor(labels[batch])
+        loss = loss_fn(forward(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.clear_grad()
+        float(loss)
+
+    train_and_report("paddle", args, batch_size, lambda: rng.permutation(len(images)), step)
 
 
 if __name__ == "__main__":

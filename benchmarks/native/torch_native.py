@@ -3,6 +3,7 @@ module trained by a plain loop. No harness import; the harness's benchmarks run 
 fresh process where only the thread count is set (``OMP_NUM_THREADS``...), and anyone can run it::
 
     OMP_NUM_THREADS=2 python benchmarks/native/torch_native.py lenet DATA.npz --epochs 2
+    OMP_NUM_THREADS=2 python benchmarks/native/torch_native.py lenet DATA.npz --compiled   # torch.compile(model)
 
 ``DATA.npz`` holds ``images`` (N, 28, 28, 1) float32 in [0, 1] and ``labels`` (N,) int. Prints one
 JSON line: the median step time of each epoch (ms; first epoch = warm-up) and its seconds.
@@ -10,15 +11,13 @@ JSON line: the median step time of each epoch (ms; first epoch = warm-up) and it
 
 from __future__ import annotations
 
-import json
 import os
-import time
 
 import numpy as np
 import torch
 from torch import nn
 
-from native_cli import parse_args  # beside this script
+from native_cli import parse_args, train_and_report  # beside this script
 
 
 def lenet() -> nn.Module:
@@ -51,24 +50,18 @@ def main() -> None:
         model, batch_size = mnist_cnn(), 128
         optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95, eps=1e-7)
     batch_size = args.batch_size or batch_size
+    forward = torch.compile(model) if args.compiled else model  # inductor, compiled on the first call
     loss_fn = nn.CrossEntropyLoss()
-    epochs = []
-    for _ in range(args.epochs):
-        model.train()
-        order = torch.randperm(len(images))
-        steps = []
-        began = time.perf_counter()
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            tick = time.perf_counter()
-            optimizer.zero_grad()
-            loss = loss_fn(model(images[batch]), labels[batch])
-            loss.backward()
-            optimizer.step()
-            loss.item()
-            steps.append(time.perf_counter() - tick)
-        epochs.append({"step_ms": 1000 * float(np.median(steps)), "seconds": time.perf_counter() - began, "steps": len(steps)})
-    print(json.dumps({"framework": "torch", "model": args.model, "batch_size": batch_size, "epochs": epochs}), flush=True)
+    model.train()
+
+    def step(batch: torch.Tensor) -> None:
+        optimizer.zero_grad()
+        loss = loss_fn(forward(images[batch]), labels[batch])
+        loss.backward()
+        optimizer.step()
+        loss.item()
+
+    train_and_report("torch", args, batch_size, lambda: torch.randperm(len(images)), step)
 
 
 if __name__ == "__main__":

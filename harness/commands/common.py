@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from typing import NoReturn, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NoReturn
 
 import rich_click as click
 from rich.console import Console
 
-from harness import limits
-from harness.framework import MODES, Mode
-from harness.plugins import Discovery, PluginError, Selection, discover, select_frameworks
-from harness.runner.executor import Executor, ExecutorUnavailable
-from harness.runner.executor_kinds import EXECUTORS, ExecutorOptionError, open_executor
 from harness.spec import Network, SpecError, SpecErrors, load_networks
+
+if TYPE_CHECKING:  # numpy and the plugin machinery are imported where used: `harness check` needs neither
+    from harness.framework import Mode
+    from harness.plugins import Discovery, Selection
 
 console = Console()
 err_console = Console(stderr=True)
@@ -59,6 +57,8 @@ threads_option = click.option(
 
 def parse_modes(context: click.Context, parameter: click.Parameter, text: str) -> list[Mode]:
     """``--mode eager,compiled`` as a list of distinct modes, in the order given."""
+    from harness.framework import MODES
+
     modes = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     unknown = [mode for mode in modes if mode not in MODES]
     if unknown or not modes:
@@ -91,6 +91,8 @@ def networks_and_frameworks(
 
 def choose_frameworks(requested: str, code: int = 1) -> tuple[Discovery, Selection]:
     """Resolve ``--framework``; print the skipped ones with their reason; exit when none can run."""
+    from harness.plugins import PluginError, discover, select_frameworks
+
     discovery = discover()
     try:
         selection = select_frameworks(requested, discovery)
@@ -101,47 +103,3 @@ def choose_frameworks(requested: str, code: int = 1) -> tuple[Discovery, Selecti
     if not selection.names:
         fail("no framework can run here; install one (see `harness frameworks`).", code)
     return discovery, selection
-
-
-Command = TypeVar("Command", bound=Callable[..., object])
-
-
-def executor_options(command: Command) -> Command:
-    """``--executor``, ``--ray-address`` and ``--concurrency``, the same on every command that runs workers."""
-    choices = "; ".join(f"`{name}`: {kind.help}" for name, kind in EXECUTORS.items())
-    options = [
-        click.option("--executor", "executor_name", type=click.Choice(list(EXECUTORS)), default="local", show_default=True,
-                     help=f"Where the workers run. {choices}."),
-        click.option("--ray-address", help="With --executor ray: `auto` or `ray://HEAD:10001` joins a cluster "
-                                           "(default: start an embedded local Ray)."),
-        click.option("--concurrency", type=click.IntRange(1, limits.MAX_THREADS), default=1, show_default=True,
-                     help="With --executor ray: pack N jobs per node (each asks Ray for threads/N CPUs); for accuracy-only "
-                          "sweeps, their timings are marked as not timing-grade."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def choose_executor(name: str, address: str | None, concurrency: int, discovery: Discovery) -> AbstractContextManager[Executor]:
-    """The executor ``--executor`` names, not yet started; a usage error for options it does not
-    take, exit 2 with the fix when it cannot run here (Ray not installed)."""
-    try:
-        return open_executor(name, discovery, address=address, concurrency=concurrency)
-    except ExecutorOptionError as exc:
-        raise click.BadParameter(str(exc), param_hint="--executor") from None
-    except ExecutorUnavailable as exc:
-        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-        raise SystemExit(EXIT_BAD_INPUT) from None
-
-
-@contextmanager
-def started(executor: AbstractContextManager[Executor]) -> Iterator[Executor]:
-    """Start the executor for the ``with`` block; exit 2 with the fix when it cannot run the work
-    (a cluster out of reach, jobs no node can run)."""
-    try:
-        with executor as running:
-            yield running
-    except ExecutorUnavailable as exc:
-        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-        raise SystemExit(EXIT_BAD_INPUT) from None

@@ -19,7 +19,8 @@ from rich.table import Table
 from harness.commands.common import console, err_console
 from harness.plugins import Discovery, PluginError, Registered, discover
 from harness.runner.child import LocalExecutor
-from harness.runner.info import Answer, probe
+from harness.runner.info import Answer
+from harness.runner.info_cache import cached, cached_probe, forget
 from harness.runner.threads import default_threads
 
 AVAILABLE, UNAVAILABLE, BROKEN, NOT_INSTALLED, FAILED = "available", "unavailable", "broken", "not installed", "failed"
@@ -78,7 +79,7 @@ def framework_rows(discovery: Discovery, threads: int, timeout: float | None = N
             on_probed(available[name])
 
     if available:
-        probe(LocalExecutor(discovery, warm_workers=len(available)), list(available), threads, timeout, fill_and_tell)
+        cached_probe(LocalExecutor(discovery, warm_workers=len(available)), list(available), threads, timeout, fill_and_tell)
     for plugin in discovery.broken:
         rows.append(FrameworkInfo(name=plugin.name, status=BROKEN, plugin=plugin.where, distribution=plugin.distribution,
                                   reason=plugin.error, install=plugin.fix))
@@ -98,8 +99,10 @@ def probe_with_status(discovery: Discovery, threads: int, timeout: float | None)
     On a terminal a status line names the frameworks still importing; otherwise (a log, a pipe)
     one line says what is being waited for.
     """
+    executor = LocalExecutor(discovery)
     waiting = {name: getattr(registered.framework, "display_name", name) or name
-               for name, registered in discovery.frameworks.items() if registered.unavailable_reason() is None}
+               for name, registered in discovery.frameworks.items()
+               if registered.unavailable_reason() is None and cached(executor, name, threads) is None}
     if not waiting:
         return framework_rows(discovery, threads, timeout)
     if not err_console.is_terminal:
@@ -151,13 +154,17 @@ def frameworks_table(rows: list[FrameworkInfo], threads: int) -> Table:
 @click.option("--threads", type=click.IntRange(min=1), help="Threads each framework is started with (default: all cores).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds each framework's worker may take.")
 @click.option("--json", "as_json_output", is_flag=True, help="Print the list as JSON on stdout.")
-def frameworks(threads: int | None, timeout: float | None, as_json_output: bool) -> None:
+@click.option("--refresh", is_flag=True, help="Ask every framework again instead of using the answers remembered for a day "
+                                              "(~/.cache/harness/frameworks.json; a changed plugin or environment is asked anyway).")
+def frameworks(threads: int | None, timeout: float | None, as_json_output: bool, refresh: bool) -> None:
     """List the framework plugins found, their versions, devices and thread settings.
 
     A framework that cannot run here is listed with the reason and the command that installs
     it; a plugin that fails to load is listed with its error, and the others keep working.
     """
     threads = threads or default_threads()
+    if refresh:
+        forget()
     try:
         discovery = discover()
     except PluginError as exc:

@@ -17,16 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from harness.commands.common import (
-    choose_executor,
-    console,
-    device_option,
-    err_console,
-    executor_options,
-    framework_option,
-    networks_and_frameworks,
-    started,
-    threads_option,
+    console, device_option, err_console, framework_option, networks_and_frameworks, threads_option,
 )
+from harness.commands.execution import choose_executor, executor_options, started
 from harness.runner.params import (
     SCOPES, FrameworkCount, NetworkParams, compare, count_in_workers, framework_counts, oracle_counts, published,
 )

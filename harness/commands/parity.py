@@ -11,17 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from harness.commands.common import (
-    choose_executor,
-    console,
-    device_option,
-    err_console,
-    executor_options,
-    framework_option,
-    mode_option,
-    networks_and_frameworks,
-    started,
-    threads_option,
+    console, device_option, err_console, framework_option, mode_option, networks_and_frameworks, threads_option,
 )
+from harness.commands.execution import choose_executor, executor_options, started
 from harness.framework import Framework
 from harness.parity import DEFAULT_TOLERANCE, PairResult
 from harness.results import RunResults, read_run, write_json_atomic, write_run

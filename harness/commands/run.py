@@ -11,18 +11,21 @@ import rich_click as click
 
 from harness import limits
 from harness.commands.common import (
-    EXIT_BAD_INPUT, choose_executor, choose_frameworks, console, err_console, executor_options, fail, load_all, mode_option,
-    print_errors, started,
+    EXIT_BAD_INPUT, choose_frameworks, console, err_console, fail, load_all, mode_option, print_errors,
 )
+from harness.commands.execution import choose_executor, executor_options, started
 from harness.commands.options import Duration, FiniteFloat, bounded_int
 from harness.findings.auto import AUTO, first_seeds, seeds_until_decided
-from harness.framework import Framework
+from harness.framework import Framework, ModeError
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
+from harness.plugins import ALL
 from harness.pretrained import pin_init, unavailable_notes
 from harness.results import RunResults, write_run
 from harness.runner.executor import Executor
 from harness.runner.fairness import fairness_notes
-from harness.runner.jobs import JOBS_FOLDER, RESULTS_FILE, WEIGHTS_FOLDER, RunOptions, plan_jobs, saving_weights
+from harness.runner.jobs import (
+    JOBS_FOLDER, RESULTS_FILE, WEIGHTS_FOLDER, RunOptions, compiled_left_out, plan_jobs, saving_weights,
+)
 from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
 from harness.runner.preflight import DataCheckError, check_data
@@ -176,11 +179,17 @@ def run(
     discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
     executor_context = choose_executor(executor_name, ray_address, concurrency, discovery)
     auto = seeds == AUTO
+    try:
+        left_out = compiled_left_out({name: discovery.frameworks[name].framework for name in selection.names}, modes,
+                                     every=framework_names.strip() == ALL)
+    except ModeError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
     options = RunOptions(
         frameworks=selection.names, modes=modes, epochs=epochs, batch_size=batch_size,
         seeds=first_seeds(networks[0].spec.train.seed if seed is None else seed) if auto else parse_seeds(seed, seeds),
         dataset=dataset, data_dir=data_dir, limit_train=limit_train, limit_test=limit_test, init=init,  # type: ignore[arg-type]
         device=device, threads=parse_threads(threads), warmup_steps=warmup_steps, latency_repeats=latency_repeats,
+        without_compiled=list(left_out),
     )
     try:
         data_notes = check_data(networks, options)
@@ -192,6 +201,7 @@ def run(
     if save_weights:
         jobs = [saving_weights(job, out) for job in jobs]
     notes = data_notes + unavailable_notes(networks) + [f"{name} skipped: {reason}" for name, reason in selection.skipped.items()]
+    notes += left_out.values()
     busy = None if dry_run else busy_now()
     if busy:
         notes.append(f"at the start of the run {busy}")
@@ -254,8 +264,9 @@ def add_parity(results: RunResults, networks: list[Network], options: RunOptions
     for seed, group in by_seed.items():
         with err_console.status(f"parity: {', '.join(network.key for network in group)}"):
             checked |= {network.key: parity for network, parity in zip(group, check_networks(
-                group, options.frameworks, executor, modes=options.modes, threads=options.threads[0], device=options.device,
-                seed=seed, images=real_or_synthetic(options.data_dir)), strict=True)}
+                group, options.frameworks, executor, modes=options.modes, without_compiled=options.without_compiled,
+                threads=options.threads[0], device=options.device, seed=seed, images=real_or_synthetic(options.data_dir)),
+                strict=True)}
     for network in networks:
         parity = checked[network.key]
         results.parity += [pair.entry() for pair in parity.pairs]

@@ -10,7 +10,7 @@ import pandas as pd
 
 from harness.report import format as fmt
 from harness.report import stats
-from harness.report.document import Block, Table, Text
+from harness.report.document import Block, Details, Table, Text
 from harness.report.model import RunView, labels
 from harness.spec.schema import Reference
 
@@ -62,8 +62,9 @@ def published_blocks(view: RunView) -> tuple[Block, ...]:
     if not rows:
         return ()
     columns = ["network", "published", "this run: test accuracy, training time per sample", "source"]
-    return (Table(pd.DataFrame(rows, columns=columns, dtype=object), ("left",) * len(columns),  # type: ignore[arg-type]
-                  sort="none", id="summary-published", title="Published figures and notes beside this run"),
-            Text("Published figures are the authors' own, on their hardware and their data: times per sample compare "
-                 "only as ratios between networks (the findings above judge those), and a shortened or substituted "
-                 "run's accuracies are not comparable with them."))
+    table = Table(pd.DataFrame(rows, columns=columns, dtype=object), ("left",) * len(columns),  # type: ignore[arg-type]
+                  sort="none", id="summary-published", title="Published figures and notes beside this run")
+    return (table, Details("How to read the published figures", (Text(
+        "Published figures are the authors' own, on their hardware and their data: times per sample compare "
+        "only as ratios between networks (the findings above judge those), and a shortened or substituted "
+        "run's accuracies are not comparable with them."),)))

@@ -27,6 +27,7 @@ from harness.report.findings import findings_blocks
 from harness.report.model import FAIL, PASS, RunView, first_line, labels
 from harness.report.published import published_blocks
 from harness.report.spread import spread_blocks
+from harness.report.native import native_blocks
 from harness.results import JobResult
 
 POINTS = 100.0
@@ -385,8 +386,9 @@ def summary_blocks(view: RunView) -> tuple[Block, ...]:
     if len(table.frame) > OPEN_ROWS:
         table = Details(f"Every network in every framework: test accuracy, step time, images/s ({len(table.frame)} rows)",
                         (table,))
-    blocks: list[Block] = [Bullets(tuple(findings(view, found))), networks_table(view), *published_blocks(view), table,
-                           Text(certainty(found))]
+    far_slower, native_ratios = native_blocks(view)
+    blocks: list[Block] = [Bullets(tuple(findings(view, found) + far_slower)), *native_ratios, networks_table(view),
+                           *published_blocks(view), table, Text(certainty(found))]
     blocks += spread_blocks(view, {key: group.accuracy for key, group in found.items()})
     trouble = problems(view, found)
     if trouble:

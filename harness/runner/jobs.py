@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field, NonNegativeInt, PositiveInt, field_validator
 
-from harness.framework import Mode
+from harness.framework import Framework, Mode, ModeError
 from harness.runner.protocol import Device, Init, Message, TrainConfig, TrainRequest, resolve_train
 from harness.spec import Network
 
@@ -46,6 +47,8 @@ class RunOptions(Message):
     threads: list[PositiveInt] = Field(default=[_DEFAULTS["threads"].default], min_length=1)
     warmup_steps: NonNegativeInt = Field(default=_DEFAULTS["warmup_steps"].default)
     latency_repeats: PositiveInt = Field(default=_DEFAULTS["latency_repeats"].default)
+    without_compiled: list[str] = Field(default_factory=list)
+    """Frameworks whose compiled jobs are left out: they offer no compiled mode (``--framework all``)."""
 
     @field_validator("threads", mode="before")
     @classmethod
@@ -103,8 +106,32 @@ def spec_digest(network: Network) -> str:
     return hashlib.sha256(network.spec.model_dump_json().encode()).hexdigest()
 
 
+def compiled_left_out(frameworks: Mapping[str, type[Framework]], modes: list[Mode], every: bool) -> dict[str, str]:
+    """The frameworks whose compiled jobs a run leaves out, each with the note that says why.
+
+    Only with ``every`` (``--framework all``): a framework without a compiled mode is then not a
+    failure, its compiled job is simply not planned. A framework named explicitly with ``--mode
+    compiled`` raises :class:`ModeError` before anything runs, and so does ``--mode compiled``
+    alone when no framework offers it (no job would be left).
+    """
+    if "compiled" not in modes:
+        return {}
+    lacking = {name: cls for name, cls in frameworks.items() if cls.compiled_mode is None}
+    if lacking and not every:
+        one = len(lacking) == 1
+        raise ModeError(f"--mode compiled: {', '.join(lacking)} {'offers' if one else 'offer'} no compiled mode; run "
+                        f"{'it' if one else 'them'} with --mode eager, or use --framework all, which leaves out the "
+                        "compiled jobs of frameworks without one.")
+    if modes == ["compiled"] and len(lacking) == len(frameworks):
+        raise ModeError(f"--mode compiled: none of {', '.join(frameworks)} offers a compiled mode; run with --mode eager.")
+    return {name: f"{name}: compiled job left out, the plugin offers no compiled mode"
+                  + (f"; its eager step is already compiled by {cls.eager_compiled_by}" if cls.eager_compiled_by else "")
+            for name, cls in lacking.items()}
+
+
 def plan_jobs(networks: list[Network], options: RunOptions) -> list[Job]:
-    """Every job, ordered by network (as given), then seed, thread count, framework and mode (as given)."""
+    """Every job, ordered by network (as given), then seed, thread count, framework and mode (as given);
+    no compiled job for the frameworks of ``options.without_compiled``."""
     shared = options.model_dump(include=set(SHARED_FIELDS))
     jobs: list[Job] = []
     for network in networks:
@@ -113,6 +140,8 @@ def plan_jobs(networks: list[Network], options: RunOptions) -> list[Job]:
             for threads in options.threads:
                 for framework in options.frameworks:
                     for mode in options.modes:
+                        if mode == "compiled" and framework in options.without_compiled:
+                            continue
                         config = TrainConfig(
                             framework=framework, mode=mode, spec=network.path, variant=network.variant,
                             spec_digest=spec_digest(network), seed=seed, epochs=options.epochs or train.epochs,

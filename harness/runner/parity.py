@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,9 +100,10 @@ class Prepared:
 
 
 def prepare(network: Network, frameworks: list[str], modes: list[Mode], folder: Path, images: ImageSource, *,
-            threads: int, device: str, batch: int, seed: int, tolerance: float) -> Prepared:
+            threads: int, device: str, batch: int, seed: int, tolerance: float,
+            without_compiled: Collection[str] = ()) -> Prepared:
     """Write the network's neutral weights and batches to ``folder`` and make one request per
-    framework and mode."""
+    framework and mode (no compiled one for the frameworks of ``without_compiled``)."""
     weights = initial_weights(network, seed)
     weights_path = folder / "weights.npz"
     save_weights(weights_path, weights)
@@ -116,6 +117,8 @@ def prepare(network: Network, frameworks: list[str], modes: list[Mode], folder: 
                         batches)
     resolved = ResolvedNetwork.of(network)
     for framework, mode in itertools.product(frameworks, modes):
+        if mode == "compiled" and framework in without_compiled:
+            continue
         prepared.requests[participant(framework, mode)] = ParityRequest(
             framework=framework, mode=mode, device=device, threads=threads, seed=seed, network=resolved,
             weights=str(weights_path), inputs=[str(folder / f"inputs{i}.npy") for i in range(len(batches))],
@@ -162,11 +165,12 @@ def check_networks(
     timeout: float | None = None,
     images: ImageSource | None = None,
     advance: Callable[[str], None] | None = None,
+    without_compiled: Collection[str] = (),
 ) -> list[NetworkParity]:
     """Run the parity check of every network in every framework and mode (eager only when
-    ``modes`` is None), all requests through ``executor`` at once (a local one serves each
-    framework's from one warm worker); ``advance`` is called with a participant's name each time
-    one of its requests ends."""
+    ``modes`` is None; no compiled participant for the frameworks of ``without_compiled``), all
+    requests through ``executor`` at once (a local one serves each framework's from one warm
+    worker); ``advance`` is called with a participant's name each time one of its requests ends."""
     images = images or real_or_synthetic()
     with tempfile.TemporaryDirectory(prefix="harness-parity-") as root:
         prepared = []
@@ -174,7 +178,7 @@ def check_networks(
             folder = Path(root, str(index))
             folder.mkdir()
             prepared.append(prepare(network, frameworks, modes or ["eager"], folder, images, threads=threads, device=device,
-                                    batch=batch, seed=seed, tolerance=tolerance))
+                                    batch=batch, seed=seed, tolerance=tolerance, without_compiled=without_compiled))
         keys = [(index, name) for index, one in enumerate(prepared) for name in one.requests]
         requests = [prepared[index].requests[name] for index, name in keys]
         on_end = None if advance is None else lambda position, _: advance(keys[position][1])

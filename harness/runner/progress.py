@@ -8,13 +8,17 @@ job started and per epoch finished (loss, accuracy, time, ETA) and per job ended
 
 from __future__ import annotations
 
+import statistics
+import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.measure import Measurement
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from harness.results import JobResult, Timing
 from harness.runner.jobs import Job
@@ -109,12 +113,11 @@ def duration_text(seconds: float) -> str:
     return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
 
 
-def epoch_line(job: Job, event: dict[str, Any]) -> str:
+def epoch_line(job: Job, event: dict[str, Any], eta: float | None = None) -> str:
     """One finished epoch: loss, accuracies, time and the ETA of the job's training.
 
     ``epoch 2/10  lenet / torch / seed 0: loss 0.0712, train acc 0.9781, test acc 0.9812,
-    8.4 s (+0.6 s scoring), ETA 1m 12s``. The ETA is the mean epoch time so far (scoring
-    included) times the epochs left.
+    8.4 s (+0.6 s scoring), ETA 1m 12s`` (``eta``: :func:`training_eta`; none after the last epoch).
     """
     epoch, epochs = int(event["epoch"]), int(event.get("epochs") or job.config.epochs)
     parts = [f"loss {event['train_loss']:.4g}", f"train acc {event['train_accuracy']:.4f}"]
@@ -122,38 +125,92 @@ def epoch_line(job: Job, event: dict[str, Any]) -> str:
         parts.append(f"test acc {event['test_accuracy']:.4f}")
     scoring = f" (+{event['eval_seconds']:.1f} s scoring)" if event.get("eval_seconds") is not None else ""
     parts.append(duration_text(float(event["seconds"])) + scoring)
-    if event.get("elapsed") is not None and epoch < epochs:
-        parts.append(f"ETA {duration_text(float(event['elapsed']) / epoch * (epochs - epoch))}")
+    if eta is not None and epoch < epochs:
+        parts.append(f"ETA {duration_text(eta)}")
     return f"epoch {epoch}/{epochs}  {job.key}: " + ", ".join(parts)
+
+
+def steady_epoch_seconds(event: dict[str, Any]) -> float:
+    """An epoch's training time as a later epoch will take it: without the extra time of the first
+    step at each new batch shape (the compilation, or eager warm-up), which only the first epoch pays."""
+    seconds, steps = float(event["seconds"]), int(event.get("steps") or 0)
+    first, first_seconds = int(event.get("first_steps") or 0), float(event.get("first_steps_seconds") or 0.0)
+    if first == 0 or steps <= first:
+        return seconds
+    return (seconds - first_seconds) * steps / (steps - first)
+
+
+def training_eta(epochs: list[dict[str, Any]], total: int, since_last: float = 0.0) -> float | None:
+    """Seconds until the job's training ends, from the events of its finished epochs and the
+    seconds since the last one ended; None before the first epoch has ended.
+
+    Each epoch left costs the median of the finished ones' steady training time
+    (:func:`steady_epoch_seconds`) plus the median of their scoring time.
+    """
+    if not epochs:
+        return None
+    train = statistics.median(steady_epoch_seconds(event) for event in epochs)
+    scoring = statistics.median(float(event.get("eval_seconds") or 0.0) for event in epochs)
+    return max(0.0, (train + scoring) * (total - int(epochs[-1]["epoch"])) - since_last)
+
+
+class EtaColumn(ProgressColumn):
+    """The job's time to the end of its training: from its finished epochs once one has ended
+    (:func:`training_eta`), rich's estimate from the step rate before that."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__()
+        self.clock = clock
+        self.fallback = TimeRemainingColumn()
+
+    def render(self, task: Task) -> Text:
+        epochs, ended_at = task.fields.get("epochs_done"), task.fields.get("epoch_ended_at")
+        if not epochs or ended_at is None or task.finished:
+            return self.fallback.render(task)
+        eta = training_eta(epochs, int(task.fields["epochs_total"]), self.clock() - ended_at)
+        return Text(f"ETA {duration_text(eta or 0.0)}", style="progress.remaining")
 
 
 class LogView(QuietView):
     """Plain lines for a log or a pipe: each job started, each epoch finished, each job ended."""
 
+    def __init__(self, console: Console) -> None:
+        super().__init__(console)
+        self.epochs: dict[str, list[dict[str, Any]]] = {}
+
     def job_started(self, job: Job) -> None:
         self.console.print(f"started     {job.key}", markup=False, highlight=False, soft_wrap=True)
 
     def job_event(self, job: Job, event: dict[str, Any]) -> None:
-        if event.get("event") == "epoch":
-            self.console.print(epoch_line(job, event), markup=False, highlight=False, soft_wrap=True)
+        if event.get("event") != "epoch":
+            return
+        eta = None
+        if event.get("elapsed") is not None:  # a finished epoch (a diverged one ends the job)
+            self.epochs.setdefault(job.key, []).append(event)
+            eta = training_eta(self.epochs[job.key], int(event.get("epochs") or job.config.epochs))
+        self.console.print(epoch_line(job, event, eta), markup=False, highlight=False, soft_wrap=True)
 
 
 class LiveView:
     """A rich live view: one progress line per job, updated from the worker's events."""
 
-    def __init__(self, console: Console, jobs: list[Job]) -> None:
+    def __init__(self, console: Console, jobs: list[Job], clock: Callable[[], float] = time.monotonic) -> None:
         self.console = console
+        self.clock = clock
         self.progress = Progress(
             TextColumn("{task.description}"),
             TextColumn("{task.fields[state]}", style="cyan"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]}"),
-            TimeRemainingColumn(),
+            EtaColumn(clock),
             console=console,
         )
+        self.epochs: dict[str, list[dict[str, Any]]] = {job.key: [] for job in jobs}
         self.tasks: dict[str, TaskID] = {
-            job.key: self.progress.add_task(job.key, total=None, start=False, state="waiting", loss="-") for job in jobs
+            job.key: self.progress.add_task(job.key, total=None, start=False, state="waiting", loss="-",
+                                            epochs_done=self.epochs[job.key], epochs_total=job.config.epochs,
+                                            epoch_ended_at=None) for job in jobs
         }
         self.steps: dict[str, int] = {}
         self.live = Live(self.progress, console=console, refresh_per_second=4, transient=False)
@@ -187,7 +244,10 @@ class LiveView:
             done = int(event["epoch"]) * self.steps.get(job.key, 0)
             accuracy = event.get("test_accuracy")
             state = f"epoch {event['epoch']}/{job.config.epochs}" + (f" acc {accuracy:.3f}" if accuracy is not None else "")
-            self.progress.update(task, completed=done, loss=f"{event['train_loss']:.4g}", state=state)
+            if event.get("elapsed") is not None:  # a finished epoch (a diverged one ends the job)
+                self.epochs[job.key].append(event)
+            self.progress.update(task, completed=done, loss=f"{event['train_loss']:.4g}", state=state,
+                                 epoch_ended_at=self.clock())
 
     def job_finished(self, job: Job, result: JobResult, reused: bool) -> None:
         task = self.tasks[job.key]

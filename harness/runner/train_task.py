@@ -193,6 +193,7 @@ class Loop:
         batch_size = self.config.batch_size
         loss_sum, correct, images_seen, steps = 0.0, 0, 0, 0
         total_steps = self.data.train.num_batches(batch_size)
+        shapes_before = len(self.compile_seconds)
         start = time.perf_counter()
         for images, labels in self.data.train.batches(batch_size, self.config.seed, epoch, shuffle=True):
             step_start = time.perf_counter()
@@ -231,7 +232,9 @@ class Loop:
             eval_seconds=time.perf_counter() - eval_start,
         )
         self.history.append(record)
-        emit("epoch", **record.model_dump(mode="json"), epochs=self.config.epochs, elapsed=time.perf_counter() - self.started)
+        first_steps = list(self.compile_seconds.values())[shapes_before:]  # each new shape's first step (compilation)
+        emit("epoch", **record.model_dump(mode="json"), epochs=self.config.epochs, elapsed=time.perf_counter() - self.started,
+             first_steps=len(first_steps), first_steps_seconds=sum(first_steps))
 
     def train_step(self, images: np.ndarray, labels: np.ndarray) -> StepResult:
         """One ``train_step``; in compiled mode a failure at a new input shape is the compiler's."""

@@ -92,6 +92,31 @@ def shipped_spec_cases(spec_dir: Path) -> list[Any]:
     return cases
 
 
+ARCHITECTURE = ("classes", "input", "backbone", "head")
+"""The spec fields that make a network's layers and outputs; the others (training settings, data
+set, published figures) leave its forward pass and its first step's loss as they are."""
+
+
+def architecture_twin(network: Network) -> str | None:
+    """The key of an earlier network of the same spec file with the same layers, input and classes
+    (a variant that changes only training settings, such as a learning rate), or None."""
+    layers = network.spec.model_dump(include=set(ARCHITECTURE))
+    for other in load_networks(network.path):
+        if other.key == network.key:
+            return None
+        if other.spec.model_dump(include=set(ARCHITECTURE)) == layers:
+            return other.key
+    return None
+
+
+def skip_architecture_twin(network: Network) -> None:
+    """Skip a test of the forward pass or the first step for a network whose twin (:func:`architecture_twin`)
+    is already tested: the same layers give the same outputs and loss (a test suite's time)."""
+    twin = architecture_twin(network)
+    if twin is not None:
+        pytest.skip(f"{network.key} has the layers of {twin} (only its training settings differ): tested there")
+
+
 def input_sizes(network: Network, agnostic_sizes: tuple[tuple[int, int], ...] = SHIPPED_AGNOSTIC_SIZES) -> list[Size]:
     """The input sizes to run ``network`` at: ``agnostic_sizes`` when it is size-agnostic, else its own."""
     return list(agnostic_sizes) if network.spec.size_agnostic else [None]

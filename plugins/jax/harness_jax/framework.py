@@ -46,6 +46,7 @@ class JaxFramework(Framework):
     # optax.adam adds epsilon after the bias correction (as PyTorch and Paddle do); no argument moves it.
     training_conventions = TrainingConventions(adam_epsilon="after_correction")
     float64_unavailable = None
+    eager_compiled_by = "jax.jit (XLA), training step and inference alike"
 
     @classmethod
     def version(cls) -> str | None:
