@@ -1,6 +1,8 @@
 """The report as a document: sections of tables, figures and text, rendered to Markdown and HTML.
 
-Both renderers walk the same :class:`Report`, so the Markdown and the HTML carry the same content.
+Both renderers walk the same :class:`Report`, so the Markdown and the HTML carry the same content,
+except the detail (per layer, per setting) that a :class:`Split` keeps to the HTML page, where the
+Markdown has only its summary, so the Markdown stays small enough to review in a pull request.
 Cell text is final (already rounded and marked); renderers only add presentation.
 """
 
@@ -88,7 +90,17 @@ class Details:
     blocks: tuple[Block, ...]
 
 
-Block = Table | Figure | Text | Bullets | Heading | Details
+@dataclass(frozen=True)
+class Split:
+    """The same content at two depths: ``markdown``, a summary whose size does not grow with the
+    network's layers, in both reports; ``html``, the full detail, in report.html only."""
+
+    kind: ClassVar[str] = "split"
+    markdown: tuple[Block, ...]
+    html: tuple[Block, ...]
+
+
+Block = Table | Figure | Text | Bullets | Heading | Details | Split
 
 
 @dataclass(frozen=True)

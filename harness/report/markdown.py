@@ -66,6 +66,8 @@ def blocks(items: tuple[Block, ...], folded: bool = False) -> str:
             parts.append(_fold(f"{block.title or 'Table'} (wide: open to read)", text) if too_wide and not folded else text)
         elif block.kind == "details":
             parts.append(_fold(block.summary, blocks(block.blocks, folded=True)))
+        elif block.kind == "split":
+            parts.append(blocks(block.markdown, folded))
         elif block.kind == "figure":
             parts.append(f"![{escape(Path(block.file).stem)}]({block.file})\n\n{wrap(block.caption)}")
         elif block.kind == "heading":
