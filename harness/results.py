@@ -10,7 +10,8 @@ Since schema 2 a run's raw timing samples live beside its ``results.json`` in ``
 samples inline, are still read. Per-job files keep their samples inline. Since schema 3 the per-layer
 and per-setting detail (each job's ``effective_settings``, ``layer_params`` and ``definitions``, each
 network's oracle ``layers``) lives in ``details.json.gz`` beside the results (and beside each job's file),
-and both JSON files are written one field to a line, so a run's committed text stays within the
+and both JSON files are written one field to a line (a job's own file holds only which job it was
+and its outcome; what it measured is in its details file), so a run's committed text stays within the
 review budgets whatever the network (:mod:`harness.budgets`); files of schemas 1 and 2, with the detail
 inline, are still read. The per-framework
 parameter counts and settings (``framework_params``) are left out of the file when the jobs hold
@@ -498,16 +499,21 @@ def job_details_path(path: Path) -> Path:
     return path.with_name(path.name.removesuffix(".json") + DETAIL_SUFFIX)
 
 
+JOB_FILE_FIELDS = (*JobRecord.model_fields, "status", "reason", "diverged_rule")
+"""What a job's own JSON file holds: which job, how it was run, and its outcome. What it measured is in its
+details file (and, once the run is written, in results.json), so a run's job files add little to review."""
+
+
 def write_job(path: Path, result: JobResult) -> None:
-    """Write one job's file, its per-layer and per-setting detail in its own details file beside it."""
+    """Write one job's file (:data:`JOB_FILE_FIELDS`), and everything it measured in its own details file beside it."""
     data = result.model_dump(mode="json")
-    details = _pop_details(data, JOB_DETAIL_FIELDS)
+    details = {name: data.pop(name) for name in list(data) if name not in JOB_FILE_FIELDS}
     _write_atomic(job_details_path(path), _gzip_json({"schema_version": SCHEMA_VERSION, "job": details}))
     _write_lines(path, data, depth=1)
 
 
 def read_job(path: Path) -> JobResult:
-    """One job's file, with the detail of its details file when there is one (older files hold it inline)."""
+    """One job's file, with what its details file holds when there is one (older files hold everything inline)."""
     data = read_json(path)
     details = job_details_path(path)
     if isinstance(data, dict) and details.is_file():
