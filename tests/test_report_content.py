@@ -60,7 +60,7 @@ def test_every_section_is_there_in_order(markdown: str, html: str) -> None:
 def test_header_gives_spec_data_seeds_device_threads_versions_and_the_recorded_date_once(markdown: str) -> None:
     header = markdown.split("## Run\n", 1)[1].split("\n### ", 1)[0]
     for expected in ("specs/lenet.yaml, specs/lenet_stride2.yaml", "fashion-mnist (standing in for mnist)",
-                     "sha256 9f2c5a7d1e6b4c3a", "| seeds    | 0", "| device   | cpu", "| threads  | 2",
+                     "sha256 9f2c5a7d1e6b4c3a", "| seeds | 0 |", "| device | cpu |", "| threads | 2 |",
                      "torch 2.13.0", "paddle 3.3.0", "commit 3b6e9b3c0ffe"):
         assert expected in header
     assert len([line for line in markdown.splitlines() if "2025-06-01" in line]) == 1
@@ -208,7 +208,7 @@ def test_several_seeds_get_a_column_each_in_seed_order(tmp_path: Path) -> None:
     columns = results_rows((tmp_path / "report.md").read_text(encoding="utf-8"))[""]
     assert columns[:2] == ["lenet · keras · seed 0", "lenet · keras · seed 1"]
     assert len(columns) == 12
-    assert "| seeds    | 0, 1" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "| seeds | 0, 1 |" in (tmp_path / "report.md").read_text(encoding="utf-8")
 
 
 def test_a_variant_key_makes_a_file_name_without_a_colon(tmp_path: Path) -> None:

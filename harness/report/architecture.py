@@ -57,6 +57,7 @@ def architecture_section(view: RunView) -> Section:
                     f"{fmt.count(analysis.params.total if analysis.params else None)} parameters, {macs} MACs per image")
         blocks.append(Details(headline, (architecture_table(analysis.layers),)))
         summary.append(f"{headline}; {len(analysis.layers)} layers: {layer_kinds(analysis.layers)}")
+    by_type = Bullets(tuple(summary))
     markdown = (Text("Each network's layers by type; the oracle's table, layer by layer (output shape, parameters, "
-                     "MACs), is in report.html."), Bullets(tuple(summary)))
-    return Section("Architecture", "architecture", (Split(markdown, tuple(blocks)),))
+                     "MACs), is in report.html."), by_type)
+    return Section("Architecture", "architecture", (Split(markdown, (by_type, *blocks)),))

@@ -8,7 +8,7 @@ Cell text is final (already rounded and marked); renderers only add presentation
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar, Literal
 
 import pandas as pd
@@ -93,7 +93,7 @@ class Details:
 @dataclass(frozen=True)
 class Split:
     """The same content at two depths: ``markdown``, a summary whose size does not grow with the
-    network's layers, in both reports; ``html``, the full detail, in report.html only."""
+    network's layers, for report.md; ``html``, the full detail (with the summary where it helps), for report.html."""
 
     kind: ClassVar[str] = "split"
     markdown: tuple[Block, ...]
@@ -101,6 +101,20 @@ class Split:
 
 
 Block = Table | Figure | Text | Bullets | Heading | Details | Split
+
+
+def capped(table: Table, rows: int) -> Table | Split:
+    """``table`` itself when it has at most ``rows`` rows; else its first ``rows`` in report.md, with a
+    line saying how many more report.html holds, and the whole table in report.html."""
+    if len(table.frame) <= rows:
+        return table
+    first = replace(
+        table, frame=table.frame.head(rows),
+        marks=None if table.marks is None else table.marks.head(rows),
+        sort_keys=None if table.sort_keys is None else table.sort_keys.head(rows),
+        row_ids=table.row_ids[:rows], row_better=table.row_better[:rows])
+    more = Text(f"The first {rows} of {len(table.frame)} rows; all of them are in report.html.")
+    return Split((more, first), (table,))
 
 
 @dataclass(frozen=True)

@@ -175,4 +175,5 @@ def settings_section(view: RunView) -> Section:
         "Every hyperparameter as each framework resolved it, in its own convention; the spec column holds "
         f"the spec's neutral value, and {DEFAULT_FLAG} flags a value left to the framework's default."
     )
-    return Section("Effective settings", "settings", (intro, Split(settings_summary(view), tuple(detail))))
+    summary = settings_summary(view)
+    return Section("Effective settings", "settings", (intro, Split(summary, (*summary, *detail))))
