@@ -508,6 +508,7 @@ def write_job(path: Path, result: JobResult) -> None:
     """Write one job's file (:data:`JOB_FILE_FIELDS`), and everything it measured in its own details file beside it."""
     data = result.model_dump(mode="json")
     details = {name: data.pop(name) for name in list(data) if name not in JOB_FILE_FIELDS}
+    data["schema_version"] = SCHEMA_VERSION
     _write_atomic(job_details_path(path), _gzip_json({"schema_version": SCHEMA_VERSION, "job": details}))
     _write_lines(path, data, depth=1)
 
@@ -546,6 +547,7 @@ def write_run(path: Path, run: RunResults) -> None:
                 per_seed.setdefault(str(job["seed"]), {})[name] = values
     details: dict[str, Any] = {"jobs": {}, "networks": {}}
     for job in data["jobs"]:
+        job["schema_version"] = SCHEMA_VERSION
         moved = _pop_details(job, JOB_DETAIL_FIELDS)
         if moved:
             label = job["framework"] if job.get("mode", "eager") == "eager" else f"{job['framework']}:{job['mode']}"
