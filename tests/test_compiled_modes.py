@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from harness.cli import main
 from harness.plugins import discover, frameworks
 from harness.report.compare import compare_runs
-from harness.results import read_run
+from harness.results import read_job, read_run
 from harness.runner.child import LocalExecutor
 from harness.runner.jobs import RunOptions, plan_jobs
 from harness.runner.parity import check_network
@@ -63,7 +63,7 @@ def harness_run(*args: str) -> tuple[int, str]:
 
 
 def job_file(out: Path, name: str) -> dict:
-    return json.loads((out / "jobs" / name).read_text())
+    return read_job(out / "jobs" / name).model_dump(mode="json")
 
 
 def test_mode_is_part_of_a_jobs_identity_and_eager_keeps_its_file_name(tmp_path: Path) -> None:
