@@ -7,7 +7,13 @@ convert files they do not understand.
 
 Since schema 2 a run's raw timing samples live beside its ``results.json`` in ``samples.json.gz``
 (deterministic gzip), so the results file stays small enough to review; schema 1 files, with the
-samples inline, are still read. Per-job files keep their samples inline. The per-framework
+samples inline, are still read. Per-job files keep their samples inline. Since schema 3 the per-layer
+and per-setting detail (each job's ``effective_settings``, ``layer_params`` and ``definitions``, each
+network's oracle ``layers``) lives in ``details.json.gz`` beside the results (and beside each job's file),
+and both JSON files are written one field to a line (a job's own file holds only which job it was
+and its outcome; what it measured is in its details file), so a run's committed text stays within the
+review budgets whatever the network (:mod:`harness.budgets`); files of schemas 1 and 2, with the detail
+inline, are still read. The per-framework
 parameter counts and settings (``framework_params``) are left out of the file when the jobs hold
 them, and derived from the jobs on reading.
 
@@ -44,8 +50,17 @@ from harness import limits
 from harness.framework import Setting
 from harness.spec.schema import Finding, Reference
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SAMPLES_FILE = "samples.json.gz"
+DETAILS_FILE = "details.json.gz"
+DETAIL_SUFFIX = ".details.json.gz"
+"""A job file's own details file: ``jobs/<job>.json`` -> ``jobs/<job>.details.json.gz``."""
+JOB_DETAIL_FIELDS = ("effective_settings", "layer_params", "definitions")
+"""The :class:`JobResult` fields that move to the details file: per layer and per setting, large for a deep network."""
+NETWORK_DETAIL_FIELDS = ("layers",)
+"""The :class:`NetworkCheck` fields that move to the details file (the oracle's layer table)."""
+LINE_DEPTH = 3
+"""Results files open their objects and lists this many levels deep; anything deeper takes one line."""
 SAMPLES_LIMIT = 256 * 1024 * 1024
 """The most bytes a samples file may decompress to (a run holds a few MB; more is a damaged or hostile file)."""
 TIMED_FIELDS = ("step_time", "latency_batch_1", "latency_batch")
@@ -474,6 +489,9 @@ class RunResults(Model):
     samples_file: str | None = Field(
         default=None, description="The file beside this one that holds the raw timing samples (schema 2 on)."
     )
+    details_file: str | None = Field(
+        default=None, description="The file beside this one that holds the per-layer and per-setting detail (schema 3 on)."
+    )
 
 
 def _write_atomic(path: Path, content: bytes) -> None:
@@ -504,6 +522,58 @@ def write_model(path: Path, model: BaseModel) -> None:
     write_json_atomic(path, model.model_dump(mode="json"))
 
 
+def line_json(value: Any, depth: int = LINE_DEPTH, level: int = 0) -> str:
+    """``value`` as JSON with its objects and lists opened ``depth`` levels deep and everything deeper on
+    one line: one line per field of a job, so the line count follows the jobs, not the layers or epochs."""
+    if level >= depth or not isinstance(value, (dict, list)) or not value:
+        return json.dumps(value, sort_keys=True, separators=(", ", ": "), allow_nan=True, ensure_ascii=False)
+    inner, outer = "  " * (level + 1), "  " * level
+    if isinstance(value, dict):
+        items = [f"{inner}{json.dumps(key)}: {line_json(value[key], depth, level + 1)}" for key in sorted(value)]
+        return "{\n" + ",\n".join(items) + f"\n{outer}}}"
+    return "[\n" + ",\n".join(f"{inner}{line_json(item, depth, level + 1)}" for item in value) + f"\n{outer}]"
+
+
+def _write_lines(path: Path, data: Any, depth: int) -> None:
+    _write_atomic(path, (line_json(data, depth) + "\n").encode("utf-8"))
+
+
+def _pop_details(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """Remove ``fields`` from ``record`` and return the non-empty ones."""
+    popped = {name: record.pop(name) for name in fields if name in record}
+    return {name: value for name, value in popped.items() if value}
+
+
+def job_details_path(path: Path) -> Path:
+    """The details file of the job file ``path``."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(".json") + DETAIL_SUFFIX)
+
+
+JOB_FILE_FIELDS = (*JobRecord.model_fields, "status", "reason", "diverged_rule")
+"""What a job's own JSON file holds: which job, how it was run, and its outcome. What it measured is in its
+details file (and, once the run is written, in results.json), so a run's job files add little to review."""
+
+
+def write_job(path: Path, result: JobResult) -> None:
+    """Write one job's file (:data:`JOB_FILE_FIELDS`), and everything it measured in its own details file beside it."""
+    data = result.model_dump(mode="json")
+    details = {name: data.pop(name) for name in list(data) if name not in JOB_FILE_FIELDS}
+    data["schema_version"] = SCHEMA_VERSION
+    _write_atomic(job_details_path(path), _gzip_json({"schema_version": SCHEMA_VERSION, "job": details}))
+    _write_lines(path, data, depth=1)
+
+
+def read_job(path: Path) -> JobResult:
+    """One job's file, with what its details file holds when there is one (older files hold everything inline)."""
+    data = read_json(path)
+    details = job_details_path(path)
+    if isinstance(data, dict) and details.is_file():
+        stored = _read_gzip_json(details, DETAILS_LIMIT).get("job")
+        data.update(stored if isinstance(stored, dict) else {})
+    return JobResult.model_validate(data)
+
+
 def _gzip_json(data: Any) -> bytes:
     """``data`` as compact JSON in a gzip stream without a name or a time: the same data, the same bytes."""
     buffer = io.BytesIO()
@@ -526,27 +596,54 @@ def write_run(path: Path, run: RunResults) -> None:
             if values:
                 per_seed = samples.setdefault(job["network"], {}).setdefault(job["framework"], {})
                 per_seed.setdefault(str(job["seed"]), {})[name] = values
+    details: dict[str, Any] = {"jobs": {}, "networks": {}}
+    for job in data["jobs"]:
+        job["schema_version"] = SCHEMA_VERSION
+        moved = _pop_details(job, JOB_DETAIL_FIELDS)
+        if moved:
+            label = job["framework"] if job.get("mode", "eager") == "eager" else f"{job['framework']}:{job['mode']}"
+            details["jobs"].setdefault(job["network"], {}).setdefault(label, {})[str(job["seed"])] = moved
+    for key, network in data["networks"].items():
+        moved = _pop_details(network, NETWORK_DETAIL_FIELDS)
+        if moved:
+            details["networks"][key] = moved
+    if "framework_params" in data:
+        details["framework_params"] = data.pop("framework_params")
     data["schema_version"] = SCHEMA_VERSION
     data["samples_file"] = SAMPLES_FILE
+    data["details_file"] = DETAILS_FILE
     _write_atomic(path.parent / SAMPLES_FILE, _gzip_json({"schema_version": SCHEMA_VERSION, "samples": samples}))
-    write_json_atomic(path, data)
+    _write_atomic(path.parent / DETAILS_FILE, _gzip_json({"schema_version": SCHEMA_VERSION, **details}))
+    _write_lines(path, data, depth=LINE_DEPTH)
+
+
+DETAILS_LIMIT = SAMPLES_LIMIT
+"""The most bytes a details file may decompress to."""
+
+
+def _read_gzip_json(path: Path, limit: int) -> Any:
+    """The JSON value of a gzip file, bounded to ``limit`` bytes decompressed; ValueError naming the file."""
+    try:
+        with gzip.open(path, "rb") as stream:
+            raw = stream.read(limit + 1)
+        if len(raw) > limit:
+            raise ValueError(f"it decompresses to more than {limit:,} bytes")
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, EOFError, ValueError) as exc:
+        raise ValueError(f"{path}: not a gzip-compressed JSON {path.name.split('.')[0]} file ({exc}); regenerate it "
+                         "with `harness run`, or delete it to read the results without it.") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a JSON object; regenerate it with `harness run`, or delete it.")
+    return data
 
 
 def _read_samples(path: Path) -> Samples:
     """The samples file's mapping; empty when the file is missing (reports need no samples)."""
     if not path.is_file():
         return {}
+    data = _read_gzip_json(path, SAMPLES_LIMIT)
     try:
-        with gzip.open(path, "rb") as stream:
-            raw = stream.read(SAMPLES_LIMIT + 1)
-        if len(raw) > SAMPLES_LIMIT:
-            raise ValueError(f"it decompresses to more than {SAMPLES_LIMIT:,} bytes")
-        data = json.loads(raw.decode("utf-8"))
-    except (OSError, EOFError, ValueError) as exc:
-        raise ValueError(f"{path}: not a gzip-compressed JSON samples file ({exc}); regenerate it with "
-                         "`harness run`, or delete it to read the results without raw samples.") from exc
-    try:
-        return SAMPLES.validate_python(data.get("samples") if isinstance(data, dict) else None)
+        return SAMPLES.validate_python(data.get("samples"))
     except ValidationError as exc:
         raise ValueError(f"{path}: no valid 'samples' mapping (network -> framework -> seed -> field -> list of "
                          "milliseconds); regenerate it with `harness run`, or delete it.") from exc
@@ -632,11 +729,39 @@ def schema_problem(exc: ValidationError) -> str:
             f"schema. {READ_FIX}")
 
 
+def _merge_details(data: dict[str, Any], path: Path) -> None:
+    """Put the details file's per-layer and per-setting detail back into the results' JSON ``data``."""
+    if not path.is_file():
+        raise ResultsFileError(f"{path.name}, which the results name as their details file, is missing beside them; "
+                               "it holds every layer's parameters and settings. Fix: copy it with results.json.")
+    try:
+        details = _read_gzip_json(path, DETAILS_LIMIT)
+    except ValueError as exc:
+        raise ResultsFileError(str(exc)) from None
+    jobs, networks = details.get("jobs") or {}, details.get("networks") or {}
+    if not isinstance(jobs, dict) or not isinstance(networks, dict):
+        raise ResultsFileError(f"{path}: 'jobs' and 'networks' must be JSON objects; regenerate it with `harness run`.")
+    for job in data.get("jobs") or []:
+        if isinstance(job, dict):
+            mode = job.get("mode", "eager")
+            label = job.get("framework") if mode == "eager" else f"{job.get('framework')}:{mode}"
+            stored = ((jobs.get(job.get("network")) or {}).get(label) or {}).get(str(job.get("seed")))
+            job.update(stored if isinstance(stored, dict) else {})
+    for key, network in (data.get("networks") or {}).items():
+        stored = networks.get(key)
+        if isinstance(network, dict) and isinstance(stored, dict):
+            network.update(stored)
+    if "framework_params" in details:
+        data["framework_params"] = details["framework_params"]
+
+
 def read_run(path: Path) -> RunResults:
     """Read a run's ``results.json``: bounded, and refused unless it is a run's results in a schema
     this harness knows (:class:`ResultsFileError`, naming the first problem's place in the file)."""
     data = read_json(Path(path))
     check_run_object(data)
+    if isinstance(data.get("details_file"), str):
+        _merge_details(data, Path(path).parent / Path(data["details_file"]).name)
     try:
         run = RunResults.model_validate(data)
     except ValidationError as exc:

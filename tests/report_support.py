@@ -185,6 +185,7 @@ def planted(tmp_path: Path, source: Path, change: Callable[[dict[str, Any]], Non
     data = json.loads((source / "results.json").read_text(encoding="utf-8"))
     change(data)
     (target / "results.json").write_text(json.dumps(data), encoding="utf-8")
-    if data.get("samples_file"):
-        shutil.copyfile(source / data["samples_file"], target / data["samples_file"])
+    for side in ("samples_file", "details_file"):
+        if data.get(side):
+            shutil.copyfile(source / data[side], target / data[side])
     return target

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from harness.cli import main
+from harness.results import read_job
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -43,7 +43,7 @@ def harness_run(*args: str) -> tuple[int, str]:
 
 
 def job_file(out: Path, framework: str, seed: int = 0) -> dict:
-    return json.loads((out / "jobs" / f"tiny__{framework}__seed{seed}.json").read_text())
+    return read_job(out / "jobs" / f"tiny__{framework}__seed{seed}.json").model_dump(mode="json")
 
 
 def _default_interrupt() -> None:

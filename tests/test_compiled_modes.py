@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from harness.cli import main
 from harness.plugins import discover, frameworks
 from harness.report.compare import compare_runs
-from harness.results import read_run
+from harness.results import read_job, read_run
 from harness.runner.child import LocalExecutor
 from harness.framework import ModeError
 from harness.runner.jobs import RunOptions, compiled_left_out, plan_jobs
@@ -67,7 +67,7 @@ def harness_run(*args: str) -> tuple[int, str]:
 
 
 def job_file(out: Path, name: str) -> dict:
-    return json.loads((out / "jobs" / name).read_text())
+    return read_job(out / "jobs" / name).model_dump(mode="json")
 
 
 def test_mode_is_part_of_a_jobs_identity_and_eager_keeps_its_file_name(tmp_path: Path) -> None:

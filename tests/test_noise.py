@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.results import Noise, Timing
+from harness.results import Timing, read_job
 from harness.runner.measure import rounds, summarize
 from harness.runner.noise import NoiseProbe
 from run_support import write_spec
@@ -54,7 +53,7 @@ def test_a_cpu_burning_process_beside_a_run_marks_the_job_busy_in_the_report(tmp
                                        "--no-parity"])
     assert result.exit_code == 0, result.output
     [job_path] = (out / "jobs").glob("*.json")
-    noise = Noise.model_validate(json.loads(job_path.read_text())["noise"])
+    noise = read_job(job_path).noise
     assert noise.busy, noise
     assert noise.other_cpu_share > 0.2
     report = (out / "report.md").read_text()

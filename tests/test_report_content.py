@@ -60,21 +60,28 @@ def test_every_section_is_there_in_order(markdown: str, html: str) -> None:
 def test_header_gives_spec_data_seeds_device_threads_versions_and_the_recorded_date_once(markdown: str) -> None:
     header = markdown.split("## Run\n", 1)[1].split("\n### ", 1)[0]
     for expected in ("specs/lenet.yaml, specs/lenet_stride2.yaml", "fashion-mnist (standing in for mnist)",
-                     "sha256 9f2c5a7d1e6b4c3a", "| seeds    | 0", "| device   | cpu", "| threads  | 2",
+                     "sha256 9f2c5a7d1e6b4c3a", "| seeds | 0 |", "| device | cpu |", "| threads | 2 |",
                      "torch 2.13.0", "paddle 3.3.0", "commit 3b6e9b3c0ffe"):
         assert expected in header
     assert len([line for line in markdown.splitlines() if "2025-06-01" in line]) == 1
     assert "2025-06-01 10:00:00 UTC to 2025-06-01 11:30:00 UTC" in header
-    frameworks = markdown.split("<summary>Frameworks", 1)[1].split("\n## ", 1)[0]
-    assert re.search(r"\| thread_pools\.openmp +\| 2 +\| 2 +\| 2 +\|", frameworks)
-    assert re.search(r"\| thread_pools\.torch\.intra_op +\| — +\| — +\| 2 +\|", frameworks)
+    assert "thread pools and determinism settings" in section(markdown, "Run") and "<summary>Frameworks" not in markdown
 
 
-def test_architecture_shows_the_oracle_layer_table_of_each_network(markdown: str) -> None:
-    assert "<details><summary>lenet: input 28x28x1, 61,706 parameters, 416,520 MACs per image</summary>" in markdown
-    assert "<summary>lenet_stride2: input 28x28x1, 66,346 parameters, 911,496 MACs per image</summary>" in markdown
-    assert re.search(r"\| conv_2 +\| conv +\| 12x12x16 +\| +2,416 \|", markdown)
-    assert "**61,706**" in markdown and "**911,496**" in markdown
+def test_the_frameworks_thread_pools_and_determinism_are_in_the_html(html: str) -> None:
+    frameworks = html.split("<summary>Frameworks", 1)[1].split("</details>", 1)[0]
+    assert "<tr><td>thread_pools.openmp</td><td>2</td><td>2</td><td>2</td></tr>" in frameworks
+    assert "<tr><td>thread_pools.torch.intra_op</td><td>—</td><td>—</td><td>2</td></tr>" in frameworks
+
+
+def test_architecture_counts_layers_by_type_and_the_html_shows_the_oracle_layer_table(markdown: str, html: str) -> None:
+    architecture = flat(section(markdown, "Architecture"))
+    assert ("- lenet: input 28x28x1, 61,706 parameters, 416,520 MACs per image; 8 layers: 2 conv, 2 max_pool, "
+            "1 flatten, 3 dense") in architecture, architecture
+    assert "| conv_2" not in section(markdown, "Architecture")
+    assert "<summary>lenet_stride2: input 28x28x1, 66,346 parameters, 911,496 MACs per image</summary>" in html
+    assert re.search(r"<td>conv_2</td><td>conv</td><td>12x12x16</td><td class=\"num\"[^>]*>2,416</td>", html)
+    assert "61,706" in html and "911,496" in html
 
 
 def test_results_have_one_column_per_network_and_framework_with_status_and_reasons(markdown: str) -> None:
@@ -132,14 +139,24 @@ def test_a_framework_that_disagrees_with_the_oracle_is_marked_and_its_layer_list
     assert '<td class="num fail">61,707 ✗ (+1)</td>' in html
 
 
-def test_effective_settings_side_by_side_with_defaults_flagged(markdown: str) -> None:
-    section = markdown.split("## Effective settings\n", 1)[1].split("\n## ", 1)[0]
-    shown = section.split("<details>", 1)[0]
-    assert "kernel_init" in shown and "| epsilon" not in shown, "only differing or defaulted settings are open"
-    assert re.search(r"\| conv_1 +\| kernel_init +\| — +\| glorot_uniform \(default\) +\| xavier_normal \(default\)", section)
-    assert re.search(r"\| optimizer +\| epsilon +\| 1e-08 +\| 1e-08 +\| 1e-08 +\| 1e-08 +\|", section)
-    assert "keras: explicit ZeroPadding2D" in section
-    assert section.index("| conv_1") < section.index("| optimizer")
+def test_effective_settings_side_by_side_with_defaults_flagged(html: str) -> None:
+    settings = html.split('id="settings"', 1)[1].split("</section>", 1)[0]
+    table = settings.split('id="table-settings-lenet"', 1)[1].split("</table>", 1)[0]
+    assert "kernel_init" in table and "<td>epsilon</td>" not in table, "only differing or defaulted settings are open"
+    assert re.search(r"<td>conv_1</td><td>kernel_init</td><td>—</td><td class=\"flag\">glorot_uniform \(default\)</td>"
+                     r"<td class=\"flag\">xavier_normal \(default\)</td>", table)
+    assert "<tr><td>optimizer</td><td>epsilon</td><td>1e-08</td><td>1e-08</td><td>1e-08</td><td>1e-08</td>" in settings
+    assert "keras: explicit ZeroPadding2D" in table
+    assert table.index("<td>conv_1</td>") < table.index("<td>optimizer</td>")
+
+
+def test_effective_settings_in_markdown_list_each_kind_once_with_its_layers_counted(markdown: str) -> None:
+    settings = section(markdown, "Effective settings")
+    assert "- lenet: 3 kinds over 2 layers and groups (3 settings) differ or are framework defaults; 3 alike" in settings
+    assert re.search(r"\| conv +\| kernel_init +\| — +\| glorot_uniform \(default\) +\| xavier_normal \(default\) +\|"
+                     r" kaiming_uniform\(a=sqrt\(5\)\) \(default\) +\| 2 in 2 networks: conv_1 +\|", settings)
+    assert settings.count("| kernel_init") == 1 and "| epsilon" not in settings and "| conv_1 " not in settings
+    assert "- keras: explicit ZeroPadding2D" in settings
 
 
 def test_notes_list_failures_divergence_skipped_frameworks_and_stand_in_data(markdown: str) -> None:
@@ -191,7 +208,7 @@ def test_several_seeds_get_a_column_each_in_seed_order(tmp_path: Path) -> None:
     columns = results_rows((tmp_path / "report.md").read_text(encoding="utf-8"))[""]
     assert columns[:2] == ["lenet · keras · seed 0", "lenet · keras · seed 1"]
     assert len(columns) == 12
-    assert "| seeds    | 0, 1" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "| seeds | 0, 1 |" in (tmp_path / "report.md").read_text(encoding="utf-8")
 
 
 def test_a_variant_key_makes_a_file_name_without_a_colon(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from ruamel.yaml import YAML
 from harness.cli import main
 from harness.data import DataError, load_data
 from harness.plugins import discover
+from harness.results import read_job
 from harness.spec import load_network, load_networks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +71,7 @@ def harness_run(*args: str) -> tuple[int, str]:
 
 def only_job(out: Path) -> dict:
     (path,) = (out / "jobs").glob("*.json")
-    return json.loads(path.read_text())
+    return read_job(path).model_dump(mode="json")
 
 
 def network_cases() -> list[pytest.param]:
@@ -150,7 +151,7 @@ def test_shared_init_gives_every_framework_the_same_first_loss(tmp_path: Path) -
                                "--epochs", "1", "--limit-train", "64", "--limit-test", "16", "--dataset", DATASET,
                                "--out", str(out))
     assert code == 0, output
-    jobs = [json.loads(path.read_text()) for path in (out / "jobs").glob("*.json")]
+    jobs = [read_job(path).model_dump(mode="json") for path in (out / "jobs").glob("*.json")]
     first = {job["framework"]: job["first_step_losses"][0] for job in jobs}
     assert len(first) == len(INSTALLED)
     assert max(first.values()) - min(first.values()) < 1e-4, first

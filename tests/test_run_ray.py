@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.results import JobResult, RunResults, read_run
+from harness.results import JobResult, RunResults, read_job, read_run
 from harness.runner.jobs import RunOptions, plan_jobs
 from harness.runner.orchestrator import Orchestrator
 from harness.runner.progress import QuietView
@@ -39,7 +39,7 @@ def harness_run(*args: str) -> tuple[int, str]:
 
 
 def job_file(out: Path, framework: str, seed: int = 0, network: str = "tiny") -> dict[str, Any]:
-    return json.loads((out / "jobs" / f"{network}__{framework}__seed{seed}.json").read_text())
+    return read_job(out / "jobs" / f"{network}__{framework}__seed{seed}.json").model_dump(mode="json")
 
 
 def without_timings(job: JobResult) -> dict[str, Any]:

@@ -56,7 +56,7 @@ def test_run_and_resume_with_a_thread_list(tmp_path: Path, fake_plugin: None) ->
     assert code == 0, output
     run = read_run(out / "results.json")
     assert [(job.environment.threads, job.status) for job in run.jobs] == [(1, "ok"), (2, "ok")]
-    assert sorted(path.name for path in (out / "jobs").iterdir()) == ["tiny__fake__seed0__t1.json", "tiny__fake__seed0__t2.json"]
+    assert sorted(path.name for path in (out / "jobs").glob("*.json")) == ["tiny__fake__seed0__t1.json", "tiny__fake__seed0__t2.json"]
     assert run.settings["threads"] == [1, 2]
     first = (out / "jobs" / "tiny__fake__seed0__t2.json").read_text()
     code, output = harness_run(spec, "--framework", "fake", "--threads", "1,2", "--out", str(out), "--resume")

@@ -60,10 +60,11 @@ def write_report(results_path: Path, out_dir: Path | None = None) -> list[Path]:
     if not target.exists() or not target.samefile(source):
         shutil.copyfile(source, target)
         written.append(target)
-        samples = source.parent / Path(run.samples_file).name if run.samples_file else None
-        if samples is not None and samples.is_file():
-            shutil.copyfile(samples, directory / samples.name)
-            written.append(directory / samples.name)
+        for side in filter(None, (run.samples_file, run.details_file)):
+            side_file = source.parent / Path(side).name
+            if side_file.is_file():
+                shutil.copyfile(side_file, directory / side_file.name)
+                written.append(directory / side_file.name)
     view = RunView(run)
     per_network, compared = write_plots(view, directory)
     report = build_report(view, per_network, compared)

@@ -1,12 +1,14 @@
 """The report as a document: sections of tables, figures and text, rendered to Markdown and HTML.
 
-Both renderers walk the same :class:`Report`, so the Markdown and the HTML carry the same content.
+Both renderers walk the same :class:`Report`, so the Markdown and the HTML carry the same content,
+except the detail (per layer, per setting) that a :class:`Split` keeps to the HTML page, where the
+Markdown has only its summary, so the Markdown stays small enough to review in a pull request.
 Cell text is final (already rounded and marked); renderers only add presentation.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar, Literal
 
 import pandas as pd
@@ -88,7 +90,31 @@ class Details:
     blocks: tuple[Block, ...]
 
 
-Block = Table | Figure | Text | Bullets | Heading | Details
+@dataclass(frozen=True)
+class Split:
+    """The same content at two depths: ``markdown``, a summary whose size does not grow with the
+    network's layers, for report.md; ``html``, the full detail (with the summary where it helps), for report.html."""
+
+    kind: ClassVar[str] = "split"
+    markdown: tuple[Block, ...]
+    html: tuple[Block, ...]
+
+
+Block = Table | Figure | Text | Bullets | Heading | Details | Split
+
+
+def capped(table: Table, rows: int) -> Table | Split:
+    """``table`` itself when it has at most ``rows`` rows; else its first ``rows`` in report.md, with a
+    line saying how many more report.html holds, and the whole table in report.html."""
+    if len(table.frame) <= rows:
+        return table
+    first = replace(
+        table, frame=table.frame.head(rows),
+        marks=None if table.marks is None else table.marks.head(rows),
+        sort_keys=None if table.sort_keys is None else table.sort_keys.head(rows),
+        row_ids=table.row_ids[:rows], row_better=table.row_better[:rows])
+    more = Text(f"The first {rows} of {len(table.frame)} rows; all of them are in report.html.")
+    return Split((more, first), (table,))
 
 
 @dataclass(frozen=True)

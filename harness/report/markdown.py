@@ -11,6 +11,8 @@ import re
 import textwrap
 from pathlib import Path
 
+import pandas as pd
+
 from harness.report.document import Block, Report, Table
 from harness.report.jinja import environment
 
@@ -39,7 +41,8 @@ def wrap(text: str, first: str = "", rest: str = "") -> str:
 
 
 def table(block: Table) -> str:
-    """A pipe table; marked cells in bold, the footer as a bold last row."""
+    """A pipe table; marked cells in bold, the footer as a bold last row; unpadded when too wide to read
+    as source (it is folded then)."""
     frame = block.frame.map(escape)
     for row in range(len(frame)):
         for column in range(frame.shape[1]):
@@ -48,7 +51,18 @@ def table(block: Table) -> str:
     frame.columns = [escape(column) for column in frame.columns]
     if block.footer is not None:
         frame.loc[len(frame)] = [f"**{escape(cell)}**" if cell else "" for cell in block.footer]
-    return frame.to_markdown(index=False, tablefmt="pipe", colalign=block.align, disable_numparse=True)
+    text = frame.to_markdown(index=False, tablefmt="pipe", colalign=block.align, disable_numparse=True)
+    if max(len(line) for line in text.splitlines()) <= MAX_LINE:
+        return text
+    return _unpadded(frame, block.align)
+
+
+def _unpadded(frame: pd.DataFrame, align: tuple[str, ...]) -> str:
+    """A pipe table without padding: for a table too wide to read as source (it is folded), columns
+    padded to the widest cell only multiply its size."""
+    rule = ["---:" if side == "right" else ":---" for side in align]
+    lines = [list(map(str, frame.columns)), rule, *(list(map(str, row)) for row in frame.itertuples(index=False))]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
 
 def _fold(summary: str, body: str) -> str:
@@ -66,6 +80,8 @@ def blocks(items: tuple[Block, ...], folded: bool = False) -> str:
             parts.append(_fold(f"{block.title or 'Table'} (wide: open to read)", text) if too_wide and not folded else text)
         elif block.kind == "details":
             parts.append(_fold(block.summary, blocks(block.blocks, folded=True)))
+        elif block.kind == "split":
+            parts.append(blocks(block.markdown, folded))
         elif block.kind == "figure":
             parts.append(f"![{escape(Path(block.file).stem)}]({block.file})\n\n{wrap(block.caption)}")
         elif block.kind == "heading":

@@ -11,7 +11,7 @@ import pandas as pd
 
 from harness.report import format as fmt
 from harness.report.compiled import COMPILED_TEXT, compile_options, compiled_table
-from harness.report.document import Bullets, Details, Heading, Mark, Section, Table, Text
+from harness.report.document import Block, Bullets, Details, Heading, Mark, Section, Split, Table, Text
 from harness.report.model import RunView, status_text, texts
 from harness.results import JobResult, Timing
 
@@ -156,11 +156,19 @@ def _best_cells(metric: Metric, jobs: list[JobResult], values: list[float | None
     return [clear and i == best for i in range(len(jobs))]
 
 
+MARKDOWN_JOB_COLUMNS = 18
+"""The most jobs whose one-column-per-job table report.md shows; beyond, it is in report.html only."""
+
+
 def results_section(view: RunView) -> Section:
     """Every measurement job by job (folded), then eager against compiled mode when the run has both."""
     if not view.jobs:
         return Section("Results", "results", (Text("No training jobs are recorded in this run."),))
-    every = Details("Every measurement, job by job", (results_table(view),))
+    every: Block = Details("Every measurement, job by job", (results_table(view),))
+    if len(view.jobs) > MARKDOWN_JOB_COLUMNS:
+        every = Split((Text(f"Every measurement of the {len(view.jobs)} jobs, job by job, is in report.html (a table of "
+                            f"more than {MARKDOWN_JOB_COLUMNS} columns); the Summary gives them per network and "
+                            "framework, and results.json every figure."),), (every,))
     compiled = compiled_table(view)
     if compiled is None:
         return Section("Results", "results", (every,))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from harness.report import format as fmt
-from harness.report.document import Block, Heading, Mark, Section, Table, Text
+from harness.report.document import Block, Heading, Mark, Section, Table, Text, capped
 from harness.report.model import FAIL, PASS, RunView, texts
 from harness.report.parity import parity_blocks
 from harness.results import LayerParams, LayerRow
@@ -63,6 +63,10 @@ def _agreement(value: int | None, reference: int | None) -> tuple[str, Mark]:
     return f"{fmt.count(value)} {FAIL} ({value - reference:+,})", "fail"
 
 
+MARKDOWN_ROWS = 40
+"""The most layers that disagree with the oracle report.md lists (report.html lists every one)."""
+
+
 def layer_disagreements(view: RunView) -> Table | None:
     """Every layer whose count in a framework differs from the oracle's, or None if all agree."""
     rows = []
@@ -95,5 +99,5 @@ def parameters_section(view: RunView) -> Section:
     ]
     disagreements = layer_disagreements(view)
     if disagreements is not None:
-        blocks += [Heading("Layers that disagree with the oracle"), disagreements]
+        blocks += [Heading("Layers that disagree with the oracle"), capped(disagreements, MARKDOWN_ROWS)]
     return Section("Parameter agreement", "parameters", (*blocks, *parity_blocks(view)))

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from harness.report import format as fmt
-from harness.report.document import Details, Section, Table
+from harness.report.document import Details, Section, Split, Table, Text
 from harness.report.model import RunView, distinct, texts
 from harness.results import DataInfo, Environment, JobResult, RunResults
 from harness.shapes import describe_shape
@@ -134,7 +134,10 @@ def _settings_text(values: dict[str, Any]) -> str:
 
 def run_section(view: RunView) -> Section:
     """The run's specs, command, data, versions and machine, and each framework's settings, folded."""
+    environment = environment_table(view)
+    pointer = Text(f"Each framework's thread pools and determinism settings ({len(environment.frame)} rows) are in "
+                   "report.html, and every job's in results.json (its environment).")
     return Section("Run", "run", (
         Details("Run: specs, command, data, seeds, device, versions, machine, date", (header_table(view),)),
-        Details("Frameworks: versions, thread pools and determinism settings", (environment_table(view),)),
+        Split((pointer,), (Details("Frameworks: versions, thread pools and determinism settings", (environment,)),)),
     ))

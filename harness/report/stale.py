@@ -7,7 +7,7 @@ can alter results: everything under ``harness/`` and ``plugins/``, every ``pypro
 dependencies), and the report's own spec files; except those that cannot: documentation (``*.md``,
 ``*.rst``, ``docs/``), tests (``tests/`` folders, ``harness/testing/``), and the code that only reads
 finished results (report rendering and comparison in ``harness/report/``, ``harness report``,
-``compare`` and ``export`` and the export formats). A report with no recorded commit, or one this
+``compare`` and ``export`` and the export formats, and the size budgets). A report with no recorded commit, or one this
 checkout's history does not hold (a shallow clone), cannot be checked and is listed as such.
 """
 
@@ -22,7 +22,7 @@ from harness.results import RunResults
 CAN_ALTER = ("harness", "plugins", "pyproject.toml")
 CANNOT_ALTER = ("**/*.md", "**/*.rst", "docs/**", "**/tests/**", "harness/testing/**", "harness/report/**",
                 "harness/commands/report.py", "harness/commands/compare.py", "harness/commands/export.py",
-                "harness/export.py")
+                "harness/export.py", "harness/budgets.py")
 """Git glob pathspecs, excluded from :data:`CAN_ALTER`."""
 SHOWN = 5
 """Changed files named per stale report; the rest are counted."""

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from harness.oracle import analyse, as_json, check_expect
-from harness.results import Epoch, JobResult, NetworkCheck, Node, RunResults, framework_params, read_json, write_model, write_run
+from harness.results import Epoch, JobResult, NetworkCheck, Node, RunResults, framework_params, read_job, write_job, write_run
 from harness.runner import measure
 from harness.runner.executor import ChildOutcome, Executor
 from harness.runner.jobs import RESULTS_FILE, Job
@@ -44,7 +44,7 @@ def stored_result(job: Job, out: Path) -> JobResult | None:
     if not path.exists():
         return None
     try:
-        result = JobResult.model_validate(read_json(path))
+        result = read_job(path)
     except (ValueError, ValidationError, OSError):
         return None
     if result.status not in REUSABLE or stored_config(result, job) != job.config.comparable():
@@ -185,7 +185,7 @@ class Orchestrator:
         """Record ``result``: its own file first, then the run's results.json."""
         job = self.jobs[index]
         if not reused:
-            write_model(job.result_path(self.out), result)
+            write_job(job.result_path(self.out), result)
         self.running.pop(index, None)
         self.finished[index] = result
         self.save()
