@@ -18,6 +18,7 @@ from ruamel.yaml import YAML
 
 from harness.plugins import discover
 from harness.runner.child import LocalExecutor
+from harness.runner.executor import run_all
 from harness.runner.protocol import ParityRequest, ParityResult, ResolvedNetwork
 from harness.spec import Network, load_network
 from harness.weight_file import read_weight_file, write_weight_file
@@ -95,7 +96,7 @@ def logits_in(framework: str, network: Network, weights: Path, images: Path, fol
     output = folder / f"{framework}-{weights.stem}.npz"
     request = ParityRequest(framework=framework, threads=1, network=ResolvedNetwork.of(network), weights=str(weights),
                             inputs=[str(images)], outputs=[str(output)])
-    outcome = LocalExecutor(DISCOVERY).run(request, timeout=600)
+    [outcome] = run_all(LocalExecutor(DISCOVERY), [request], timeout=600)
     assert isinstance(outcome.result, ParityResult), f"{framework}: {outcome.error or outcome.output_tail[-2000:]}"
     with np.load(output) as outputs:
         return outputs[list(network.walk())[-1].name]
