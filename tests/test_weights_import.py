@@ -20,7 +20,7 @@ from harness.plugins import discover
 from harness.runner.child import LocalExecutor
 from harness.runner.protocol import ParityRequest, ParityResult, ResolvedNetwork
 from harness.spec import Network, load_network
-from harness.weight_file import read_weight_file, write_weight_file
+from harness.neutral.weight_file import read_weight_file, write_weight_file
 from plugin_support import run_harness
 
 ROOT = Path(__file__).resolve().parents[1]
