@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from harness.oracle import analyse
+from harness.neutral.oracle import analyse
 from harness.report import write_report
 from harness.spec import load_networks
 

@@ -7,7 +7,7 @@ has set the thread limits, and may import it freely.
 
 Data crosses the boundary as numpy arrays in the neutral layout: images ``NHWC`` float32, labels
 int64, logits ``(N, classes)`` float32, feature maps channels-last. Weights use the neutral layout
-of :mod:`harness.weights` (Keras' layout: conv kernels ``HWIO``, dense kernels ``(in, out)`` with
+of :mod:`harness.neutral.weights` (Keras' layout: conv kernels ``HWIO``, dense kernels ``(in, out)`` with
 the rows of a dense after a flatten in channels-last order).
 """
 
@@ -77,7 +77,7 @@ class Setting:
         return 1.0 - self.neutral if self.convention == "one_minus" else self.neutral
 
 
-SHARED_INIT = "neutral weights (harness.weights)"
+SHARED_INIT = "neutral weights (harness.neutral.weights)"
 """The value of every ``<tensor>_initializer`` setting when ``train.init`` is ``shared``."""
 
 
@@ -114,7 +114,7 @@ class EffectiveSettings:
 class TrainingConventions:
     """Where a framework's training update knowingly departs from the neutral rules (Keras') and no
     argument of the framework can remove the departure. The numpy training reference
-    (:mod:`harness.reference_train`) can follow each of them, so that training parity compares a
+    (:mod:`harness.equivalence.reference_train`) can follow each of them, so that training parity compares a
     framework with the update it claims to make and states how large each departure's effect is.
 
     * ``adam_epsilon``: ``before_correction`` (neutral: ``lr_t * m / (sqrt(v) + eps)``) or

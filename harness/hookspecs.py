@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from harness.conversion import WeightReader
+    from harness.neutral.conversion import WeightReader
     from harness.framework import Framework
 
 PROJECT = "harness"
@@ -90,15 +90,15 @@ def harness_worker_environment(framework: str, threads: int, device: str) -> dic
 def harness_weight_readers(register: Callable[[WeightReader], None]) -> None:
     """Register readers of trained models, for ``harness weights import``.
 
-    :param register: Call it once per :class:`harness.conversion.WeightReader`: a ``name`` (the
+    :param register: Call it once per :class:`harness.neutral.conversion.WeightReader`: a ``name`` (the
         ``--reader`` value), a one-line ``description``, ``accepts(source)`` (whether the reader
         takes the command's SOURCE, a path or a name such as ``keras.applications.MobileNetV2``)
-        and ``read(source, network)``, which returns a :class:`harness.conversion.SourceModel`:
+        and ``read(source, network)``, which returns a :class:`harness.neutral.conversion.SourceModel`:
         the model's weighted layers in the order it runs them, each a
-        :class:`harness.conversion.SourceLayer` (its name, kind, tensors and layout), and the
+        :class:`harness.neutral.conversion.SourceLayer` (its name, kind, tensors and layout), and the
         model's own ``predict`` (NHWC float32 images to logits) where it can run one.
 
-    The harness does the rest, the same for every reader (:mod:`harness.conversion`): it matches
+    The harness does the rest, the same for every reader (:mod:`harness.neutral.conversion`): it matches
     the layers with the spec's in order, checks each pair, converts channels-first tensors and
     flatten orders, compares the model's logits with the reference's, and writes the file. The
     hook runs in the harness's own process: ``read`` may import the framework, the hook's module

@@ -20,7 +20,7 @@ them, and derived from the jobs on reading.
 Each result is described once, here, and shared by the worker, the files and the report: a job's
 :class:`JobResult` is what the parent knows of it (:class:`JobRecord`) with what its worker measured
 (:class:`TrainMeasurements`, which the worker sends as ``harness.runner.protocol.TrainResult``); a
-network's :class:`NetworkCheck` is what ``harness check --json`` prints (``harness.oracle.as_json``).
+network's :class:`NetworkCheck` is what ``harness check --json`` prints (``harness.neutral.oracle.as_json``).
 """
 
 from __future__ import annotations
@@ -425,7 +425,7 @@ class FrameworkCount(Model):
 
 
 class ParityEntry(Model):
-    """One pair of a parity check (harness.parity.PairResult): the same weights and images in two frameworks."""
+    """One pair of a parity check (harness.equivalence.parity.PairResult): the same weights and images in two frameworks."""
 
     network: str | None = None
     input_shape: list[NonNegativeInt | None] | None = None
@@ -439,7 +439,7 @@ class ParityEntry(Model):
 
 
 class TrainParityEntry(Model):
-    """One pair of a training-parity check (harness.train_compare.TrainPair), as the run's report shows it."""
+    """One pair of a training-parity check (harness.equivalence.train_compare.TrainPair), as the run's report shows it."""
 
     network: str | None = None
     dtype: str | None = None

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.oracle import as_json
-from harness.oracle import analyse, check_expect
+from harness.neutral.oracle import as_json
+from harness.neutral.oracle import analyse, check_expect
 from harness.results import DataInfo, Environment, Epoch, FrameworkCount, JobResult, NetworkCheck, RunResults, Timing
 from harness.results import write_run as write_results
 from harness.spec import load_networks

@@ -1,4 +1,4 @@
-"""harness.channels_first on its own, with no framework: kernel layouts and feature orders round
+"""harness.neutral.channels_first on its own, with no framework: kernel layouts and feature orders round
 trip, the layout plan runs a channels-first network exactly as the neutral reference does
 (flattened vectors through nested residual blocks included), and run-time ``same`` padding is
 TensorFlow's rule.
@@ -20,13 +20,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness import channels_first as cf
-from harness import reference, shapes
-from harness.channels_first import FeatureOrder, LayoutPlan
+from harness.neutral import channels_first as cf
+from harness.equivalence import reference
+from harness.neutral import shapes
+from harness.neutral.channels_first import FeatureOrder, LayoutPlan
 from harness.framework import NeutralWeights
 from harness.spec import Network, Node
 from harness.testing.specs import inline_network
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 
 ACTIVATIONS = ["relu", "relu6", "sigmoid", "tanh", "softmax", "linear"]
 small = st.integers(1, 4)

@@ -86,7 +86,7 @@ FAKE_FLOAT64 = '''
 import numpy as np
 
 from harness.hookspecs import hookimpl
-from harness.reference_train import ReferenceTrainer
+from harness.equivalence.reference_train import ReferenceTrainer
 from harness_numpyref.framework import NumpyRef
 
 

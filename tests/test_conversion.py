@@ -1,4 +1,4 @@
-"""The framework-free half of ``harness weights import`` (:mod:`harness.conversion`): matching a
+"""The framework-free half of ``harness weights import`` (:mod:`harness.neutral.conversion`): matching a
 model's layers with a spec's, checking each pair, converting channels-first tensors and the
 flatten's row order, and comparing logits; models are made here from numpy arrays."""
 
@@ -10,12 +10,13 @@ import sys
 import numpy as np
 import pytest
 
-from harness import channels_first, reference
-from harness.conversion import ConversionError, SourceLayer, SourceModel, choose_reader, convert
+from harness.neutral import channels_first
+from harness.equivalence import reference
+from harness.neutral.conversion import ConversionError, SourceLayer, SourceModel, choose_reader, convert
 from harness.spec import Network
 from harness.spec.network import expand
 from harness.testing.specs import inline_spec
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 
 BODY = {
     "input": [6, 6, 2],
@@ -131,7 +132,7 @@ def test_a_model_with_another_head_gives_its_backbone_alone(network: Network) ->
 
 
 def test_readers_are_chosen_by_source_and_named_in_errors() -> None:
-    from harness.conversion import WeightReader
+    from harness.neutral.conversion import WeightReader
 
     readers = {name: WeightReader(name, f"{name} files", lambda source, suffix=suffix: source.endswith(suffix), lambda s, n: None)
                for name, suffix in (("a", ".a"), ("b", ".b"))}
@@ -143,7 +144,7 @@ def test_readers_are_chosen_by_source_and_named_in_errors() -> None:
 
 
 def test_the_builtin_readers_register_without_importing_a_framework() -> None:
-    code = ("import sys; from harness.plugins import discover; from harness.conversion import weight_readers; "
+    code = ("import sys; from harness.plugins import discover; from harness.neutral.conversion import weight_readers; "
             "readers = weight_readers(discover().manager); "
             "print(sorted(readers), sorted(m for m in ('torch', 'tensorflow', 'keras', 'jax', 'paddle') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.oracle import analyse
+from harness.neutral.oracle import analyse
 from harness.plugins import discover
-from harness.reference_train import ReferenceTrainer
+from harness.equivalence.reference_train import ReferenceTrainer
 from harness.spec import load_network
 from harness.spec.network import frozen_layers
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 from plugin_support import run_harness
 
 SPEC = """

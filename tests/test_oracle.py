@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import shapes
-from harness.oracle import analyse, check_expect
+from harness.neutral import shapes
+from harness.neutral.oracle import analyse, check_expect
 from harness.spec.network import NetworkError, expand
 from harness.spec.schema import Expect, Spec
 

@@ -1,6 +1,6 @@
 """Random valid layer stacks: the oracle's shapes, parameters and MACs against formulas written here.
 
-The model below is deliberately independent of :mod:`harness.shapes` and :mod:`harness.oracle`:
+The model below is deliberately independent of :mod:`harness.neutral.shapes` and :mod:`harness.neutral.oracle`:
 output size ``(n + pads - k) // s + 1`` (``ceil(n / s)`` for ``same``), conv parameters
 ``k*k*cin*f + f``, batch norm ``2C`` + ``2C``, MACs ``outputs * k*k*cin``, and the heads written
 out layer by layer. Stacks are drawn one layer at a time so that every one is valid.
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from harness.oracle import analyse
+from harness.neutral.oracle import analyse
 from harness.spec.network import expand
 from harness.spec.schema import Spec
 

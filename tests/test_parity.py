@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.parity import compare
+from harness.equivalence.parity import compare
 from harness.plugins import discover, frameworks, select_frameworks
 from harness.results import RunResults, read_run, write_model
 
@@ -107,7 +107,7 @@ def test_a_skipped_flatten_permutation_is_caught_at_the_dense_layer(framework: s
     if framework not in INSTALLED:
         pytest.skip(f"{framework} is not installed")
     (tmp_path / "sitecustomize.py").write_text(
-        textwrap.dedent(BREAK_FLATTEN_PERMUTATION.format(target="harness.channels_first"))
+        textwrap.dedent(BREAK_FLATTEN_PERMUTATION.format(target="harness.neutral.channels_first"))
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
     done = _harness("parity", "specs/lenet.yaml", "--framework", framework, "--threads", "1", "--batch", "2",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import reference
+from harness.equivalence import reference
 from harness.testing.loops import loop_conv
 from harness.testing.specs import inline_network
-from harness.weights import check_complete, initial_weights
+from harness.neutral.weights import check_complete, initial_weights
 
 
 @pytest.mark.parametrize("size", [7, 8, 9])

@@ -8,16 +8,16 @@ import dataclasses
 import numpy as np
 import pytest
 
-from harness import reference_train
-from harness.agreement import batch_order_difference
+from harness.equivalence import reference_train
+from harness.equivalence.agreement import batch_order_difference
 from harness.framework import TrainingConventions
 from harness.spec.network import expand
 from harness.testing.networks import AGNOSTIC_SIZES, OPTIMIZERS, conformance_networks, training_network
 from harness.testing.specs import inline_spec
-from harness.train_compare import Tolerances, compare_runs, predictable_steps
+from harness.equivalence.train_compare import Tolerances, compare_runs, predictable_steps
 from harness.runner.train_parity import describe_hyperparameters, reference_run, training_batches
 from harness.runner.train_parity_task import relevant_departures, with_float32_hyperparameters, without_dropout
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 
 NETWORKS = [without_dropout(network) for network in conformance_networks()]
 

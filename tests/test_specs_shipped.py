@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.findings.claims import claims_from
-from harness.oracle import analyse
+from harness.neutral.oracle import analyse
 from harness.spec import load_network, load_networks
 from harness.testing.specs import architecture_twin
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.agreement import batch_order_difference
+from harness.equivalence.agreement import batch_order_difference
 from harness.data import load_data
 from harness.data.split import Split
 from harness.runner import train_task

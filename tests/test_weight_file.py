@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.pretrained import part_layers, pin_init, start_weights
+from harness.neutral.pretrained import part_layers, pin_init, start_weights
 from harness.spec import load_network
 from harness.spec.network import Network
-from harness.weight_file import WeightFileError, file_sha256, largest_size, read_weight_file, write_weight_file
-from harness.weights import initial_weights, weight_shapes
+from harness.neutral.weight_file import WeightFileError, file_sha256, largest_size, read_weight_file, write_weight_file
+from harness.neutral.weights import initial_weights, weight_shapes
 from plugin_support import run_harness
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ from harness.runner.child import LocalExecutor
 from harness.runner.executor import run_all
 from harness.runner.protocol import ParityRequest, ParityResult, ResolvedNetwork
 from harness.spec import Network, load_network
-from harness.weight_file import read_weight_file, write_weight_file
+from harness.neutral.weight_file import read_weight_file, write_weight_file
 from plugin_support import run_harness
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,8 +13,8 @@ import pytest
 
 from harness.plugins import discover
 from harness.spec import load_network
-from harness.weight_file import file_sha256, read_weight_file, write_weight_file
-from harness.weights import initial_weights
+from harness.neutral.weight_file import file_sha256, read_weight_file, write_weight_file
+from harness.neutral.weights import initial_weights
 from plugin_support import run_harness
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ import json
 import rich_click as click
 
 from harness.commands.common import console, load_all, print_errors
-from harness.oracle import Analysis, ExpectCheck, analyse, as_json, check_expect, macs_by_size
-from harness.shapes import describe_shape
+from harness.neutral.oracle import Analysis, ExpectCheck, analyse, as_json, check_expect, macs_by_size
+from harness.neutral.shapes import describe_shape
 from harness.spec import Network, SpecError
 from harness.spec.loader import locate
 

@@ -15,7 +15,7 @@ from harness.commands.common import (
 )
 from harness.commands.execution import choose_executor, executor_options, started
 from harness.framework import Framework
-from harness.parity import DEFAULT_TOLERANCE, PairResult
+from harness.equivalence.parity import DEFAULT_TOLERANCE, PairResult
 from harness.results import RunResults, read_run, write_json_atomic, write_run
 from harness.runner.executor import Executor
 from harness.runner.parity import NetworkParity, check_networks, real_or_synthetic

@@ -19,7 +19,7 @@ from harness.findings.auto import AUTO, first_seeds, seeds_until_decided
 from harness.framework import Framework, ModeError
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
 from harness.plugins import ALL
-from harness.pretrained import pin_init, unavailable_notes
+from harness.neutral.pretrained import pin_init, unavailable_notes
 from harness.results import RunResults, write_run
 from harness.runner.executor import Executor
 from harness.runner.fairness import fairness_notes
@@ -33,7 +33,7 @@ from harness.runner.progress import LiveView, LogView, QuietView, print_table, s
 from harness.runner.threads import RUN_THREADS
 from harness.spec import Network
 from harness.spec.loader import duplicate_networks
-from harness.weight_file import WeightFileError
+from harness.neutral.weight_file import WeightFileError
 
 EXIT_FAILED_JOBS, EXIT_NO_DATA, EXIT_INTERRUPTED = 1, 3, 130
 

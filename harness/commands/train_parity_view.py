@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from harness.parity import REFERENCE
-from harness.train_compare import FLOAT64_TOLERANCES, ROUNDING_FACTOR, TOLERANCES, TrainPair
+from harness.equivalence.parity import REFERENCE
+from harness.equivalence.train_compare import FLOAT64_TOLERANCES, ROUNDING_FACTOR, TOLERANCES, TrainPair
 from harness.runner.train_parity import NetworkTraining
 
 

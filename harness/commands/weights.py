@@ -8,11 +8,11 @@ import rich_click as click
 from rich.table import Table
 
 from harness.commands.common import console, fail
-from harness.conversion import ConversionError, Conversion, choose_reader, convert, weight_readers
+from harness.neutral.conversion import ConversionError, Conversion, choose_reader, convert, weight_readers
 from harness.plugins import discover
 from harness.runner.jobs import WEIGHTS_FOLDER
 from harness.spec import Network, SpecError, SpecErrors, load_network
-from harness.weight_file import WeightFileError, read_weight_file, write_weight_file
+from harness.neutral.weight_file import WeightFileError, read_weight_file, write_weight_file
 
 EXIT_BAD_INPUT = 2
 

@@ -11,7 +11,7 @@ from harness.report import format as fmt
 from harness.report.document import Block, Bullets, Details, Heading, Section, Split, Table, Text
 from harness.report.model import RunView, texts
 from harness.results import LayerRow
-from harness.shapes import describe_shape
+from harness.neutral.shapes import describe_shape
 
 
 def architecture_table(layers: list[LayerRow]) -> Table:

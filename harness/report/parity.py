@@ -8,13 +8,13 @@ from typing import Any
 
 import pandas as pd
 
-from harness.agreement import batch_order_difference
-from harness.pretrained import init_label
+from harness.equivalence.agreement import batch_order_difference
+from harness.neutral.pretrained import init_label
 from harness.report import format as fmt
 from harness.report.document import Block, Details, Heading, Table, Text
 from harness.report.model import FAIL, PASS, RunView, distinct, texts
 from harness.results import ParityEntry, TrainParityEntry
-from harness.shapes import describe_shape
+from harness.neutral.shapes import describe_shape
 
 NUMBERS = ("max_abs", "max_rel", "tolerance", "max_loss_diff", "max_weight_diff")
 """The columns of differences and tolerances, aligned right."""

@@ -10,7 +10,7 @@ from harness.report import format as fmt
 from harness.report.document import Details, Section, Split, Table, Text
 from harness.report.model import RunView, distinct, texts
 from harness.results import DataInfo, Environment, JobResult, RunResults
-from harness.shapes import describe_shape
+from harness.neutral.shapes import describe_shape
 
 
 def run_dates(run: RunResults) -> str:

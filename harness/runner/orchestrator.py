@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from harness.oracle import analyse, as_json, check_expect
+from harness.neutral.oracle import analyse, as_json, check_expect
 from harness.results import Epoch, JobResult, NetworkCheck, Node, RunResults, framework_params, read_job, write_job, write_run
 from harness.runner import measure
 from harness.runner.executor import ChildOutcome, Executor

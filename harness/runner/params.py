@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from harness.agreement import LayerMismatch, layer_mismatches
-from harness.oracle import Analysis, ExpectCheck, analyse, check_expect
+from harness.equivalence.agreement import LayerMismatch, layer_mismatches
+from harness.neutral.oracle import Analysis, ExpectCheck, analyse, check_expect
 from harness.runner.executor import Executor, run_all
 from harness.runner.protocol import NetworkCount, ParamsRequest, ParamsResult, ResolvedNetwork
 from harness.spec import Network

@@ -21,14 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from harness import reference
+from harness.equivalence import reference
 from harness.data import DataError, parity_batch
-from harness.parity import DEFAULT_TOLERANCE, REFERENCE, PairResult, compare
+from harness.equivalence.parity import DEFAULT_TOLERANCE, REFERENCE, PairResult, compare
 from harness.framework import Mode, NeutralWeights
 from harness.runner.executor import ChildOutcome, Executor, run_all
 from harness.runner.protocol import ParityRequest, ParityResult, ResolvedNetwork
 from harness.spec import Network
-from harness.weights import initial_weights, save_weights
+from harness.neutral.weights import initial_weights, save_weights
 
 DEFAULT_AGNOSTIC_SIZES: tuple[tuple[int, int], ...] = ((20, 20), (37, 29))
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from harness.framework import Framework
 from harness.runner.protocol import ParityRequest, ParityResult
-from harness.weights import check_complete, load_weights
+from harness.neutral.weights import check_complete, load_weights
 
 
 def parity_task(framework: Framework, request: ParityRequest) -> ParityResult:

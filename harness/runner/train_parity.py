@@ -6,7 +6,7 @@ the same by construction and is checked: each worker reports a digest of every b
 on). Dropout is *off* in every framework and in the reference (rate 0: random masks cannot be
 shared), batch norm runs on batch statistics and updates its moving statistics.
 
-The numpy reference (:mod:`harness.reference_train`) trains the same way. A framework is compared
+The numpy reference (:mod:`harness.equivalence.reference_train`) trains the same way. A framework is compared
 with the reference run with *its declared* departures (:class:`harness.framework.TrainingConventions`,
 e.g. PyTorch's unbiased BN moving variance), and the size of each departure's effect (that
 reference against the neutral one) is stated next to it; two frameworks are compared with each
@@ -26,7 +26,7 @@ exactly is the same everywhere), stated in the output.
   its reason, and checked in float32 alone.
 * **float32, what benchmarks run.** The losses are compared at ``tolerances`` plus
   :data:`ROUNDING_FACTOR` times what float32 rounding does to the reference's, on the steps float32
-  rounding leaves predictable (:func:`harness.train_compare.predictable_steps`: the reference's
+  rounding leaves predictable (:func:`harness.equivalence.train_compare.predictable_steps`: the reference's
   float32 loss stays within the tolerance of its float64 one). Tensors are shown, not judged: where
   Adam normalises a gradient that cancels to rounding noise (a conv bias that batch norm cancels,
   a nearly dead ReLU unit), one rounding decides a full step of that element, so the float32
@@ -50,8 +50,8 @@ from typing import Any
 import numpy as np
 
 from harness.framework import NEUTRAL_CONVENTIONS, Framework, NeutralWeights, TrainingConventions
-from harness.parity import REFERENCE
-from harness.reference_train import ReferenceTrainer
+from harness.equivalence.parity import REFERENCE
+from harness.equivalence.reference_train import ReferenceTrainer
 from harness.runner.executor import ChildOutcome, Executor, run_all
 from harness.runner.parity import input_sizes
 from harness.runner.protocol import ResolvedNetwork, TrainParityRequest, TrainParityResult
@@ -59,10 +59,10 @@ from harness.runner.train_parity_task import (
     batch_digest, float_fields, relevant_departures, weight_changes, with_float32_hyperparameters, without_dropout,
 )
 from harness.spec import Network
-from harness.train_compare import (
+from harness.equivalence.train_compare import (
     FLOAT64_TOLERANCES, ROUNDING_FACTOR, TOLERANCES, Tolerances, TrainingRun, TrainPair, compare_runs, predictable_steps,
 )
-from harness.weights import initial_weights, load_weights, save_weights
+from harness.neutral.weights import initial_weights, load_weights, save_weights
 
 DEFAULT_STEPS = 10
 DEFAULT_BATCH = 4

@@ -28,8 +28,8 @@ from harness.runner.protocol import StepRecord, TrainParityRequest, TrainParityR
 from harness.spec import Network, Node
 from harness.spec.network import trace
 from harness.spec.schema import Layer, Spec
-from harness.train_compare import TrainingRun
-from harness.weights import check_complete, load_weights, save_weights
+from harness.equivalence.train_compare import TrainingRun
+from harness.neutral.weights import check_complete, load_weights, save_weights
 
 
 def _changed(nodes: tuple[Node, ...], change: Callable[[Node], Layer]) -> tuple[Node, ...]:

@@ -20,8 +20,8 @@ import numpy as np
 import psutil
 
 from harness.framework import Framework, StepResult
-from harness.oracle import analyse
-from harness.pretrained import apply_init, save_trained
+from harness.neutral.oracle import analyse
+from harness.neutral.pretrained import apply_init, save_trained
 from harness.results import Epoch, Params
 from harness.runner import measure, noise
 from harness.runner.ceiling import GEMM_REPEATS, GEMM_SIZE, gemm_gflops

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from harness import limits, shapes
+from harness import limits
+from harness.neutral import shapes
 from harness.outdir import safe_file_name
 from harness.spec import schema
 from harness.spec.errors import LocPath

@@ -339,7 +339,7 @@ Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
 
 
 class InitFile(Strict):
-    """Start (some) layers from a neutral weight file (:mod:`harness.weight_file`); the other
+    """Start (some) layers from a neutral weight file (:mod:`harness.neutral.weight_file`); the other
     layers start as ``others`` says."""
 
     weights: str = Field(description="A .npz written by `harness weights import`/`export`; a relative path "

@@ -13,7 +13,7 @@ oracle, every layer's output shape against the oracle, the forward pass on neutr
 against the numpy reference, the exact weight round trip, deterministic inference and the
 effective settings, each batch norm's and optimizer hyperparameter's value in the framework's own
 convention against what the neutral value implies; then the thread count, the devices, and a few
-training steps with every optimizer against the numpy training reference (:mod:`harness.reference_train`,
+training steps with every optimizer against the numpy training reference (:mod:`harness.equivalence.reference_train`,
 with the departures the framework declares in ``training_conventions``), a few with a frozen
 backbone (``train.freeze``: counted non-trainable, left untouched), and a few in float64, in a
 worker of its own, unless the plugin says why it cannot (``float64_unavailable``).
@@ -29,11 +29,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from harness import plugins, reference
-from harness.agreement import layer_mismatches
+from harness import plugins
+from harness.equivalence import reference
+from harness.equivalence.agreement import layer_mismatches
 from harness.framework import EffectiveSettings, Framework, NeutralWeights, ParamCount, Setting
-from harness.oracle import analyse
-from harness.parity import DEFAULT_TOLERANCE, diff
+from harness.neutral.oracle import analyse
+from harness.equivalence.parity import DEFAULT_TOLERANCE, diff
 from harness.spec import Network
 from harness.spec.network import frozen_layers, with_train
 from harness.testing.networks import AGNOSTIC_SIZES, OPTIMIZERS, conformance_networks, training_network
@@ -42,8 +43,8 @@ from harness.testing.strategies import networks as random_networks
 from harness.runner.child import LocalExecutor
 from harness.runner.train_parity import check_training, reference_run, training_batches
 from harness.runner.train_parity_task import framework_run
-from harness.train_compare import FLOAT64_TOLERANCES, TOLERANCES, compare_runs
-from harness.weights import check_complete, initial_weights
+from harness.equivalence.train_compare import FLOAT64_TOLERANCES, TOLERANCES, compare_runs
+from harness.neutral.weights import check_complete, initial_weights
 
 NETWORKS = conformance_networks()
 BATCH = 2
@@ -285,7 +286,7 @@ def test_effective_settings_initialisation(framework: Framework, build: Callable
             if init == "shared":
                 assert setting.neutral == "shared" and not setting.default, (
                     f"'{node.name}' {name} reports {setting.value!r} (default={setting.default}) although train.init is "
-                    "shared: the weights come from harness.weights (see harness.framework.initializer_setting)"
+                    "shared: the weights come from harness.neutral.weights (see harness.framework.initializer_setting)"
                 )
             else:
                 assert setting.neutral == "framework" and setting.default, (

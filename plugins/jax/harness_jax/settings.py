@@ -15,7 +15,7 @@ import numpy as np
 from flax import nnx
 
 from harness.framework import EffectiveSettings, Setting, initializer_setting
-from harness.shapes import resolve_padding
+from harness.neutral.shapes import resolve_padding
 from harness.spec import Network
 from harness.spec import schema
 from harness.spec.network import Traced

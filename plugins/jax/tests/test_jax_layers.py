@@ -8,10 +8,10 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from harness import reference
+from harness.equivalence import reference
 from harness.spec import Network
 from harness.testing.loops import loop_conv
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 from harness_jax.framework import JaxFramework
 
 MakeNetwork = Callable[..., Network]

@@ -12,7 +12,7 @@ import pytest
 
 from harness.spec import Network
 from harness.spec.network import with_train
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 from harness_jax.framework import JaxFramework
 
 MakeNetwork = Callable[..., Network]
@@ -162,7 +162,7 @@ def test_initialisers_say_whether_neutral_weights_were_loaded(framework: JaxFram
     settings = framework.effective_settings(model, network).groups
     kernel, gamma = settings["logits"]["kernel_initializer"], settings["batch_norm_1"]["gamma_initializer"]
     if init == "shared":
-        assert (kernel.value, kernel.neutral, kernel.default) == ("neutral weights (harness.weights)", "shared", False)
+        assert (kernel.value, kernel.neutral, kernel.default) == ("neutral weights (harness.neutral.weights)", "shared", False)
     else:
         assert (kernel.value, gamma.value, kernel.default) == ("lecun_normal", "ones", True)
     assert (settings["batch_norm_1"]["momentum"].value, settings["batch_norm_1"]["epsilon"].value) == (0.95, 0.002)

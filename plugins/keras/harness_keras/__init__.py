@@ -6,7 +6,7 @@ TensorFlow: only :mod:`harness_keras.runtime` does, inside a worker subprocess.
 Where the neutral spec meets Keras' conventions (:mod:`harness_keras.build`, :mod:`harness_keras.train`):
 
 * Layout: channels-last is Keras' native layout, so feature maps, flatten order (H, W, C) and
-  weights need no conversion: the neutral weight layout of :mod:`harness.weights` *is* Keras'.
+  weights need no conversion: the neutral weight layout of :mod:`harness.neutral.weights` *is* Keras'.
 * Padding: ``same`` is TensorFlow's own rule (odd pixel bottom/right) and is passed as is, for
   convolutions and pools alike; TensorFlow's ``same`` pools already ignore padded pixels (max) and
   leave them out of the count (average). Explicit pixel padding becomes a padding layer before a

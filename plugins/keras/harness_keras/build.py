@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from harness.shapes import Pads, explicit_padding
+from harness.neutral.shapes import Pads, explicit_padding
 from harness.spec import Network, Node, schema
 from harness.spec.network import frozen_layers
 from harness_keras.backends import TENSORFLOW

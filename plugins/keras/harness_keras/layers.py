@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.shapes import Pads
+from harness.neutral.shapes import Pads
 from harness_keras.runtime import keras
 
 ops = keras.ops

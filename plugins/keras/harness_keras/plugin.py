@@ -15,7 +15,7 @@ from harness_keras.backends import worker_environment
 from harness_keras.framework import KERAS_FRAMEWORKS
 
 if TYPE_CHECKING:
-    from harness.conversion import WeightReader
+    from harness.neutral.conversion import WeightReader
 
 BACKEND_OF: dict[str, str] = {framework.name: framework.backend for framework in KERAS_FRAMEWORKS}
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from harness.framework import EffectiveSettings, Setting, initializer_setting
-from harness.shapes import resolve_padding
+from harness.neutral.shapes import resolve_padding
 from harness.spec import Network, schema
 from harness.spec.network import Traced
 from harness.spec.schema import InitFile

@@ -21,9 +21,9 @@ BACKENDS = {"keras-torch": (KerasTorchFramework, "torch"), "keras-jax": (KerasJa
 PROGRAM = """
 import json, sys
 import numpy as np
-from harness import reference
+from harness.equivalence import reference
 from harness.testing.specs import inline_network
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 from harness.plugins import framework_class
 
 framework = framework_class(sys.argv[1])(threads=1, seed=0)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.plugins import discover, frameworks, worker_environment
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 from harness_keras.framework import KerasFramework
 from harness_keras.runtime import DeviceError, gpus
 

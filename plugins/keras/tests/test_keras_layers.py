@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness import reference
-from harness.oracle import analyse
-from harness.parity import DEFAULT_TOLERANCE, diff
+from harness.equivalence import reference
+from harness.neutral.oracle import analyse
+from harness.equivalence.parity import DEFAULT_TOLERANCE, diff
 from harness.spec import Network
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 from harness_keras.framework import KerasFramework
 
 EVERY_LAYER: list[dict[str, Any]] = [

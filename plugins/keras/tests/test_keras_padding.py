@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pytest
 
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 from harness_keras.framework import KerasFramework
 
 Pads = tuple[int, int, int, int]

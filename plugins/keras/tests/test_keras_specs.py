@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import reference
-from harness.oracle import analyse
-from harness.parity import DEFAULT_TOLERANCE, diff
+from harness.equivalence import reference
+from harness.neutral.oracle import analyse
+from harness.equivalence.parity import DEFAULT_TOLERANCE, diff
 from harness.testing.specs import input_sizes, random_batch, shipped_spec_cases, skip_architecture_twin
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 from harness_keras.build import KerasNetwork
 from harness_keras.framework import KerasFramework
 from harness_keras.runtime import keras

@@ -7,7 +7,7 @@ Where the neutral spec meets PaddlePaddle's conventions:
 
 * Layout: the spec is channels-last; the network runs channels-first (NCHW), as Paddle usually
   does. Kernel layouts, the flatten order and run-time ``same`` padding come from
-  :mod:`harness.channels_first`; batches are transposed NHWC -> NCHW on the way in, feature maps
+  :mod:`harness.neutral.channels_first`; batches are transposed NHWC -> NCHW on the way in, feature maps
   back on the way out (:mod:`.runtime`).
 * Padding: TensorFlow's ``same`` is done explicitly and asymmetrically, for every stride. When the
   input size is known the pixels are computed once and passed to Paddle as

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness import channels_first
-from harness.channels_first import LayoutPlan
+from harness.neutral import channels_first
+from harness.neutral.channels_first import LayoutPlan
 from harness.spec import Network, Node
 from harness.spec import schema
 from harness.spec.network import Traced, frozen_layers

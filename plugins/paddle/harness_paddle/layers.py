@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from harness import channels_first
-from harness.shapes import Pads
+from harness.neutral import channels_first
+from harness.neutral.shapes import Pads
 from harness_paddle.runtime import F, nn, paddle
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from harness import channels_first
+from harness.neutral import channels_first
 from harness.devices import CUDA, check_device
 from harness_paddle.openmp import openmp_environment
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from harness import channels_first
-from harness.channels_first import NATIVE_FLATTEN, NEUTRAL_FLATTEN, FeatureOrder
+from harness.neutral import channels_first
+from harness.neutral.channels_first import NATIVE_FLATTEN, NEUTRAL_FLATTEN, FeatureOrder
 from harness.framework import EffectiveSettings, Setting, initializer_setting
 from harness.spec import Network, schema
 from harness.spec.network import Traced

@@ -2,7 +2,7 @@
 
 Conv kernels HWIO <-> OIHW; depthwise kernels ``(kh, kw, cin, mult)`` <-> ``(cin * mult, 1, kh, kw)``;
 dense kernels ``(in, out)`` are Paddle's own Linear layout, their rows and columns permuted where
-they read or write a natively flattened vector (:mod:`harness.channels_first`); BN gamma, beta,
+they read or write a natively flattened vector (:mod:`harness.neutral.channels_first`); BN gamma, beta,
 mean and variance are ``weight``, ``bias``, ``_mean`` and ``_variance``.
 """
 
@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import paddle
 
-from harness import channels_first as cf
-from harness.channels_first import FeatureOrder
+from harness.neutral import channels_first as cf
+from harness.neutral.channels_first import FeatureOrder
 from harness.framework import NeutralWeights, ParamCount
 from harness.spec import Node
-from harness.weights import check_complete
+from harness.neutral.weights import check_complete
 from harness_paddle.build import PaddleNetwork
 
 PARAMETER_NAMES: dict[str, dict[str, str]] = {

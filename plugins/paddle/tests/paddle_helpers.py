@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from harness import reference
+from harness.equivalence import reference
 from harness.spec import Network
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 from harness_paddle.framework import PaddleFramework
 
 THREADS = 1

@@ -12,12 +12,13 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 from paddle_helpers import SEED, first_divergent_layer, parity_with_reference, random_images
 
-from harness import channels_first, reference
+from harness.neutral import channels_first
+from harness.equivalence import reference
 from harness.devices import DeviceError
-from harness.oracle import analyse
+from harness.neutral.oracle import analyse
 from harness.spec import Network
 from harness.testing.specs import inline_network, input_sizes
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 from harness_paddle.framework import PaddleFramework
 from harness_paddle.layers import ChannelsLastFlatten
 from harness_paddle.runtime import cuda_available, nn

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from paddle_helpers import SEED, parity_with_reference, random_images
 
-from harness.oracle import analyse
+from harness.neutral.oracle import analyse
 from harness.spec import Network
 from harness.testing.specs import input_sizes, shipped_spec_cases, shipped_spec_files, skip_architecture_twin
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 from harness_paddle.framework import PaddleFramework
 from harness_paddle.build import PaddleNetwork
 

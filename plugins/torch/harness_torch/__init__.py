@@ -6,7 +6,7 @@ torch: :class:`~harness_torch.framework.TorchFramework` imports it inside its wo
 Where the neutral spec meets PyTorch's conventions:
 
 * Layout: the spec is channels-last (NHWC); PyTorch runs channels-first (NCHW). Kernel layouts,
-  the flatten order and run-time ``same`` padding come from :mod:`harness.channels_first`;
+  the flatten order and run-time ``same`` padding come from :mod:`harness.neutral.channels_first`;
   images are permuted on the way in (:mod:`.runtime`), feature maps on the way out.
 * ``same`` padding follows TensorFlow's rule for every stride (PyTorch's ``padding='same'``
   refuses stride 2): the pixels on each side are computed from the actual input size and padded

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from harness import channels_first
-from harness.channels_first import LayoutPlan
+from harness.neutral import channels_first
+from harness.neutral.channels_first import LayoutPlan
 from harness.spec import Network
 from harness.spec import schema
 from harness.spec.network import Traced, frozen_layers

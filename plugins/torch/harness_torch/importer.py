@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.conversion import ConversionError, SourceLayer, SourceModel, WeightReader
+from harness.neutral.conversion import ConversionError, SourceLayer, SourceModel, WeightReader
 from harness.spec import Network
 
 SUFFIXES = (".pt", ".pth", ".bin")

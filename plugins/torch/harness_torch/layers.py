@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness import channels_first
-from harness.channels_first import LayoutPlan
-from harness.shapes import Pads
+from harness.neutral import channels_first
+from harness.neutral.channels_first import LayoutPlan
+from harness.neutral.shapes import Pads
 from harness.spec import Network, Node
 from harness.spec.network import frozen_layers
 from harness.spec import schema

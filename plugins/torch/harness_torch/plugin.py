@@ -10,7 +10,7 @@ from harness.hookspecs import hookimpl
 from harness_torch.framework import TorchFramework
 
 if TYPE_CHECKING:
-    from harness.conversion import WeightReader
+    from harness.neutral.conversion import WeightReader
 
 
 @hookimpl

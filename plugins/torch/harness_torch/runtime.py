@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness import channels_first
+from harness.neutral import channels_first
 from harness.devices import available_devices as device_list
 from harness.devices import check_device
 

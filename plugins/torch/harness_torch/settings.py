@@ -11,10 +11,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness import channels_first
-from harness.channels_first import NATIVE_FLATTEN, NEUTRAL_FLATTEN, FeatureOrder
+from harness.neutral import channels_first
+from harness.neutral.channels_first import NATIVE_FLATTEN, NEUTRAL_FLATTEN, FeatureOrder
 from harness.framework import EffectiveSettings, Setting, initializer_setting
-from harness.shapes import resolve_padding
+from harness.neutral.shapes import resolve_padding
 from harness.spec import Network
 from harness.spec import schema
 from harness.spec.network import Traced

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from harness import channels_first as cf
-from harness.channels_first import BATCH_NORM_TENSORS
+from harness.neutral import channels_first as cf
+from harness.neutral.channels_first import BATCH_NORM_TENSORS
 from harness.framework import NeutralWeights, ParamCount
-from harness.weights import check_complete
+from harness.neutral.weights import check_complete
 from harness_torch.layers import NeutralNet
 
 

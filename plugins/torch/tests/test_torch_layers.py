@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from harness import channels_first, reference
-from harness.parity import compare
+from harness.neutral import channels_first
+from harness.equivalence import reference
+from harness.equivalence.parity import compare
 from harness.spec import Network
 from harness.testing.loops import loop_conv
-from harness.weights import initial_weights
+from harness.neutral.weights import initial_weights
 from harness_torch import runtime
 from harness_torch.framework import TorchFramework
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import reference
-from harness.oracle import Analysis, analyse, check_expect
+from harness.equivalence import reference
+from harness.neutral.oracle import Analysis, analyse, check_expect
 from harness.testing.specs import input_sizes, random_batch, shipped_spec_cases, shipped_spec_files, skip_architecture_twin
-from harness.weights import check_complete, initial_weights
+from harness.neutral.weights import check_complete, initial_weights
 from harness_torch.framework import TorchFramework
 from harness_torch.layers import NeutralNet
 

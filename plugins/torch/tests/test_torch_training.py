@@ -138,10 +138,10 @@ def test_size_agnostic_padding_is_reported_as_resolved_per_input(framework: Torc
 
 def steps_against_reference(framework: TorchFramework, network: Network, steps: int = 4) -> Any:
     """``steps`` PyTorch steps from neutral weights, compared with the numpy reference (dropout off)."""
-    from harness.train_compare import compare_runs
+    from harness.equivalence.train_compare import compare_runs
     from harness.runner.train_parity import reference_run, training_batches
     from harness.runner.train_parity_task import framework_run, without_dropout
-    from harness.weights import initial_weights
+    from harness.neutral.weights import initial_weights
 
     network = without_dropout(network)
     start, batches = initial_weights(network, 0), training_batches(network, steps, 4, 0)

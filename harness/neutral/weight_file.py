@@ -1,7 +1,7 @@
 """Neutral weight files that users hand to the harness: written reproducibly, read with bounds.
 
 A weight file is an ``.npz`` archive (a zip of ``.npy`` members named ``layer/tensor.npy``) in the
-neutral layout of :mod:`harness.weights`, holding some or all of a network's weighted layers.
+neutral layout of :mod:`harness.neutral.weights`, holding some or all of a network's weighted layers.
 :func:`write_weight_file` writes it byte for byte the same for the same weights (members sorted,
 stored uncompressed, a fixed time stamp), so its sha256 names its content and can be pinned in a
 spec. :func:`read_weight_file` reads one against the network it is meant for, without trusting it:
@@ -28,7 +28,7 @@ import numpy as np
 
 from harness.framework import NeutralWeights
 from harness.spec import Network
-from harness.weights import SEPARATOR, weight_shapes
+from harness.neutral.weights import SEPARATOR, weight_shapes
 
 MEMBER_SUFFIX = ".npy"
 HEADER_BYTES = 4096

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from harness.oracle import Analysis
+from harness.neutral.oracle import Analysis
 
 Counts = Mapping[str, tuple[int, int]]
 """Layer name -> (trainable, non-trainable), as a framework reports them."""

@@ -1,6 +1,6 @@
 """What a channels-first framework needs to run the channels-last neutral spec, in numpy only.
 
-The spec, its weights (:mod:`harness.weights`) and every reported output are channels-last. A
+The spec, its weights (:mod:`harness.neutral.weights`) and every reported output are channels-last. A
 framework that runs channels-first (NCHW: PyTorch, PaddlePaddle, a third party's) converts at
 three places, all framework-free and written once here; its plugin keeps only the tensor ops:
 
@@ -16,7 +16,7 @@ three places, all framework-free and written once here; its plugin keeps only th
   flattens in (H, W, C) order instead (transpose to channels-last, then flatten), since no
   weights could absorb the permutation before the logits, unless both orders agree (a 1x1 map).
 * **Padding**: TensorFlow's ``same`` for every stride, asymmetric where needed (the odd pixel at
-  the bottom/right), from :func:`harness.shapes.same_padding`: :func:`static_pads` when the input
+  the bottom/right), from :func:`harness.neutral.shapes.same_padding`: :func:`static_pads` when the input
   size is known, :func:`run_time_pads` from each batch's own size otherwise.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness import shapes
+from harness.neutral import shapes
 from harness.spec import Network, Node
 from harness.spec import schema
 

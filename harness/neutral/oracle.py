@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness import shapes
+from harness.neutral import shapes
 from harness.results import ExpectRow, LayerRow, NetworkCheck, Params
 from harness.spec import schema
 from harness.spec.network import Network, Traced, in_head, trace

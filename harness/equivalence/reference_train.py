@@ -3,7 +3,7 @@
 What one training step of a network *means*, written down once and framework-free, in float64
 (or in float32, to measure how sensitive a network's training is to float32 rounding):
 
-* forward: :func:`harness.reference.apply_layer` for every layer (the single forward), except that
+* forward: :func:`harness.equivalence.reference.apply_layer` for every layer (the single forward), except that
   batch norm normalises with the batch's statistics (biased variance) and then updates its moving
   statistics ``moving = momentum * moving + (1 - momentum) * batch``, and dropout (inverted: kept
   values scaled by ``1 / (1 - rate)``) draws its masks from a generator when one is given and is
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness import reference
+from harness.equivalence import reference
 from harness.framework import NEUTRAL_CONVENTIONS, NeutralWeights, TrainingConventions
 from harness.spec import Network, Node, schema
 from harness.spec.network import frozen_layers

@@ -19,8 +19,8 @@ from harness.results import SavedWeights, WeightSources
 from harness.spec import Network
 from harness.spec.network import in_head, with_train
 from harness.spec.schema import InitFile
-from harness.weight_file import WeightFileError, read_weight_file, write_weight_file
-from harness.weights import initial_weights, weight_shapes
+from harness.neutral.weight_file import WeightFileError, read_weight_file, write_weight_file
+from harness.neutral.weights import initial_weights, weight_shapes
 
 def save_trained(framework: Framework, model: Any, path: Path) -> SavedWeights:
     """Write ``model``'s weights to ``path`` as a neutral weight file (written whole, then renamed)."""
@@ -72,7 +72,7 @@ def pin_init(network: Network, override: Path | None = None) -> Network:
     """``network`` with its weight file (if any; ``override`` replaces the spec's) checked, its path
     absolute and its sha256 pinned.
 
-    Raises :class:`~harness.weight_file.WeightFileError`; an absent file with ``missing: others``
+    Raises :class:`~harness.neutral.weight_file.WeightFileError`; an absent file with ``missing: others``
     is left unpinned (the worker records that it was not available).
     """
     if override is not None:

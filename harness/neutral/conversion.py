@@ -6,7 +6,7 @@ name, a kind and its tensors (channels-last as Keras holds them, or channels-fir
 does), and, where the model can run, its logits. Everything else happens here, the same for every
 plugin: the model's layers are matched one by one, in order, with the spec's weighted layers;
 every pair is checked (kind, bias, shape, batch-norm epsilon and statistics), channels-first
-tensors are converted with :mod:`harness.channels_first` (the rows of a dense after a flatten
+tensors are converted with :mod:`harness.neutral.channels_first` (the rows of a dense after a flatten
 taken from (C, H, W) to the neutral (H, W, C) order); a mismatch is a :class:`ConversionError`
 naming the spec layer, the model layer and the fix. Where the model can run and the file covers
 every layer, the model's own logits are compared with the numpy reference's on the converted
@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from harness import channels_first, reference
+from harness.neutral import channels_first
+from harness.equivalence import reference
 from harness.framework import NeutralWeights
-from harness.pretrained import part_layers
+from harness.neutral.pretrained import part_layers
 from harness.spec import Network, Node
-from harness.weights import weight_shapes
+from harness.neutral.weights import weight_shapes
 
 if TYPE_CHECKING:
     import pluggy

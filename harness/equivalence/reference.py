@@ -1,6 +1,6 @@
 """A framework-free forward pass in numpy: what every network *means*, layer by layer.
 
-It runs a network on neutral weights (:mod:`harness.weights`) in inference mode, in float64 (a
+It runs a network on neutral weights (:mod:`harness.neutral.weights`) in inference mode, in float64 (a
 layer computes in the dtype of its input, so the training reference can also run in float32) and
 channels-last, with the neutral semantics written down once: TensorFlow's ``same`` padding,
 padded pixels that never count in a pooling window (max ignores them, average leaves them out of
@@ -14,7 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from harness.framework import NeutralWeights
-from harness.shapes import resolve_padding
+from harness.neutral.shapes import resolve_padding
 from harness.spec import Network, Node
 from harness.spec import schema
 
