@@ -33,6 +33,6 @@ run mnist_dropout_heads specs/mnist_dropout_heads.yaml --limit-train 2000 --limi
 # E4: Flatten vs GAP on a toy CNN at 224x224x3.
 run toy_cnn_224 specs/toy_cnn_224.yaml --limit-train 128 --limit-test 64 --epochs 1 --batch-size 16 --warmup-steps 2 --timeout 400 --threads 1
 # E1: MobileNetV2 backbone with a GAP or a Flatten head at 224x224x3.
-run mobilenetv2_heads specs/mobilenetv2_heads.yaml --limit-train 128 --limit-test 64 --epochs 1 --batch-size 16 --timeout 400 --threads 1
+run mobilenetv2_heads specs/mobilenetv2_heads.yaml --variant gap --variant flatten --variant flatten_lr0_01 --limit-train 128 --limit-test 64 --epochs 1 --batch-size 16 --timeout 400 --threads 1
 # The index of every published finding over the committed reports.
 "$python" -m harness.report.findings_index reports/*/results.json > reports/FINDINGS.md
