@@ -9,8 +9,9 @@ import pytest
 from report_support import sample_run
 
 from harness.report import native
+from harness.report.document import Details
 from harness.report.model import RunView
-from harness.report.native import Anchor, native_findings, read_anchors, write_anchors
+from harness.report.native import Anchor, native_lines, read_anchors, write_anchors
 from harness.report.summary import groups, summary_blocks
 
 
@@ -21,6 +22,12 @@ def anchor(framework: str, ratio: float, network: str = "lenet", mode: str = "ea
 
 def anchors(*items: Anchor) -> dict[tuple[str, str, str], Anchor]:
     return {item.key: item for item in items}
+
+
+def native_findings(view: RunView, anchors: dict[tuple[str, str, str], Anchor]) -> list[str]:
+    """Every line :func:`native_lines` gives, network by network: the ratios first, then the far-slower lines."""
+    ratios, slower = native_lines(view, anchors)
+    return [line for network in view.networks for line in ratios.get(network, []) + slower.get(network, [])]
 
 
 def test_each_covered_framework_is_quoted_against_its_native_loop() -> None:
@@ -54,8 +61,12 @@ def test_no_measurement_says_nothing() -> None:
 def test_the_summary_quotes_the_committed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(native, "ANCHORS", tmp_path / "anchors.json")
     write_anchors([anchor("paddle", 1.01)])
-    text = str(summary_blocks(RunView(sample_run(epochs=2, samples=30)))[0])
+    blocks = summary_blocks(RunView(sample_run(epochs=2, samples=30)))
+    text = str(blocks[0])
     assert "paddle's step is" in text and "not the harness" in text
+    assert "own native loop (harness / native, committed" not in text, "the ratios are folded, not in the open bullets"
+    [folded] = [block for block in blocks if isinstance(block, Details) and "native loop" in block.summary]
+    assert "paddle 1.01." in str(folded)
 
 
 def test_recording_replaces_the_same_measurement_and_keeps_the_others(tmp_path: Path) -> None:

@@ -92,17 +92,11 @@ def eager_steps(view: RunView, network: str) -> dict[str, float]:
     return steps
 
 
-def native_findings(view: RunView, anchors: dict[tuple[str, str, str], Anchor] | None = None) -> list[str]:
-    """Per network the committed anchors cover: each framework's harness / native step ratio (in each
-    mode the run has), and a line for every framework whose eager step is far slower than the
-    fastest framework's, saying whether its own plain loop is as slow."""
-    ratios, slower = native_lines(view, anchors)
-    return [line for network in view.networks for line in ratios.get(network, []) + slower.get(network, [])]
-
-
 def native_lines(view: RunView, anchors: dict[tuple[str, str, str], Anchor] | None = None,
                  ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """Network -> its harness / native ratio line, and network -> its far-slower lines (see :func:`native_findings`)."""
+    """Per network the committed anchors cover: its line of each framework's harness / native step
+    ratio (in each mode the run has), and a line for every framework whose eager step is far slower
+    than the fastest framework's, saying whether its own plain loop is as slow."""
     anchors = read_anchors() if anchors is None else anchors
     ratios: dict[str, list[str]] = {}
     slower: dict[str, list[str]] = {}
