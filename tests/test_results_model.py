@@ -24,7 +24,6 @@ from harness.results import (
     TrainMeasurements,
     TrainParityEntry,
     read_job,
-    read_json,
     read_run,
 )
 from harness.runner.protocol import NetworkCount, TrainResult
