@@ -14,7 +14,9 @@ as isolated as a local one and its thread variables are set before its framework
 Progress events stream back to the driver through a small actor (:class:`EventInbox`), sent
 without waiting: a task that blocks in ``ray.get`` lends its CPUs to other tasks, which would put
 two jobs on cores meant for one. The driver takes each task the moment it ends (``ray.wait``)
-and hands its outcome to the orchestrator, which writes the result.
+and hands its outcome to the orchestrator, which writes the result. When a task dies, the driver
+first waits a moment for the events still on their way; only those its process had not yet sent
+when it was killed are lost.
 A job's timeout is enforced on its node, like a local one (its process group is killed); a task
 still running well past it (an unresponsive node) is cancelled with ``ray.cancel(force=True)``.
 Ray is imported only when this executor is used; it is an optional dependency.
@@ -43,6 +45,8 @@ RAY_MISSING = ("--executor ray needs Ray, which is not installed in this Python:
 STARTED = "ray-task-started"
 """The event a task sends before its worker starts: the node it landed on, and when (node clock)."""
 POLL_S = 0.25
+LATE_EVENTS_S = 1.0
+"""How long the driver waits for the events still on their way from a task that died, before ending its job."""
 DRIVER_GRACE_S = 30.0
 """How long past ``--timeout`` the driver waits for a node to end a job before cancelling its task."""
 
@@ -318,7 +322,7 @@ class RayExecutor:
                 tracker.drain(ray, inbox)
                 for ref in done:
                     position = pending.pop(ref)
-                    self.collect(ray, ref, requests[position], tracker, position)
+                    self.collect(ray, ref, requests[position], tracker, position, inbox)
                 for ref, position in list(pending.items()):
                     if tracker.overdue(position, timeout):
                         ray.cancel(ref, force=True)
@@ -340,12 +344,15 @@ class RayExecutor:
             ray.kill(inbox)
 
     @staticmethod
-    def collect(ray: Any, ref: Any, request: WorkRequest, tracker: Tracker, position: int) -> None:
+    def collect(ray: Any, ref: Any, request: WorkRequest, tracker: Tracker, position: int, inbox: Any) -> None:
         """Turn a finished task into an outcome (the files its worker wrote put where the request
-        names them) and hand it on."""
+        names them) and hand it on. A task that died may have events still on their way to the
+        inbox (an epoch that ended just before): they are waited for a moment, then taken first."""
         try:
             answer = ray.get(ref)
         except ray.exceptions.RayError as error:
+            time.sleep(LATE_EVENTS_S)
+            tracker.drain(ray, inbox)
             tracker.end(position, task_failure(ray, error))
             return
         for path, content in answer["files"].items():
