@@ -44,5 +44,5 @@ run lenet_vs_stride2_shared_init specs/lenet.yaml specs/lenet_stride2.yaml --fra
 # E5a-f: dropout and dense layers removed, conv-as-FC (a slice; its timing claims need no more).
 run mnist_dropout_heads specs/mnist_dropout_heads.yaml --framework all --limit-train 5000 --limit-test 2000 --epochs 2 --timeout 600 --threads 1
 
-# The index of every published finding over the committed reports.
-"$python" -m harness.report.findings_index reports/*/results.json > reports/FINDINGS.md
+# The index of every published finding over the committed reports, written into reports/README.md.
+"$python" -m harness.report.findings_index --readme reports/README.md reports/*/results.json

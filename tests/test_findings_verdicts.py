@@ -17,7 +17,7 @@ from harness.findings.claims import Claim
 from harness.findings.power import CONTRADICTED, HOLDS, UNDECIDED
 from harness.findings.verdicts import NOT_RUN, POOLED, judge, judge_claim
 from harness.report import write_report
-from harness.report.findings_index import index_markdown
+from harness.report.findings_index import END, START, deciding_command, index_markdown, main as index_main
 from harness.results import ResultsFileError, read_run
 from harness.spec.schema import Finding
 
@@ -175,6 +175,32 @@ def test_the_index_has_one_row_per_take_away_with_its_verdicts(monkeypatch: pyte
     assert "[e1_mobilenetv2_heads](e1_mobilenetv2_heads/report.md)" in row
     assert row.count("| holds ") == 7  # six frameworks and pooled
     assert sum("| [e1_mobilenetv2_heads]" in line for line in markdown.splitlines()) == 5
+
+
+def test_the_deciding_command_is_the_run_at_full_length_with_the_seeds_asked_for_on_a_cluster() -> None:
+    run = read_run(E1)
+    run.command = ("harness run specs/mobilenetv2_heads.yaml --variant gap --limit-train 128 --limit-test=64 --epochs 1 "
+                   "--batch-size 16 --seeds 0,1 --threads 1 --framework all --quiet --out reports/mobilenetv2_heads")
+    few = deciding_command("mobilenetv2_heads", run, 3)
+    assert few == ("harness run specs/mobilenetv2_heads.yaml --variant gap --threads 1 --framework all --seeds auto --budget 24h "
+                   "--executor ray --ray-address auto --out reports/mobilenetv2_heads_decided")
+    many = deciding_command("mobilenetv2_heads", run, 44)  # past the sequential rule's 10 seeds: a fixed list
+    assert "--seeds $(seq -s, 0 43) " in many and "auto" not in many.split("--ray-address")[0]
+
+
+def test_the_reports_readme_holds_the_index_of_the_committed_reports_as_regenerate_writes_it(tmp_path: Path,
+                                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    committed = sorted(Path("reports").glob("*/results.json"))
+    readme = (ROOT / "reports" / "README.md").read_text(encoding="utf-8")
+    assert readme.split(START, 1)[1].split(END, 1)[0] == "\n" + index_markdown(committed)
+    copy = tmp_path / "README.md"
+    copy.write_text(f"# Reports\n\n{START}\nold\n{END}\n\nafter\n", encoding="utf-8")
+    index_main(["--readme", str(copy), str(committed[0])])
+    assert copy.read_text(encoding="utf-8") == f"# Reports\n\n{START}\n{index_markdown(committed[:1])}{END}\n\nafter\n"
+    copy.write_text("# Reports without a block\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="no findings block"):
+        index_main(["--readme", str(copy), str(committed[0])])
 
 
 def test_findings_recorded_in_the_results_are_read_and_damaged_ones_refused_on_reading(tmp_path: Path) -> None:
