@@ -31,7 +31,7 @@ setup:
 
 # `make setup` when anything is missing, then the whole suite.
 test:
-	@$(READY) && echo "$$python -m pytest" && $$python -m pytest
+	@$(READY) && echo "$$python -m pytest --durations=30" && $$python -m pytest --durations=30
 
 check:
 	$(PYTHON) -m harness check specs/*.yaml
