@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from harness.findings.claims import Claim
 from harness.findings.power import CONTRADICTED, HOLDS, UNDECIDED
 from harness.findings.verdicts import NOT_RUN, POOLED, judge, judge_claim
 from harness.report import write_report
-from harness.report.findings_index import END, START, deciding_command, index_markdown, main as index_main
+from harness.report.findings_index import END, START, deciding_command, index_markdown
+from harness.report.findings_index import main as index_main
 from harness.results import ResultsFileError, read_run
 from harness.spec.schema import Finding
 
@@ -92,6 +94,24 @@ def test_a_claim_the_data_contradict_is_contradicted() -> None:
     torch = verdicts[0]
     assert torch.high < 0 and torch.effect == pytest.approx(-0.0298, abs=1e-4) and torch.n == 4
     assert "paired t-test" in torch.test
+
+
+def test_pooled_frameworks_that_started_from_the_same_weights_count_one_replicate_per_seed() -> None:
+    """Six frameworks from one shared start per seed are three replicates, not eighteen; with their own
+    initialisers they are exchangeable, and the seeds needed are per framework."""
+    differences = {0: 0.010, 1: 0.002, 2: 0.014}
+    frameworks = ("jax", "keras", "paddle", "torch", "keras-jax", "keras-torch")
+    runs = [job(network, seed, 0.90 + (differences[seed] + 0.0003 * index if network == "s:b" else 0.0), framework)
+            for network in ("s:a", "s:b") for seed in differences for index, framework in enumerate(frameworks)]
+    independent = judge_claim(claim(), run_of(*runs)).verdicts[-1]
+    assert independent.n == 18 and independent.verdict == HOLDS and "exchangeable" in independent.assumptions
+    shared = judge_claim(claim(), run_of(*(replace(one, same_start=True) for one in runs))).verdicts[-1]
+    assert shared.n == 3 and shared.verdict == UNDECIDED and "one replicate per seed" in shared.assumptions
+    assert shared.effect == pytest.approx(sum(differences.values()) / 3 + 0.0003 * 2.5)
+    noisy = [job(network, seed, 0.90 + (0.002 + 0.01 * (-1) ** (index + seed) if network == "s:b" else 0.0), framework)
+             for network in ("s:a", "s:b") for seed in differences for index, framework in enumerate(frameworks)]
+    open_claim = judge_claim(claim(), run_of(*noisy)).verdicts[-1]
+    assert open_claim.verdict == UNDECIDED and open_claim.reason == f"needs {open_claim.needed} seeds in each of its 6 frameworks"
 
 
 def test_an_underpowered_claim_is_undecided_with_the_closed_form_seeds_needed() -> None:

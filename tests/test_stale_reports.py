@@ -13,7 +13,7 @@ from report_support import sample_run, write_run
 from harness.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-FILES = ("harness/runner/worker.py", "harness/report/plots.py", "harness/commands/compare.py", "docs/timing.md",
+FILES = ("harness/runner/worker.py", "harness/findings/verdicts.py", "harness/report/plots.py", "harness/commands/compare.py", "docs/timing.md",
          "plugins/torch/harness_torch/build.py", "plugins/torch/tests/test_x.py", "plugins/torch/README.md",
          "specs/lenet.yaml", "specs/other.yaml", "pyproject.toml", "tests/test_y.py")
 
@@ -74,6 +74,20 @@ def test_a_change_that_can_alter_results_makes_it_stale_committed_or_not(checkou
     assert since.exit_code == 0 and "since HEAD; up to date" in since.stdout, since.output
     since = CliRunner().invoke(main, ["report", "--stale", "--since", "HEAD~1", str(checkout / "reports" / "lenet")])
     assert since.exit_code == 1 and f"since HEAD~1; 1 file(s) that can alter its results changed: {name}" in since.stdout
+
+
+def test_the_findings_count_only_for_a_run_whose_seeds_they_chose(checkout: Path) -> None:
+    (checkout / "harness/findings/verdicts.py").write_text("changed\n")
+    outcome = stale(checkout)
+    assert outcome.exit_code == 0 and "up to date" in outcome.stdout, outcome.output
+    run = sample_run(epochs=1, samples=20)
+    commit = git(checkout, "rev-parse", "HEAD")
+    for job in run.jobs:
+        job.environment = job.environment.model_copy(update={"git_commit": commit})
+    run.command = "harness run specs/lenet.yaml --seeds auto --budget 2h"
+    write_run(run, checkout / "reports" / "lenet")
+    outcome = stale(checkout)
+    assert outcome.exit_code == 1 and "changed: harness/findings/verdicts.py" in outcome.stdout, outcome.output
 
 
 def test_an_unknown_commit_is_listed_and_a_folder_outside_git_is_refused(checkout: Path, tmp_path: Path) -> None:

@@ -34,6 +34,9 @@ class JobFacts:
     """The same for batch-1 inference latency."""
     timing_flags: tuple[str, ...]
     """Why the job's timings are not to be trusted (noise flags, a shared node); empty when they are."""
+    same_start: bool = False
+    """The job started from weights every framework shares for its seed (``--init shared`` or a weight
+    file), so its frameworks' runs of one seed are not independent of each other."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ def job_facts(run: RunResults, job: JobResult) -> JobFacts:
         test_losses=tuple(e.test_loss for e in job.history if e.test_loss is not None),
         accuracy=job.final_test_accuracy, params=job.params.total if job.params else None,
         step_rounds=_rounds(job.step_time), latency_rounds=_rounds(job.latency_batch_1), timing_flags=tuple(flags),
+        same_start=job.config.get("init", "framework") != "framework",
     )
 
 

@@ -111,6 +111,14 @@ def _not_learned(jobs: Sequence[JobFacts]) -> str:
     return "; ".join(f"{network.split(':', 1)[-1]} {', '.join(sorted(set(kinds)))}" for network, kinds in failed.items())
 
 
+def _per_seed_means(pairs: list[tuple[int, float]]) -> list[float]:
+    """The mean of each seed's values, in seed order."""
+    by_seed: dict[int, list[float]] = {}
+    for seed, value in pairs:
+        by_seed.setdefault(seed, []).append(value)
+    return [sum(values) / len(values) for _, values in sorted(by_seed.items())]
+
+
 def _accuracy(claim: Claim, scope: str, mine: list[JobFacts], theirs: list[JobFacts]) -> Verdict:
     if claim.versus not in (None, CHANCE):
         blocked = _not_learned(mine + theirs)
@@ -118,10 +126,22 @@ def _accuracy(claim: Claim, scope: str, mine: list[JobFacts], theirs: list[JobFa
             return Verdict(scope, UNDECIDED, n=len(mine), test=ACCURACY_TEST,
                            reason=f"not learned: {blocked}")
         other = {(job.framework, job.seed): job.accuracy for job in theirs if job.accuracy is not None}
-        values = [job.accuracy - other[(job.framework, job.seed)] for job in mine
-                  if job.accuracy is not None and (job.framework, job.seed) in other]
-        assumptions = ACCURACY_ASSUMPTIONS + ("; pooled: every (framework, seed) pair one replicate, the frameworks "
-                                              "exchangeable" if scope == POOLED else "")
+        pairs = [(job.seed, job.accuracy - other[(job.framework, job.seed)]) for job in mine
+                 if job.accuracy is not None and (job.framework, job.seed) in other]
+        values = [difference for _, difference in pairs]
+        assumptions = ACCURACY_ASSUMPTIONS
+        if scope == POOLED and any(job.same_start for job in mine):
+            values = _per_seed_means(pairs)
+            assumptions += ("; pooled: every framework started a seed from the same weights, so a seed's runs are not "
+                            "independent: one replicate per seed, the mean of its frameworks' differences")
+        elif scope == POOLED:
+            assumptions += "; pooled: every (framework, seed) pair one replicate, the frameworks exchangeable"
+            pooled = _from_interval(claim, scope, values, power.one_sample(values), ACCURACY_TEST, assumptions, 1, "seeds")
+            frameworks = len({job.framework for job in mine})
+            if pooled.needed is None or frameworks < 2:
+                return pooled
+            each = math.ceil(pooled.needed / frameworks)  # the replicates are (framework, seed) pairs
+            return replace(pooled, needed=each, reason=f"needs {each} seeds in each of its {frameworks} frameworks")
         return _from_interval(claim, scope, values, power.one_sample(values), ACCURACY_TEST, assumptions, 1, "seeds")
     classes = {job.classes for job in mine}
     level = claim.value

@@ -7,14 +7,18 @@ can alter results: everything under ``harness/`` and ``plugins/``, every ``pypro
 dependencies), and the report's own spec files; except those that cannot: documentation (``*.md``,
 ``*.rst``, ``docs/``), tests (``tests/`` folders, ``harness/testing/``), and the code that only reads
 finished results (report rendering and comparison in ``harness/report/``, ``harness report``,
-``compare`` and ``export`` and the export formats, and the size budgets). A report with no recorded commit, or one this
-checkout's history does not hold (a shallow clone), cannot be checked and is listed as such.
+``compare`` and ``export`` and the export formats, and the size budgets). The findings (``harness/findings/``) alter a
+run only through ``--seeds auto`` (how many seeds it runs): they count for such a run alone. A report with
+no recorded commit, or one this checkout's history does not hold (a shallow clone), cannot be checked and
+is listed as such.
 """
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from harness.results import RunResults
@@ -24,6 +28,8 @@ CANNOT_ALTER = ("**/*.md", "**/*.rst", "docs/**", "**/tests/**", "harness/testin
                 "harness/commands/report.py", "harness/commands/compare.py", "harness/commands/export.py",
                 "harness/export.py", "harness/budgets.py")
 """Git glob pathspecs, excluded from :data:`CAN_ALTER`."""
+SEQUENTIAL_ONLY = ("harness/findings/**",)
+"""Code that alters a run only when the run chose its seeds with it (``--seeds auto``): analysis otherwise."""
 SHOWN = 5
 """Changed files named per stale report; the rest are counted."""
 
@@ -77,9 +83,16 @@ def report_commit(run: RunResults) -> str | None:
     return commits[0] if commits else None
 
 
+def seeds_chosen_by_findings(run: RunResults) -> bool:
+    """Whether ``run`` was made with ``--seeds auto``, so the findings decided how many seeds it ran."""
+    words = shlex.split(run.command) if run.command else []
+    return "--seeds=auto" in words or ("--seeds", "auto") in pairwise(words)
+
+
 def pathspecs(run: RunResults) -> list[str]:
     """The git pathspecs of the files that can alter ``run``'s results (see the module's rule)."""
-    return [*CAN_ALTER, *run.specs, *(f":(exclude,glob){pattern}" for pattern in CANNOT_ALTER)]
+    excluded = CANNOT_ALTER + (() if seeds_chosen_by_findings(run) else SEQUENTIAL_ONLY)
+    return [*CAN_ALTER, *run.specs, *(f":(exclude,glob){pattern}" for pattern in excluded)]
 
 
 def staleness(folder: Path, run: RunResults, since: str | None = None) -> Staleness:
