@@ -203,7 +203,7 @@ def test_the_deciding_command_is_the_run_at_full_length_with_the_seeds_asked_for
                    "--batch-size 16 --seeds 0,1 --threads 1 --framework all --quiet --out reports/mobilenetv2_heads")
     few = deciding_command("mobilenetv2_heads", run, 3)
     assert few == ("harness run specs/mobilenetv2_heads.yaml --variant gap --threads 1 --framework all --seeds auto --budget 24h "
-                   "--executor ray --ray-address auto --out reports/mobilenetv2_heads_decided")
+                   "--executor ray --ray-address auto --out mobilenetv2_heads_decided")
     many = deciding_command("mobilenetv2_heads", run, 44)  # past the sequential rule's 10 seeds: a fixed list
     assert "--seeds $(seq -s, 0 43) " in many and "auto" not in many.split("--ray-address")[0]
 

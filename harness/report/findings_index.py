@@ -86,7 +86,7 @@ def _table(runs: list[tuple[str, RunResults, list[Judged]]]) -> str:
 
 
 def deciding_command(report: str, results: RunResults, seeds: int, rule: SequentialRule | None = None) -> str:
-    """``results``' own command at full length, with ``seeds`` seeds on a Ray cluster, into ``reports/REPORT_decided``."""
+    """``results``' own command at full length, with ``seeds`` seeds on a Ray cluster, into ``REPORT_decided``."""
     words = shlex.split(results.command)
     kept, index = [], 0
     while index < len(words):
@@ -100,7 +100,7 @@ def deciding_command(report: str, results: RunResults, seeds: int, rule: Sequent
     most = (rule or SequentialRule()).max_seeds
     chosen = ["--seeds", "auto", "--budget", "24h"] if seeds <= most else ["--seeds", f"$(seq -s, 0 {seeds - 1})"]
     return " ".join([*map(shlex.quote, kept), *chosen, "--executor", "ray", "--ray-address", "auto", "--out",
-                     f"reports/{report}_decided"])
+                     f"{report}_decided"])
 
 
 def _open_seeds(judged: list[Judged]) -> tuple[int, int]:
