@@ -173,6 +173,7 @@ def test_same_claims_hold_inside_their_margin() -> None:
 def test_outcomes_by_the_binomial_test_and_the_loss() -> None:
     assert outcomes.outcome(job("s:a", 0, 0.12, test_size=64)).kind == outcomes.NOT_LEARNED  # 8/64, p = 0.34
     assert outcomes.outcome(job("s:a", 0, 0.25, test_size=64)).kind == outcomes.LEARNED  # 16/64, p < 0.001
+    assert outcomes.outcome(job("s:a", 0, 0.9)).reason == "9000/10000 correct (exact binomial p<1e-16 against chance)"
     diverged = JobFacts(**{**job("s:a", 0, 0.1).__dict__, "train_losses": (173.0,)})
     assert outcomes.outcome(diverged).kind == outcomes.DIVERGED
     nan = JobFacts(**{**job("s:a", 0, 0.1).__dict__, "test_losses": (math.nan,)})

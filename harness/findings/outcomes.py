@@ -36,6 +36,11 @@ class Outcome:
     reason: str
 
 
+def _p_text(p_value: float) -> str:
+    """A p-value as text; below double precision's resolution near 1 it reads as a bound, never ``p=0``."""
+    return "p<1e-16" if p_value < 1e-16 else f"p={p_value:.2g}"
+
+
 def outcome(job: JobFacts) -> Outcome:
     """``job``'s training outcome, with the figures that decided it."""
     if job.status == "diverged":
@@ -58,7 +63,7 @@ def outcome(job: JobFacts) -> Outcome:
     p_value = float(stats.binomtest(correct, job.test_size, 1 / job.classes, alternative="greater").pvalue)
     if p_value >= ALPHA:
         return Outcome(NOT_LEARNED, f"{correct}/{job.test_size} correct, not above chance 1/{job.classes} "
-                                    f"(exact binomial p={p_value:.2g})")
+                                    f"(exact binomial {_p_text(p_value)})")
     if job.test_losses and job.test_losses[-1] >= chance_loss:
         return Outcome(NOT_LEARNED, f"test loss {job.test_losses[-1]:.3g} >= ln({job.classes}) = {chance_loss:.3g}")
-    return Outcome(LEARNED, f"{correct}/{job.test_size} correct (exact binomial p={p_value:.2g} against chance)")
+    return Outcome(LEARNED, f"{correct}/{job.test_size} correct (exact binomial {_p_text(p_value)} against chance)")
