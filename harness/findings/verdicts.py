@@ -130,19 +130,19 @@ def _accuracy(claim: Claim, scope: str, mine: list[JobFacts], theirs: list[JobFa
                  if job.accuracy is not None and (job.framework, job.seed) in other]
         values = [difference for _, difference in pairs]
         assumptions = ACCURACY_ASSUMPTIONS
-        if scope == POOLED and any(job.same_start for job in mine):
+        exchangeable = scope == POOLED and not any(job.same_start for job in mine)
+        if scope == POOLED and not exchangeable:
             values = _per_seed_means(pairs)
             assumptions += ("; pooled: every framework started a seed from the same weights, so a seed's runs are not "
                             "independent: one replicate per seed, the mean of its frameworks' differences")
-        elif scope == POOLED:
+        elif exchangeable:
             assumptions += "; pooled: every (framework, seed) pair one replicate, the frameworks exchangeable"
-            pooled = _from_interval(claim, scope, values, power.one_sample(values), ACCURACY_TEST, assumptions, 1, "seeds")
-            frameworks = len({job.framework for job in mine})
-            if pooled.needed is None or frameworks < 2:
-                return pooled
-            each = math.ceil(pooled.needed / frameworks)  # the replicates are (framework, seed) pairs
-            return replace(pooled, needed=each, reason=f"needs {each} seeds in each of its {frameworks} frameworks")
-        return _from_interval(claim, scope, values, power.one_sample(values), ACCURACY_TEST, assumptions, 1, "seeds")
+        verdict = _from_interval(claim, scope, values, power.one_sample(values), ACCURACY_TEST, assumptions, 1, "seeds")
+        frameworks = len({job.framework for job in mine})
+        if not exchangeable or verdict.needed is None or frameworks < 2:
+            return verdict
+        each = math.ceil(verdict.needed / frameworks)  # the replicates are (framework, seed) pairs
+        return replace(verdict, needed=each, reason=f"needs {each} seeds in each of its {frameworks} frameworks")
     classes = {job.classes for job in mine}
     level = claim.value
     if level is None and len(classes) == 1 and None not in classes:
