@@ -65,14 +65,14 @@ def test_html_is_self_contained(report_dir: Path) -> None:
 def test_html_carries_the_same_text_as_the_markdown(report_dir: Path) -> None:
     markdown = (report_dir / "report.md").read_text(encoding="utf-8")
     text = html_lib.unescape(re.sub(r"<[^>]+>", "", (report_dir / "report.html").read_text(encoding="utf-8")))
-    cells = {cell.strip().strip("*").replace("\\|", "|").replace("\\", "")
+    cells = {html_lib.unescape(cell.strip().strip("*").replace("\\|", "|").replace("\\", ""))
              for line in markdown.splitlines() if line.startswith("| ")
              for cell in re.split(r"(?<!\\)\|", line)[1:-1]}
     cells -= {"", "field", "value"}
     missing = [cell for cell in cells if not set(cell) <= set(":-") and cell not in text]
     assert missing == []
     for bullet in re.findall(r"^- (.+)$", markdown, re.MULTILINE):
-        assert bullet.replace("\\|", "|").replace("`", "") in text
+        assert html_lib.unescape(bullet.replace("\\|", "|").replace("`", "")) in text
 
 
 def test_report_command_writes_next_to_the_results_and_lists_the_files(tmp_path: Path) -> None:
