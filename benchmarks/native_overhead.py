@@ -52,6 +52,9 @@ COMPILED_IDIOMS = {"torch": "plain loop, torch.compile(model)", "keras": "Keras 
                    "paddle": "dygraph loop, paddle.jit.to_static"}
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                     "TF_NUM_INTEROP_THREADS", "CPU_NUM")
+XLA_FRAMEWORKS = ("jax", "keras-jax")
+"""Frameworks whose ops XLA runs: JAX reads none of :data:`THREAD_VARIABLES`, its CPU thread count is
+``NPROC``, and one thread means ``--xla_cpu_multi_thread_eigen=false`` as well (docs/timing.md)."""
 EXIT_OVER, EXIT_NO_NATIVE, EXIT_NO_DATA = 1, 2, 3
 
 
@@ -80,11 +83,17 @@ class Comparison:
         return (COMPILED_IDIOMS if self.mode == "compiled" else NATIVE_IDIOMS)[self.framework]
 
 
-def native_environment(threads: int, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The caller's environment with only the thread count set (no harness or plugin settings),
-    plus ``extra`` (``--native-env``)."""
+def xla_thread_settings(threads: int) -> dict[str, str]:
+    """How a JAX user limits XLA's CPU ops to ``threads`` threads."""
+    return {"NPROC": str(threads), **({"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"} if threads == 1 else {})}
+
+
+def native_environment(threads: int, extra: dict[str, str] | None = None, xla: bool = False) -> dict[str, str]:
+    """The caller's environment with only the thread count set (no harness or plugin settings; for
+    ``xla``, in XLA's own variables too), plus ``extra`` (``--native-env``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KMP_", "OMP_", "FLAGS_", "HARNESS_"))}
     env.update({name: str(threads) for name in THREAD_VARIABLES})
+    env.update(xla_thread_settings(threads) if xla else {})
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.update(extra or {})
     return env
@@ -96,8 +105,8 @@ def native_step_ms(framework: str, model: str, data: Path, threads: int, seed: i
     command += ["--batch-size", str(batch_size)] if batch_size else []
     command += ["--compiled"] if mode == "compiled" else []
     backend = {"KERAS_BACKEND": KERAS_BACKENDS[framework]} if framework in KERAS_BACKENDS else {}
-    completed = subprocess.run(command, env=native_environment(threads, backend | (extra or {})), capture_output=True,
-                               text=True, check=False)
+    env = native_environment(threads, backend | (extra or {}), xla=framework in XLA_FRAMEWORKS)
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"native {framework} failed:\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])["epochs"][-1]["step_ms"]
@@ -117,7 +126,7 @@ def harness_step_ms(framework: str, args: argparse.Namespace, dataset: str, step
     jobs = list((out / "jobs").glob("*.json"))
     if completed.returncode != 0 or len(jobs) != 1:
         raise RuntimeError(f"harness run ({framework}) failed:\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}")
-    return json.loads(jobs[0].read_text())["step_time"]["median_ms"]
+    return json.loads((out / "results.json").read_text())["jobs"][0]["step_time"]["median_ms"]
 
 
 def compare(frameworks: list[str], args: argparse.Namespace, model: str, batch_size: int,

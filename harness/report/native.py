@@ -81,6 +81,17 @@ def _ratio_text(anchor: Anchor) -> str:
     return f"{label} {anchor.ratio:.2f}"
 
 
+def _verdict(anchor: Anchor, factor: float) -> str:
+    """Whether a step ``factor`` times the fastest framework's is the harness's doing, by its own loop's ratio."""
+    if anchor.ratio <= AS_SLOW:
+        return f"its own plain loop ({anchor.native}) is as slow (harness / native {anchor.ratio:.2f}): not the harness"
+    measured = (f"the harness is {anchor.ratio:.2f}x its own plain loop ({anchor.native}; rounds "
+                f"{min(anchor.rounds):.2f}-{max(anchor.rounds):.2f})")
+    if factor / anchor.ratio >= FAR_SLOWER:
+        return f"{measured}, so without it the step would still be {factor / anchor.ratio:.1f}x: mostly the framework"
+    return f"{measured}: part of it is the harness"
+
+
 def eager_steps(view: RunView, network: str) -> dict[str, float]:
     """Framework -> the median of its eager jobs' median step time (ms) on ``network``, where measured."""
     steps = {}
@@ -118,11 +129,9 @@ def native_lines(view: RunView, anchors: dict[tuple[str, str, str], Anchor] | No
             anchor = anchors.get((network, framework, "eager"))
             if anchor is None or median < FAR_SLOWER * steps[fastest]:
                 continue
-            verdict = (f"its own plain loop ({anchor.native}) is as slow (harness / native {anchor.ratio:.2f}): not the harness"
-                       if anchor.ratio <= AS_SLOW else
-                       f"the harness is {anchor.ratio:.2f}x its own plain loop ({anchor.native}): part of it is the harness")
-            slower.setdefault(network, []).append(f"{network}: {possessive(framework)} step is {median / steps[fastest]:.1f}x "
-                                                  f"{possessive(fastest)}; {verdict}.")
+            factor = median / steps[fastest]
+            slower.setdefault(network, []).append(f"{network}: {possessive(framework)} step is {factor:.1f}x "
+                                                  f"{possessive(fastest)}; {_verdict(anchor, factor)}.")
     return ratios, slower
 
 
