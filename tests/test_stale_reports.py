@@ -76,6 +76,30 @@ def test_a_change_that_can_alter_results_makes_it_stale_committed_or_not(checkou
     assert since.exit_code == 1 and f"since HEAD~1; 1 file(s) that can alter its results changed: {name}" in since.stdout
 
 
+PYPROJECT = """[project]
+name = "harness"
+dependencies = ["numpy>=1.26"]
+
+[project.optional-dependencies]
+test = ["pytest>=8"]
+
+[tool.pytest.ini_options]
+addopts = "-ra"
+"""
+
+
+def test_a_pyproject_counts_for_what_it_installs_not_for_the_test_tools(checkout: Path) -> None:
+    (checkout / "pyproject.toml").write_text(PYPROJECT)
+    git(checkout, "commit", "-qam", "a real pyproject")
+    with_xdist = PYPROJECT.replace('"pytest>=8"', '"pytest>=8", "pytest-xdist>=3.5"').replace('"-ra"', '"-ra -n 2"')
+    (checkout / "pyproject.toml").write_text(with_xdist)
+    outcome = CliRunner().invoke(main, ["report", "--stale", "--since", "HEAD", str(checkout / "reports" / "lenet")])
+    assert outcome.exit_code == 0 and "up to date" in outcome.stdout, outcome.output
+    (checkout / "pyproject.toml").write_text(with_xdist.replace("numpy>=1.26", "numpy>=2"))
+    outcome = CliRunner().invoke(main, ["report", "--stale", "--since", "HEAD", str(checkout / "reports" / "lenet")])
+    assert outcome.exit_code == 1 and "changed: pyproject.toml" in outcome.stdout, outcome.output
+
+
 def test_the_findings_count_only_for_a_run_whose_seeds_they_chose(checkout: Path) -> None:
     (checkout / "harness/findings/verdicts.py").write_text("changed\n")
     outcome = stale(checkout)

@@ -4,7 +4,8 @@ A report was made at the commit its jobs recorded (``environment.git_commit``). 
 a tracked file that can alter its results differs between that commit and the checkout's working
 tree (``git diff --name-only COMMIT``: later commits and uncommitted edits both count). Files that
 can alter results: everything under ``harness/`` and ``plugins/``, every ``pyproject.toml`` (the
-dependencies), and the report's own spec files; except those that cannot: documentation (``*.md``,
+dependencies and what is installed; not the test tools' settings under ``[tool.*]`` nor the ``test``
+extra, see :func:`installs_differently`), and the report's own spec files; except those that cannot: documentation (``*.md``,
 ``*.rst``, ``docs/``), tests (``tests/`` folders, ``harness/testing/``), and the code that only reads
 finished results (report rendering and comparison in ``harness/report/``, ``harness report``,
 ``compare`` and ``export`` and the export formats, and the size budgets). The findings (``harness/findings/``) alter a
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import tomllib
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -30,6 +32,10 @@ CANNOT_ALTER = ("**/*.md", "**/*.rst", "docs/**", "**/tests/**", "harness/testin
 """Git glob pathspecs, excluded from :data:`CAN_ALTER`."""
 SEQUENTIAL_ONLY = ("harness/findings/**",)
 """Code that alters a run only when the run chose its seeds with it (``--seeds auto``): analysis otherwise."""
+TEST_ONLY_TOOLS = ("pytest", "coverage", "mypy", "ruff")
+"""``[tool.*]`` tables of a ``pyproject.toml`` that configure the test and lint tools only."""
+TEST_ONLY_EXTRAS = ("test",)
+"""Optional dependencies that install the test tools only."""
 SHOWN = 5
 """Changed files named per stale report; the rest are counted."""
 
@@ -107,4 +113,30 @@ def staleness(folder: Path, run: RunResults, since: str | None = None) -> Stalen
     diff = _git(root, "diff", "--name-only", commit, "--", *pathspecs(run))
     if diff.returncode != 0:
         raise StaleError(f"git diff in {root} failed: {diff.stderr.strip()}")
-    return Staleness(folder, commit, sorted(diff.stdout.split()))
+    changed = [path for path in diff.stdout.split() if Path(path).name != "pyproject.toml"
+               or installs_differently(root, commit, path)]
+    return Staleness(folder, commit, sorted(changed))
+
+
+def _installed_part(text: str) -> object:
+    """What of a ``pyproject.toml`` decides what is installed: all but the test tools' settings and
+    extras; text that is not TOML is taken whole."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return text
+    for name in TEST_ONLY_TOOLS:
+        document.get("tool", {}).pop(name, None)
+    for name in TEST_ONLY_EXTRAS:
+        document.get("project", {}).get("optional-dependencies", {}).pop(name, None)
+    return document
+
+
+def installs_differently(root: Path, commit: str, path: str) -> bool:
+    """Whether the ``pyproject.toml`` at ``path`` installs something other than it did at ``commit``
+    (a file added or removed since counts)."""
+    before = _git(root, "show", f"{commit}:{path}")
+    now = root / path
+    if before.returncode != 0 or not now.is_file():
+        return True
+    return _installed_part(before.stdout) != _installed_part(now.read_text(encoding="utf-8"))
