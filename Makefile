@@ -29,16 +29,18 @@ setup:
 	$(SETUP_PYTHON) -m pip install -q torch==2.13.0
 	$(SETUP_PYTHON) -m pip install -q -e '.[all,test]' -e plugins/keras -e plugins/torch -e plugins/paddle -e plugins/jax
 
-# `make setup` when anything is missing, then the whole suite.
+# `make setup` when anything is missing, then the whole suite: on every core (pytest-xdist, at most 4
+# workers), the Ray tests on one worker, the 30 slowest tests listed.
+PYTEST_OPTIONS := -n auto --maxprocesses 4 --dist loadgroup --durations=30
 test:
-	@$(READY) && echo "$$python -m pytest --durations=30" && $$python -m pytest --durations=30
+	@$(READY) && echo "$$python -m pytest $(PYTEST_OPTIONS)" && $$python -m pytest $(PYTEST_OPTIONS)
 
 check:
 	$(PYTHON) -m harness check specs/*.yaml
 
-# Whether the harness, its three plugins and pytest are installed in PYTHON (nothing imported).
+# Whether the harness, its three plugins, pytest and pytest-xdist are installed in PYTHON (nothing imported).
 INSTALLED = $(PYTHON) -c 'import importlib.util, sys; sys.exit(any(importlib.util.find_spec(name) is None for name in sys.argv[1:]))' \
-	harness harness_keras harness_torch harness_paddle pytest 2>/dev/null
+	harness harness_keras harness_torch harness_paddle pytest xdist 2>/dev/null
 # Shell: set $$python to PYTHON when everything is installed there, else run `make setup` and set
 # it to the Python that setup installed into (.venv's unless PYTHON=... was given).
 READY = python=$(PYTHON); $(INSTALLED) || { $(MAKE) --no-print-directory setup && python=$(SETUP_PYTHON); }

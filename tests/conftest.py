@@ -11,8 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from harness.runner.ray_embedded import prepare_environment, start_embedded
-from run_support import FIXTURES
+# pytest-xdist's workers start with COLUMNS=80, and the CLI's rich consoles, made at import, would keep
+# that width for good: the tests see the width a plain pytest run gives them.
+os.environ.pop("COLUMNS", None)
+# The suite starts hundreds of harness processes and workers: with bytecode caching off (as on the
+# development machine) each would compile the harness's modules anew, about 0.2 s of CPU apiece.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+from harness.runner.ray_embedded import prepare_environment, start_embedded  # noqa: E402
+from run_support import FIXTURES  # noqa: E402
 
 prepare_environment()  # before any test module imports Ray: the session's Ray stays on loopback, with a token
 
@@ -25,6 +32,12 @@ def fake_plugin_paths(folder: Path) -> list[str]:
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: harness-run-fake\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[harness]\nrun_fake = run_fake_plugin\n")
     return [str(site), str(FIXTURES)]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first (the order otherwise kept): under `make test`'s pytest-xdist workers the
+    longest start early, and the short ones fill in around them instead of waiting on one at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")

@@ -232,12 +232,12 @@ def test_make_test_sets_up_a_fresh_clone_and_reuses_an_installed_python(tmp_path
     fresh, project = make_test(tmp_path / "fresh", installed=False)
     assert "python3 -m venv .venv" in fresh and (project / ".venv").is_dir()
     assert any(".venv/bin/python -m pip install" in call for call in fresh)
-    assert fresh[-1] == ".venv/bin/python -m pytest --durations=30"
+    assert fresh[-1] == ".venv/bin/python -m pytest -n auto --maxprocesses 4 --dist loadgroup --durations=30"
 
     ci, project = make_test(tmp_path / "ci", installed=True)
-    assert ci[-1] == "python3 -m pytest --durations=30" and not (project / ".venv").exists()
+    assert ci[-1] == "python3 -m pytest -n auto --maxprocesses 4 --dist loadgroup --durations=30" and not (project / ".venv").exists()
     assert not any("pip install" in call or "venv" in call or "apt-get" in call for call in ci)
 
     given, project = make_test(tmp_path / "given", False, f"PYTHON={tmp_path / 'given' / 'bin' / 'python3'}")
-    assert given[-1] == "python3 -m pytest --durations=30" and any(call.startswith("python3 -m pip install") for call in given)
+    assert given[-1] == "python3 -m pytest -n auto --maxprocesses 4 --dist loadgroup --durations=30" and any(call.startswith("python3 -m pip install") for call in given)
     assert not (project / ".venv").exists()

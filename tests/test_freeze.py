@@ -55,6 +55,7 @@ def test_oracle_counts_a_frozen_backbone_as_non_trainable(spec_file: Path) -> No
     assert frozen_layers(network) == {"conv_1", "batch_norm_1", "depthwise_conv_1", "max_pool_1"}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(len(AVAILABLE) < 2, reason=f"needs two installed frameworks, found {AVAILABLE}: not installed")
 def test_params_with_a_frozen_backbone_agree_in_every_framework_and_with_the_oracle(spec_file: Path) -> None:
     result = run_harness(["params", str(spec_file), "--framework", ",".join(AVAILABLE), "--threads", "1", "--json"],

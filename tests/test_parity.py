@@ -55,6 +55,7 @@ def _harness(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
                           env=env, timeout=600)
 
 
+@pytest.mark.slow
 @needs("keras", "torch", "paddle")
 def test_parity_holds_on_lenet_stride2_in_every_framework_and_lands_in_results(tmp_path: Path) -> None:
     write_model(tmp_path / "results.json", RunResults(parity=[{"network": "other", "passed": True}]))

@@ -22,6 +22,8 @@ from conftest import fake_plugin_paths
 from plugin_support import ROOT, environment
 from run_support import write_spec
 
+pytestmark = pytest.mark.xdist_group("ray")  # one Ray at a time (make test: -n auto)
+
 pytest.importorskip("ray")
 LOOPBACK = "127.0.0.1"
 ON_LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}

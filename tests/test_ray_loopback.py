@@ -26,6 +26,8 @@ from harness.runner.ray_embedded import (
 )
 from run_support import write_spec
 
+pytestmark = pytest.mark.xdist_group("ray")  # one Ray at a time (make test: -n auto)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

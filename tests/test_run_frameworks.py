@@ -143,6 +143,7 @@ def test_a_huge_learning_rate_is_marked_diverged(framework: str, tmp_path: Path)
     assert job["history"] and job["first_step_losses"]
 
 
+@pytest.mark.slow
 def test_shared_init_gives_every_framework_the_same_first_loss(tmp_path: Path) -> None:
     if len(INSTALLED) < 2:
         pytest.skip("needs two installed frameworks")

@@ -24,7 +24,7 @@ from harness.spec import load_network
 from run_support import write_spec
 
 pytest.importorskip("ray")
-pytestmark = pytest.mark.usefixtures("ray_session")
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.xdist_group("ray")]  # one Ray at a time (make test: -n auto)
 
 TIMINGS = {"step_time", "images_per_second", "latency_batch_1", "latency_batch", "build_seconds", "first_step_seconds",
            "peak_rss_mb", "gflops", "startup_seconds", "data_seconds", "started_at", "finished_at", "node", "timing_grade",

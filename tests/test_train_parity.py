@@ -1,4 +1,4 @@
-"""Training parity across frameworks (each in its own worker): every optimizer on a network with
+"""Training parity across frameworks (each in its own worker): Adadelta and RMSprop on a network with
 batch norm and dropout, and ``harness parity --train-steps`` naming the step and layer of a
 framework whose update is altered."""
 
@@ -17,7 +17,7 @@ from plugin_support import environment, numpyref_site, run_harness, write_plugin
 
 SPEC = """
 name: bn_dropout
-title: Batch norm and dropout, trained with every optimizer
+title: Batch norm and dropout, trained with Adadelta and RMSprop
 source: tests/test_train_parity.py
 classes: 4
 input: [10, 10, 2]
@@ -33,9 +33,6 @@ train:
   optimizer: {name: sgd, lr: 0.05}
 dataset: {name: synthetic}
 variants:
-  sgd: {}
-  momentum: {train: {optimizer: {name: momentum, lr: 0.05, momentum: 0.9, nesterov: true}}}
-  adam: {train: {optimizer: {name: adam, lr: 0.01, beta1: 0.8, beta2: 0.99, epsilon: 1.0e-6}}}
   adadelta: {train: {optimizer: {name: adadelta, lr: 1.0, rho: 0.9, epsilon: 1.0e-6}}}
   rmsprop: {train: {optimizer: {name: rmsprop, lr: 0.01, rho: 0.8, momentum: 0.5, epsilon: 1.0e-6, centered: true}}}
 """
@@ -68,6 +65,7 @@ def harness_register_frameworks(register):
     register(Float32Only)
 '''
 
+EPSILON_OPTIMIZERS = ["adadelta", "rmsprop"]
 DISCOVERY = discover()
 INSTALLED = [name for name in BUILTIN_INSTALL
              if name in DISCOVERY.frameworks and DISCOVERY.frameworks[name].unavailable_reason() is None]
@@ -91,8 +89,14 @@ def adam_spec_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.skipif(len(INSTALLED) < 2, reason=f"needs two installed frameworks, found {INSTALLED}: not installed")
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "adadelta", "rmsprop"])
-def test_every_framework_trains_like_the_reference_with_every_optimizer(spec_file: Path, optimizer: str) -> None:
+@pytest.mark.parametrize("optimizer", EPSILON_OPTIMIZERS)
+def test_every_framework_trains_like_the_reference_with_each_epsilon_optimizer(spec_file: Path, optimizer: str) -> None:
+    """Every framework against the float64 reference and each other, through the workers, with the
+    optimizers whose frameworks differ only by where epsilon goes (declared departures, 1e-6 apart),
+    which float64 alone resolves. The others are checked elsewhere, framework by framework: SGD and
+    momentum have no epsilon, and a departure in their rule moves a weight by about lr x gradient,
+    which the conformance kit (tests/test_conformance_builtin.py) catches in float32 with every
+    optimizer; Adam the kit also trains in float64 in a worker, on a batch-norm network."""
     network = next(n for n in load_networks(spec_file) if n.variant == optimizer)
     result = check_training(network, DISCOVERY.classes(INSTALLED), LocalExecutor(DISCOVERY), steps=4, batch=4, threads=1)
     assert not result.failures

@@ -140,6 +140,7 @@ def small_mobilenet_spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_KERAS, reason="Keras (TensorFlow) is not installed")
 def test_a_keras_mobilenetv2_gives_its_own_logits_in_every_framework(small_mobilenet_spec: Path, tmp_path: Path) -> None:
     network = load_network(small_mobilenet_spec, "gap")
@@ -154,6 +155,7 @@ def test_a_keras_mobilenetv2_gives_its_own_logits_in_every_framework(small_mobil
             "torch" if HAS_TORCH else "keras", network, wrong, tmp_path / "images.npy", tmp_path)})
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")
 def test_a_torch_lenet_state_dict_gives_its_own_logits_in_every_framework(tmp_path: Path) -> None:
     spec = ROOT / "specs" / "lenet.yaml"

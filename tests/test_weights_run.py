@@ -25,6 +25,7 @@ SMALL = ["--dataset", "synthetic", "--limit-train", "64", "--limit-test", "32", 
          "--threads", "1", "--no-parity", "--quiet"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(len(PAIR) < 2, reason=f"needs torch and keras, found {PAIR}: not installed")
 def test_a_run_from_a_weight_file_records_its_checksum_and_layer_sources(tmp_path: Path) -> None:
     network = load_network(ROOT / "specs" / "lenet.yaml")
