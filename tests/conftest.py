@@ -15,7 +15,7 @@ import pytest
 # that width for good: the tests see the width a plain pytest run gives them.
 os.environ.pop("COLUMNS", None)
 # The suite starts hundreds of harness processes and workers: with bytecode caching off (as on the
-# development machine) each would compile the harness's modules anew, about 0.2 s of CPU apiece.
+# development machine) each would compile the harness's modules anew, about 0.1 s of CPU apiece.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 from harness.runner.ray_embedded import prepare_environment, start_embedded  # noqa: E402
