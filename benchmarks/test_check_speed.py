@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from process_timing import ROOT, timed_harness
+
 SPECS = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "specs").glob("*.yaml"))
 TARGET_SECONDS = 0.5
 ROUNDS = 5
@@ -38,13 +36,8 @@ main()
 
 def check_all(probe_imports: bool = False) -> tuple[float, subprocess.CompletedProcess[str]]:
     """``harness check`` of every shipped spec in a fresh process: its CPU seconds, and the process."""
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    command = ["-c", REPORT_IMPORTS] if probe_imports else ["-m", "harness"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    run = subprocess.run([sys.executable, *command, "check", *SPECS], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=False)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), run
+    cpu, _, run = timed_harness(["check", *SPECS], program=["-c", REPORT_IMPORTS] if probe_imports else ["-m", "harness"])
+    return cpu, run
 
 
 def test_check_imports_none_of_the_heavy_modules() -> None:

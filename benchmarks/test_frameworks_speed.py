@@ -12,27 +12,19 @@ busy machine barely moves; its wall time and the first call's are in ``extra_inf
 from __future__ import annotations
 
 import os
-import resource
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from process_timing import timed_harness
+
 TARGET_CPU_SECONDS = 1.0
 
 
 def frameworks(cache: Path) -> tuple[float, float]:
     """One ``harness frameworks`` in a fresh process: its CPU seconds and wall seconds."""
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    env["HARNESS_FRAMEWORKS_CACHE"] = str(cache)
-    before, began = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "harness", "frameworks", "--threads", "1"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, check=False)
-    wall, after = time.perf_counter() - began, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu, wall, run = timed_harness(["frameworks", "--threads", "1"], cache=cache)
     assert run.returncode == 0, run.stderr
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
+    return cpu, wall
 
 
 def test_frameworks_from_the_cache_within_a_second_of_cpu(benchmark: Any, tmp_path: Path) -> None:

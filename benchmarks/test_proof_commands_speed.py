@@ -14,33 +14,18 @@ time and the 1-minute load are in ``extra_info``.
 from __future__ import annotations
 
 import os
-import resource
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from process_timing import ROOT, timed_harness
 
 from harness.plugins import frameworks
 
-ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "specs").glob("*.yaml"))
 CORES = 2
 """The cores of the machine the goals were set on: CPU seconds allowed = CORES x the wall-time goal."""
 GOALS_SECONDS = {"params": 30.0, "parity": 180.0}
-
-
-def timed_command(arguments: list[str], cache: Path) -> tuple[float, float, subprocess.CompletedProcess[str]]:
-    """``harness ARGUMENTS`` in a fresh process: its CPU seconds (workers included), wall seconds, and the process."""
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    env["HARNESS_FRAMEWORKS_CACHE"] = str(cache)
-    before, began = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "harness", *arguments], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=False)
-    wall, after = time.perf_counter() - began, resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall, run
 
 
 @pytest.mark.parametrize("command", sorted(GOALS_SECONDS))
@@ -51,7 +36,7 @@ def test_proof_command_of_every_spec_in_every_framework(benchmark: Any, tmp_path
     measured: dict[str, Any] = {}
 
     def run_once() -> None:
-        cpu, wall, run = timed_command([command, *SPECS, "--framework", "all"], tmp_path / "frameworks.json")
+        cpu, wall, run = timed_harness([command, *SPECS, "--framework", "all"], cache=tmp_path / "frameworks.json")
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
         measured.update(cpu_seconds=cpu, wall_seconds=wall)
 

@@ -18,8 +18,9 @@ os.environ.pop("COLUMNS", None)
 # development machine) each would compile the harness's modules anew, about 0.1 s of CPU apiece.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
-from harness.runner.ray_embedded import prepare_environment, start_embedded  # noqa: E402
-from run_support import FIXTURES  # noqa: E402
+from run_support import FIXTURES
+
+from harness.runner.ray_embedded import prepare_environment, start_embedded
 
 prepare_environment()  # before any test module imports Ray: the session's Ray stays on loopback, with a token
 

@@ -3,15 +3,15 @@
 A report was made at the commit its jobs recorded (``environment.git_commit``). It is *stale* when
 a tracked file that can alter its results differs between that commit and the checkout's working
 tree (``git diff --name-only COMMIT``: later commits and uncommitted edits both count). Files that
-can alter results: everything under ``harness/`` and ``plugins/``, every ``pyproject.toml`` (the
-dependencies and what is installed; not the test tools' settings under ``[tool.*]`` nor the ``test``
-extra, see :func:`installs_differently`), and the report's own spec files; except those that cannot: documentation (``*.md``,
-``*.rst``, ``docs/``), tests (``tests/`` folders, ``harness/testing/``), and the code that only reads
-finished results (report rendering and comparison in ``harness/report/``, ``harness report``,
-``compare`` and ``export`` and the export formats, and the size budgets). The findings (``harness/findings/``) alter a
-run only through ``--seeds auto`` (how many seeds it runs): they count for such a run alone. A report with
-no recorded commit, or one this checkout's history does not hold (a shallow clone), cannot be checked and
-is listed as such.
+can alter results: everything under ``harness/`` and ``plugins/``, every ``pyproject.toml`` (what it
+installs: not the test tools' settings under ``[tool.*]`` nor the ``test`` extra, see
+:func:`installs_differently`), and the report's own spec files; except those that cannot:
+documentation (``*.md``, ``*.rst``, ``docs/``), tests (``tests/`` folders, ``harness/testing/``),
+and the code that only reads finished results (report rendering and comparison in
+``harness/report/``, ``harness report``, ``compare`` and ``export`` and the export formats, and the
+size budgets). The findings (``harness/findings/``) alter a run only through ``--seeds auto`` (how
+many seeds it runs): they count for such a run alone. A report with no recorded commit, or one this
+checkout's history does not hold (a shallow clone), cannot be checked and is listed as such.
 """
 
 from __future__ import annotations
