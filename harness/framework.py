@@ -244,6 +244,16 @@ class Framework(ABC):
     def build(self, network: Network) -> Any:
         """Build ``network`` as a model of this framework, on ``self.device``."""
 
+    def build_structure(self, network: Network) -> Any:
+        """Build ``network`` to read its structure only, with :meth:`count_params` and
+        :meth:`effective_settings` (``harness params``): never run, trained or given weights.
+
+        By default the real :meth:`build`. A framework whose initialisers are costly (JAX compiles
+        them) may build it without values; the conformance kit checks that its counts and settings
+        are the real build's.
+        """
+        return self.build(network)
+
     @abstractmethod
     def count_params(self, model: Any) -> dict[str, ParamCount]:
         """Parameters per neutral layer name, normalised: BN moving statistics non-trainable,

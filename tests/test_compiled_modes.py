@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
+from harness.commands import parity as parity_command
 from harness.plugins import discover, frameworks
 from harness.report.compare import compare_runs
 from harness.results import read_job, read_run
@@ -149,6 +150,23 @@ def test_every_framework_leaves_out_the_compiled_jobs_it_cannot_run(tmp_path: Pa
     if "jax" in INSTALLED and INSTALLED["jax"].unavailable_reason() is None:
         assert "jax: compiled job left out, the plugin offers no compiled mode; its eager step is already compiled by jax.jit" \
             in text
+
+
+def test_parity_over_every_framework_leaves_out_those_without_a_compiled_mode(tmp_path: Path, fake_plugin: None,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """``harness parity --framework all --mode compiled`` checks no compiled participant for a
+    framework that offers none (a note says so); naming one explicitly is an error (exit 2)."""
+    asked: dict[str, object] = {}
+    monkeypatch.setattr(parity_command, "check_networks", lambda *args, **options: asked.update(options) or [])
+    spec = str(write_spec(tmp_path))
+    outcome = CliRunner().invoke(main, ["parity", spec, "--framework", "all", "--mode", "compiled"])
+    assert outcome.exit_code == 0, outcome.output
+    lacking = {name for name, registered in discover().frameworks.items()
+               if registered.unavailable_reason() is None and registered.framework.compiled_mode is None}
+    assert "fake" in lacking and set(asked["without_compiled"]) == lacking  # type: ignore[arg-type]
+    assert "fake: compiled job left out, the plugin offers no compiled mode" in " ".join(outcome.output.split())
+    named = CliRunner().invoke(main, ["parity", spec, "--framework", "fake", "--mode", "compiled"])
+    assert named.exit_code == 2 and "fake offers no compiled mode" in " ".join(named.output.split())
 
 
 def test_compiled_jobs_left_out_are_not_planned_nor_parity_participants(tmp_path: Path) -> None:

@@ -15,6 +15,10 @@ import pytest
 from harness.equivalence.parity import compare
 from harness.plugins import discover, frameworks, select_frameworks
 from harness.results import RunResults, read_run, write_model
+from harness.runner import parity
+from harness.runner.child import LocalExecutor
+from harness.spec import load_network
+from run_support import TINY_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALLED = frameworks()
@@ -118,3 +122,27 @@ def test_a_skipped_flatten_permutation_is_caught_at_the_dense_layer(framework: s
     broken = [pair for pair in network["pairs"] if framework in (pair["a"], pair["b"])]
     assert broken and all(pair["first_divergent_layer"] == "head_dense_1" for pair in broken)
     assert not network["passed"]
+
+
+@needs("torch")
+def test_networks_that_differ_only_in_training_share_one_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two learning rates of one network are checked once, and both get that check under their own
+    name; a network with another layer is checked on its own."""
+    specs = {"tiny": TINY_SPEC.format(lr=0.1), "tiny_slow": TINY_SPEC.format(lr=0.01).replace("name: tiny", "name: tiny_slow"),
+             "tiny_wide": TINY_SPEC.format(lr=0.1).replace("name: tiny", "name: tiny_wide").replace("filters: 2", "filters: 3")}
+    networks = []
+    for name, text in specs.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+        networks.append(load_network(tmp_path / f"{name}.yaml"))
+    prepared: list[str] = []
+    real_prepare = parity.prepare
+    monkeypatch.setattr(parity, "prepare", lambda network, *args, **options: prepared.append(network.key)
+                        or real_prepare(network, *args, **options))
+    results = parity.check_networks(networks, ["torch"], LocalExecutor(discover()), threads=1, batch=2)
+    assert prepared == ["tiny", "tiny_wide"]
+    tiny, slow, wide = results
+    assert [result.network for result in results] == ["tiny", "tiny_slow", "tiny_wide"]
+    assert slow.checked_as == "tiny" and tiny.checked_as is None and wide.checked_as is None
+    assert all(result.passed for result in results), [result.failures for result in results]
+    assert [(pair.network, pair.a, pair.b, pair.max_abs) for pair in slow.pairs] == [
+        ("tiny_slow", pair.a, pair.b, pair.max_abs) for pair in tiny.pairs]

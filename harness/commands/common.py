@@ -103,3 +103,17 @@ def choose_frameworks(requested: str, code: int = 1) -> tuple[Discovery, Selecti
     if not selection.names:
         fail("no framework can run here; install one (see `harness frameworks`).", code)
     return discovery, selection
+
+
+def compiled_jobs_left_out(discovery: Discovery, selection: Selection, modes: list[Mode], requested: str) -> dict[str, str]:
+    """The frameworks whose compiled jobs are left out (``--framework all`` with ``--mode compiled``:
+    they offer no compiled mode), each with its note; exits 2 when a framework named explicitly
+    offers none (see :func:`harness.runner.jobs.compiled_left_out`)."""
+    from harness.framework import ModeError
+    from harness.plugins import ALL
+    from harness.runner.jobs import compiled_left_out
+
+    try:
+        return compiled_left_out(discovery.classes(selection.names), modes, every=requested.strip() == ALL)
+    except ModeError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)

@@ -11,14 +11,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from harness.commands.common import (
-    console, device_option, err_console, framework_option, mode_option, networks_and_frameworks, threads_option,
+    compiled_jobs_left_out, console, device_option, err_console, framework_option, mode_option, networks_and_frameworks,
+    threads_option,
 )
 from harness.commands.execution import choose_executor, executor_options, started
 from harness.framework import Framework
 from harness.equivalence.parity import DEFAULT_TOLERANCE, PairResult
 from harness.results import RunResults, read_run, write_json_atomic, write_run
 from harness.runner.executor import Executor
-from harness.runner.parity import NetworkParity, check_networks, real_or_synthetic
+from harness.runner.parity import NetworkParity, check_networks, forward_key, real_or_synthetic
 from harness.runner.threads import default_threads
 from harness.spec import Network
 from harness.runner.train_parity import DEFAULT_BATCH, NetworkTraining, check_training
@@ -56,6 +57,7 @@ def as_json(result: NetworkParity, per_layer: bool) -> dict[str, Any]:
     """The machine-readable form of one network's parity check."""
     return {
         "network": result.network,
+        "checked_as": result.checked_as,
         "passed": result.passed,
         "images": result.images,
         "failures": result.failures,
@@ -110,20 +112,26 @@ def parity(specs: tuple[str, ...], framework_names: str, modes: list[str], toler
     Every framework is compared with the numpy reference and with every other framework; a
     size-agnostic network is checked at two input sizes. With `--mode compiled` each framework's
     logits come from its compiled predict (the other layers from its eager path) and must also
-    match its eager logits. Exits 1 when any pair differs by more
+    match its eager logits; with `--framework all` a framework without a compiled mode is left out
+    of it (a note says so), named explicitly it is an error (exit 2). Exits 1 when any pair differs by more
     than the tolerance, any layer diverges (it is named), or the weight round trip is not exact.
     """
     networks, errors, discovery, selection = networks_and_frameworks(specs, framework_names)
+    left_out = compiled_jobs_left_out(discovery, selection, modes, framework_names)
+    for note in left_out.values():
+        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     executor_context = choose_executor(executor_name, ray_address, concurrency, discovery)
     threads = threads or default_threads()
     trainings: list[NetworkTraining] = []
     with started(executor_context) as executor:
         with Progress(TextColumn("parity: {task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console,
                       transient=True) as progress:
-            tasks = {framework: progress.add_task(framework, total=len(networks) * len(modes)) for framework in selection.names}
+            distinct = len({forward_key(network) for network in networks})
+            tasks = {framework: progress.add_task(framework, total=distinct * (len(modes) - (framework in left_out and "compiled" in modes)))
+                     for framework in selection.names}
             results = check_networks(networks, selection.names, executor, modes=modes, threads=threads,  # type: ignore[arg-type]
                                      device=device, batch=batch, seed=seed, tolerance=tolerance, timeout=timeout,
-                                     images=real_or_synthetic(data_dir),
+                                     images=real_or_synthetic(data_dir), without_compiled=list(left_out),
                                      advance=lambda name: progress.advance(tasks[name.split(":")[0]]))
         if not as_json_output:
             for result in results:
@@ -147,7 +155,13 @@ def parity(specs: tuple[str, ...], framework_names: str, modes: list[str], toler
 
 
 def print_parity(result: NetworkParity, tolerance: float, per_layer: bool) -> None:
-    """The pairs' table, then failures, compiled-vs-eager logits, inexact round trips and divergent pairs."""
+    """The pairs' table, then failures, compiled-vs-eager logits, inexact round trips and divergent pairs;
+    for a network that shares another's check, one line that says so."""
+    if result.checked_as:
+        verdict = "[green]holds[/]" if result.passed else "[red]fails[/]"
+        console.print(f"{result.network}: the same forward pass as {result.checked_as} (they differ only in how they "
+                      f"train), so its check above is this network's: parity {verdict}", highlight=False)
+        return
     console.print(pairs_table(result))
     for name, reason in result.failures.items():
         console.print(f"  [red]{name} failed:[/] {reason}", markup=True, highlight=False)

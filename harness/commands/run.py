@@ -11,20 +11,19 @@ import rich_click as click
 
 from harness import limits
 from harness.commands.common import (
-    EXIT_BAD_INPUT, choose_frameworks, console, err_console, fail, load_all, mode_option, print_errors,
+    EXIT_BAD_INPUT, choose_frameworks, compiled_jobs_left_out, console, err_console, fail, load_all, mode_option, print_errors,
 )
 from harness.commands.execution import choose_executor, executor_options, started
 from harness.commands.options import Duration, FiniteFloat, bounded_int
 from harness.findings.auto import AUTO, first_seeds, seeds_until_decided
-from harness.framework import Framework, ModeError
+from harness.framework import Framework
 from harness.outdir import OutputError, lock_output, prepare_output, remove_stale_temporaries
-from harness.plugins import ALL
 from harness.neutral.pretrained import pin_init, unavailable_notes
 from harness.results import RunResults, write_run
 from harness.runner.executor import Executor
 from harness.runner.fairness import fairness_notes
 from harness.runner.jobs import (
-    JOBS_FOLDER, RESULTS_FILE, WEIGHTS_FOLDER, RunOptions, compiled_left_out, plan_jobs, saving_weights,
+    JOBS_FOLDER, RESULTS_FILE, WEIGHTS_FOLDER, RunOptions, plan_jobs, saving_weights,
 )
 from harness.runner.noise import busy_now
 from harness.runner.orchestrator import Orchestrator, network_objects, stored_result
@@ -179,11 +178,7 @@ def run(
     discovery, selection = choose_frameworks(framework_names, EXIT_BAD_INPUT)
     executor_context = choose_executor(executor_name, ray_address, concurrency, discovery)
     auto = seeds == AUTO
-    try:
-        left_out = compiled_left_out({name: discovery.frameworks[name].framework for name in selection.names}, modes,
-                                     every=framework_names.strip() == ALL)
-    except ModeError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
+    left_out = compiled_jobs_left_out(discovery, selection, modes, framework_names)
     options = RunOptions(
         frameworks=selection.names, modes=modes, epochs=epochs, batch_size=batch_size,
         seeds=first_seeds(networks[0].spec.train.seed if seed is None else seed) if auto else parse_seeds(seed, seeds),
@@ -271,6 +266,9 @@ def add_parity(results: RunResults, networks: list[Network], options: RunOptions
         parity = checked[network.key]
         results.parity += [pair.entry() for pair in parity.pairs]
         results.notes += [f"parity: {network.key} could not run in {name}: {reason}" for name, reason in parity.failures.items()]
+        if parity.checked_as:
+            results.notes.append(f"parity: {network.key} has the same forward pass as {parity.checked_as} (they differ only "
+                                 "in how they train): checked once, its pairs are that check's")
 
 
 def add_train_parity(results: RunResults, networks: list[Network], options: RunOptions,

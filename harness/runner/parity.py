@@ -13,9 +13,10 @@ its worker also compares those logits with the eager ones.
 from __future__ import annotations
 
 import itertools
+import json
 import tempfile
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ class NetworkParity:
     tolerance: float = DEFAULT_TOLERANCE
     logits_from: dict[str, str] = field(default_factory=dict)
     compiled_vs_eager: dict[str, float] = field(default_factory=dict)
+    checked_as: str | None = None
+    """The network whose check this one shares: the two differ only in how they train (see :func:`forward_key`)."""
 
     @property
     def passed(self) -> bool:
@@ -56,6 +59,23 @@ class NetworkParity:
 def participant(framework: str, mode: Mode) -> str:
     """A participant's name: the framework, with the mode when it is not eager (``torch:compiled``)."""
     return framework if mode == "eager" else f"{framework}:{mode}"
+
+
+TRAINING_ONLY = frozenset({"name", "title", "source", "description", "train", "expect"})
+"""Spec fields a parity check does not depend on: how the network trains and what is said of it. The
+check draws its weights from ``--seed`` and its images from the data set, whatever ``train`` says."""
+
+
+def forward_key(network: Network) -> str:
+    """What a parity check of ``network`` depends on (its layers, input, classes and data set), as text:
+    networks with the same key have the same forward pass on the same weights and images."""
+    return json.dumps(network.spec.model_dump(mode="json", exclude=set(TRAINING_ONLY)), sort_keys=True)
+
+
+def shared_check(result: NetworkParity, network: Network) -> NetworkParity:
+    """``result`` (another network's) as ``network``'s: the same comparisons, under its name."""
+    return replace(result, network=network.key, checked_as=result.network,
+                   pairs=[replace(pair, network=network.key) for pair in result.pairs])
 
 
 def input_sizes(network: Network) -> list[tuple[int, int]]:
@@ -170,8 +190,29 @@ def check_networks(
     """Run the parity check of every network in every framework and mode (eager only when
     ``modes`` is None; no compiled participant for the frameworks of ``without_compiled``), all
     requests through ``executor`` at once (a local one serves each framework's from one warm
-    worker); ``advance`` is called with a participant's name each time one of its requests ends."""
+    worker); ``advance`` is called with a participant's name each time one of its requests ends.
+
+    Networks that differ only in how they train (:func:`forward_key`: MobileNetV2's heads at two
+    learning rates, a variant that only loads other initial weights) are checked once; the others
+    get that check under their own name, with ``checked_as`` naming the network checked.
+    """
     images = images or real_or_synthetic()
+    first: dict[str, Network] = {}
+    for network in networks:
+        first.setdefault(forward_key(network), network)
+    checked = list(first.values())
+    results = dict(zip((network.key for network in checked),
+                       _check_distinct(checked, frameworks, executor, modes=modes, threads=threads, device=device,
+                                       batch=batch, seed=seed, tolerance=tolerance, timeout=timeout, images=images,
+                                       advance=advance, without_compiled=without_compiled), strict=True))
+    return [results[network.key] if network.key in results else shared_check(results[first[forward_key(network)].key], network)
+            for network in networks]
+
+
+def _check_distinct(networks: list[Network], frameworks: list[str], executor: Executor, *, modes: list[Mode] | None,
+                    threads: int, device: str, batch: int, seed: int, tolerance: float, timeout: float | None, images: ImageSource,
+                    advance: Callable[[str], None] | None, without_compiled: Collection[str]) -> list[NetworkParity]:
+    """:func:`check_networks` of networks whose forward passes all differ."""
     with tempfile.TemporaryDirectory(prefix="harness-parity-") as root:
         prepared = []
         for index, network in enumerate(networks):

@@ -34,9 +34,9 @@ def info_task(framework: Framework, request: InfoRequest) -> InfoResult:
 
 
 def count_network(framework: Framework, resolved: ResolvedNetwork) -> NetworkCount:
-    """Build one network and count its parameters per layer, with the effective settings."""
+    """Build one network's structure and count its parameters per layer, with the effective settings."""
     network = resolved.network()
-    model = framework.build(network)
+    model = framework.build_structure(network)
     counts = parameter_counts(framework, model)
     return NetworkCount(
         spec=resolved.path, variant=resolved.variant, status="ok", layers=counts["layer_params"], params=counts["params"],

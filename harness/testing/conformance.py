@@ -173,6 +173,15 @@ def test_param_counts_per_layer(framework: Framework, build: Callable[[Network],
 
 
 @pytest.mark.parametrize("network", NETWORKS, ids=_key)
+def test_structure_build_reads_as_the_real_one(framework: Framework, build: Callable[[Network], Any], network: Network) -> None:
+    """``build_structure()``, which ``harness params`` counts, gives the real build's counts and effective settings."""
+    structure, real = framework.build_structure(network), build(network)
+    assert framework.count_params(structure) == framework.count_params(real)
+    settings, real_settings = framework.effective_settings(structure, network), framework.effective_settings(real, network)
+    assert settings.as_dict() == real_settings.as_dict()
+
+
+@pytest.mark.parametrize("network", NETWORKS, ids=_key)
 def test_output_shapes(framework: Framework, build: Callable[[Network], Any], network: Network) -> None:
     """Every layer's output (channels-last) has the oracle's shape; logits are float32 (N, classes)."""
     model = build(network)

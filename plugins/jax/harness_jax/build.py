@@ -122,11 +122,16 @@ def trainable_mask(network: Network, params: nnx.State) -> Any:
                                             params)
 
 
-def build_model(network: Network, seed: int, device: Any) -> JaxNetwork:
-    """The network with Flax's own initialisers, seeded, its state on ``device``."""
+def build_model(network: Network, seed: int, device: Any, *, abstract: bool = False) -> JaxNetwork:
+    """The network with Flax's own initialisers, seeded, its state on ``device``; with ``abstract``,
+    its structure alone: every state leaf a ``jax.ShapeDtypeStruct``, nothing computed or compiled
+    (``nnx.eval_shape``), to be read, never run."""
+    def make() -> NeutralNet:
+        return NeutralNet(network, nnx.Rngs(params=seed, dropout=seed))
+
     with jax.default_device(device):
         # Initialised in one compiled program: eagerly, every kernel's initialiser compiles alone.
-        model = nnx.jit(lambda: NeutralNet(network, nnx.Rngs(params=seed, dropout=seed)))()
+        model = nnx.eval_shape(make) if abstract else nnx.jit(make)()
         model.eval()
         eval_graph, params, rest = nnx.split(model, nnx.Param, ...)
         model.train()
@@ -134,7 +139,7 @@ def build_model(network: Network, seed: int, device: Any) -> JaxNetwork:
             if isinstance(model.layers.get(name), nnx.BatchNorm):
                 model.layers[name].use_running_average = True  # a frozen batch norm trains on its moving statistics
         train_graph, _, _ = nnx.split(model, nnx.Param, ...)
-    # Committed to the device, like every later state: one compilation serves all steps.
-    params, rest = jax.device_put((params, rest), device)
+    if not abstract:  # committed to the device, like every later state: one compilation serves all steps
+        params, rest = jax.device_put((params, rest), device)
     return JaxNetwork(network, train_graph, eval_graph, params, rest, device, float_dtype())
 

@@ -154,7 +154,7 @@ def effective_settings(built: JaxNetwork, network: Network, seed: int) -> Effect
     trainer: Trainer | None = built.trainer
     if trainer is None:  # not prepared yet: the optimizer prepare_training would create
         optimizer, arguments = make_optimizer(spec)
-        state = optimizer.init(built.params)
+        state = optimizer.init({})  # the hyperparameters it holds do not depend on the parameters
     else:
         arguments, state = trainer.arguments, trainer.opt_state
     _optimizer_settings(settings, spec, arguments, state)
