@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from harness.runner.parity import forward_key
 from harness.spec import Network, load_network, load_networks
 from harness.spec.errors import SpecErrors
 from harness.spec.network import expand
@@ -92,19 +93,16 @@ def shipped_spec_cases(spec_dir: Path) -> list[Any]:
     return cases
 
 
-ARCHITECTURE = ("classes", "input", "backbone", "head")
-"""The spec fields that make a network's layers and outputs; the others (training settings, data
-set, published figures) leave its forward pass and its first step's loss as they are."""
-
-
 def architecture_twin(network: Network) -> str | None:
-    """The key of an earlier network of the same spec file with the same layers, input and classes
-    (a variant that changes only training settings, such as a learning rate), or None."""
-    layers = network.spec.model_dump(include=set(ARCHITECTURE))
+    """The key of an earlier network of the same spec file with the same forward pass
+    (:func:`harness.runner.parity.forward_key`: the same layers, input, classes and data set; a
+    variant that changes only training settings, such as a learning rate), or None. Such a twin
+    also has the same first step's loss from the same weights and batch."""
+    key = forward_key(network)
     for other in load_networks(network.path):
         if other.key == network.key:
             return None
-        if other.spec.model_dump(include=set(ARCHITECTURE)) == layers:
+        if forward_key(other) == key:
             return other.key
     return None
 
