@@ -1,41 +1,49 @@
-"""The report against each framework's native loop: the committed measurements quoted per framework,
-and a Summary line when a framework is far slower than the others."""
+"""The report against each framework's native loop: the committed measurements in a table per network,
+each with the verdict on the harness's promise (at most 1.03), and a Summary line when a framework is
+far slower than the others."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from report_support import sample_run
+from scipy import stats
 
 from harness.report import native
-from harness.report.document import Details
+from harness.report.document import Details, Table
 from harness.report.model import RunView
-from harness.report.native import Anchor, native_lines, read_anchors, write_anchors
+from harness.report.native import Anchor, native_lines, overhead_verdict, read_anchors, write_anchors
 from harness.report.summary import groups, summary_blocks
 
 
-def anchor(framework: str, ratio: float, network: str = "lenet", mode: str = "eager") -> Anchor:
+def anchor(framework: str, ratio: float, network: str = "lenet", mode: str = "eager",
+           rounds: list[float] | None = None) -> Anchor:
     return Anchor(network=network, framework=framework, mode=mode, native=f"plain {framework} loop", harness_ms=10.0 * ratio,
-                  native_ms=10.0, ratio=ratio, rounds=[ratio], load=[1.0, 1.2], measured="2026-12-06, 3200 images, 1 thread(s)")
+                  native_ms=10.0, ratio=ratio, rounds=rounds or [ratio], load=[1.0, 1.2],
+                  measured="2026-12-06, 3200 images, 1 thread(s)")
 
 
 def anchors(*items: Anchor) -> dict[tuple[str, str, str], Anchor]:
     return {item.key: item for item in items}
 
 
-def native_findings(view: RunView, anchors: dict[tuple[str, str, str], Anchor]) -> list[str]:
-    """Every line :func:`native_lines` gives, network by network: the ratios first, then the far-slower lines."""
-    ratios, slower = native_lines(view, anchors)
-    return [line for network in view.networks for line in ratios.get(network, []) + slower.get(network, [])]
-
-
-def test_each_covered_framework_is_quoted_against_its_native_loop() -> None:
+def test_each_covered_framework_is_a_row_with_its_verdict() -> None:
     view = RunView(sample_run(epochs=2, samples=30))  # lenet: keras 6.1 ms, paddle 15.8 ms, torch diverged
-    lines = native_findings(view, anchors(anchor("keras", 1.01), anchor("torch", 0.98)))
-    assert lines[0] == ("lenet: step time against each framework's own native loop (harness / native, committed "
-                        "measurement 2026-12-06, 3200 images, 1 thread(s), 1-minute load 1.0-1.2): keras 1.01, torch 0.98.")
-    assert len(lines) == 1, "paddle is far slower, but no measurement covers it: nothing is said about it"
+    covered = native.covered_anchors(view, anchors(anchor("keras", 1.01, rounds=[0.99, 1.0, 1.01, 1.0, 0.99]),
+                                                   anchor("torch", 0.98), anchor("keras", 1.0, network="other")))
+    assert list(covered) == ["lenet"], "a network the run does not have is not quoted"
+    table = native.overhead_table("lenet", covered["lenet"])
+    assert table.frame.values.tolist() == [
+        ["keras", "eager", "plain keras loop", "10.10", "10.00", "1.01", "holds", "1.00 [0.99, 1.01]", "5"],
+        ["torch", "eager", "plain torch loop", "9.80", "10.00", "0.98", "undecided", "0.98", "1"],
+    ]
+    assert table.frame.columns[6] == "at most 1.03"
+    assert table.marks is not None and table.marks.iloc[:, 6].tolist() == ["pass", "warn"]
+    text = native.overhead_text("lenet", covered["lenet"])
+    assert "committed measurement 2026-12-06, 3200 images, 1 thread(s); 1-minute load 1.0-1.2" in text
+    assert "95% Student-t interval of the rounds' geometric mean" in text
 
 
 @pytest.mark.parametrize(("ratio", "verdict"), [
@@ -47,17 +55,16 @@ def test_each_covered_framework_is_quoted_against_its_native_loop() -> None:
 def test_a_far_slower_framework_is_judged_by_its_own_loop(ratio: float, verdict: str) -> None:
     view = RunView(sample_run(epochs=2, samples=30))
     found = groups(view)
-    lines = native_findings(view, anchors(anchor("paddle", ratio)))
+    lines = native_lines(view, anchors(anchor("paddle", ratio)))
     factor = found[("lenet", "paddle")].step.median / found[("lenet", "keras")].step.median  # torch diverged: no step
     assert factor >= native.FAR_SLOWER
-    assert lines[1] == f"lenet: paddle's step is {factor:.1f}x keras'; {verdict.format(rest=factor / ratio)}."
-    assert not any("lenet_stride2" in line for line in lines), "no measurement covers lenet_stride2"
+    assert lines == [f"lenet: paddle's step is {factor:.1f}x keras'; {verdict.format(rest=factor / ratio)}."]
 
 
 def test_no_measurement_says_nothing() -> None:
     view = RunView(sample_run(epochs=2, samples=30))
-    assert native_findings(view, {}) == []
-    assert native_findings(view, anchors(anchor("torch", 1.0, mode="compiled"))) == []
+    assert native_lines(view, {}) == [] and native.covered_anchors(view, {}) == {}
+    assert native.covered_anchors(view, anchors(anchor("torch", 1.0, mode="compiled"))) == {}, "the run has no compiled jobs"
 
 
 def test_the_summary_quotes_the_committed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,9 +73,10 @@ def test_the_summary_quotes_the_committed_file(tmp_path: Path, monkeypatch: pyte
     blocks = summary_blocks(RunView(sample_run(epochs=2, samples=30)))
     text = str(blocks[0])
     assert "paddle's step is" in text and "not the harness" in text
-    assert "own native loop (harness / native, committed" not in text, "the ratios are folded, not in the open bullets"
+    assert "own plain training loop" not in text, "the table is folded, not in the open bullets"
     [folded] = [block for block in blocks if isinstance(block, Details) and "native loop" in block.summary]
-    assert "paddle 1.01." in str(folded)
+    [table] = [block for block in folded.blocks if isinstance(block, Table)]
+    assert table.frame.iloc[0, :3].tolist() == ["paddle", "eager", "plain paddle loop"]
 
 
 def test_recording_replaces_the_same_measurement_and_keeps_the_others(tmp_path: Path) -> None:
@@ -89,11 +97,14 @@ def test_compiled_jobs_are_quoted_in_their_mode_and_left_out_of_the_comparison()
     fast = keras.step_time.model_copy(update={"median_ms": 0.01})
     run.jobs.append(keras.model_copy(update={"mode": "compiled", "step_time": fast}))
     view = RunView(run)
-    lines = native_findings(view, anchors(anchor("keras", 1.0), anchor("keras", 1.1, mode="compiled"), anchor("paddle", 1.0)))
-    assert "keras 1.00, keras:compiled 1.10, paddle 1.00." in lines[0]
+    found = anchors(anchor("keras", 1.0), anchor("keras", 1.1, mode="compiled"), anchor("paddle", 1.0))
+    rows = native.overhead_table("lenet", native.covered_anchors(view, found)["lenet"]).frame
+    assert rows[["framework", "mode", "ratio (median)"]].values.tolist() == [
+        ["keras", "eager", "1.00"], ["keras", "compiled", "1.10"], ["paddle", "eager", "1.00"]]
     eager = groups(RunView(sample_run(epochs=2, samples=30)))
     factor = eager[("lenet", "paddle")].step.median / eager[("lenet", "keras")].step.median
-    assert lines[1].startswith(f"lenet: paddle's step is {factor:.1f}x keras';"), "the compiled keras job is not the yardstick"
+    assert native_lines(view, found)[0].startswith(f"lenet: paddle's step is {factor:.1f}x keras';"), \
+        "the compiled keras job is not the yardstick"
 
 
 def test_the_committed_measurements_cover_every_framework_of_lenet() -> None:
@@ -103,3 +114,37 @@ def test_the_committed_measurements_cover_every_framework_of_lenet() -> None:
     compiled = {framework for (network, framework, mode) in committed if network == "lenet" and mode == "compiled"}
     assert eager == {"jax", "keras", "keras-jax", "keras-torch", "paddle", "torch"}
     assert compiled == {"keras", "paddle", "torch"}
+
+
+def test_the_promise_is_judged_by_the_interval_of_the_geometric_mean() -> None:
+    rounds = [0.97, 1.01, 0.99, 1.00, 0.98, 1.02, 0.99, 1.00]
+    found = overhead_verdict(rounds)
+    logs = np.log(rounds)
+    low, high = stats.t.interval(0.95, len(logs) - 1, loc=logs.mean(), scale=stats.sem(logs))
+    assert (found.verdict, found.n, found.needs) == ("holds", 8, None)
+    assert found.ratio == pytest.approx(np.exp(logs.mean()))
+    assert (found.low, found.high) == (pytest.approx(np.exp(low)), pytest.approx(np.exp(high)))
+    assert str(found) == f"holds: geometric mean 0.99 [{np.exp(low):.2f}, {np.exp(high):.2f}], 8 rounds"
+    assert overhead_verdict([1.12, 1.15, 1.10, 1.14, 1.13]).verdict == "contradicted"
+    assert overhead_verdict(rounds, limit=0.98).verdict == "contradicted", "the limit is the caller's"
+
+
+def test_an_undecided_promise_says_how_many_rounds_would_decide_it() -> None:
+    found = overhead_verdict([1.09, 0.95, 1.15])
+    assert found.verdict == "undecided" and found.needs is not None and found.needs > 3
+    assert str(found).startswith(f"undecided (needs {found.needs} rounds): geometric mean ")
+    one = overhead_verdict([1.2])
+    assert (one.verdict, one.low, one.needs, str(one)) == ("undecided", None, None, "undecided: geometric mean 1.20, 1 round")
+    assert overhead_verdict([]).n == 0
+
+
+def test_the_rounds_it_asks_for_decide_most_of_the_time() -> None:
+    """Drawn at the spread and mean it saw, the number of rounds it names decides the promise in
+    about 80% of runs (the power it plans for), and almost never the wrong way."""
+    rng = np.random.default_rng(0)
+    mean, sd = np.log(1.0), 0.06
+    needs = overhead_verdict(list(np.exp(mean + sd * np.array([-1.0, 0.0, 1.0])))).needs
+    assert needs is not None
+    verdicts = [overhead_verdict(list(np.exp(rng.normal(mean, sd, needs)))).verdict for _ in range(400)]
+    assert 0.7 <= verdicts.count("holds") / len(verdicts) <= 0.92
+    assert verdicts.count("contradicted") <= 4

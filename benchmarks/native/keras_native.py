@@ -7,10 +7,15 @@ and anyone can run it::
     TF_NUM_INTRAOP_THREADS=2 python benchmarks/native/keras_native.py lenet DATA.npz --epochs 2
     KERAS_BACKEND=jax OMP_NUM_THREADS=2 python benchmarks/native/keras_native.py lenet DATA.npz
     TF_NUM_INTRAOP_THREADS=2 python benchmarks/native/keras_native.py lenet DATA.npz --compiled   # jit_compile=True (XLA)
+    KERAS_BACKEND=torch python benchmarks/native/keras_native.py lenet DATA.npz --accuracy   # metrics=["accuracy"]
+
+``--accuracy`` compiles the model with ``metrics=["accuracy"]``, as the Keras examples do: the
+training accuracy of every batch, which the harness's step also counts (its Keras plugin on
+PyTorch and JAX through the same metric).
 
 ``DATA.npz`` holds ``images`` (N, 28, 28, 1) float32 in [0, 1] and ``labels`` (N,) int. Prints one
 JSON line: the median step time of each epoch (ms, between consecutive batch ends; first epoch =
-warm-up) and its seconds.
+warm-up), its seconds and, with ``--accuracy``, its training accuracy.
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ class StepTimes(keras.callbacks.Callback):
 
 
 def main() -> None:
-    args = parse_args(__doc__)
+    args = parse_args(__doc__, accuracy=True)
     keras.utils.set_random_seed(args.seed)
     data = np.load(args.data)
     if args.model == "lenet":
@@ -71,13 +76,15 @@ def main() -> None:
     if args.compiled and keras.backend.backend() != "tensorflow":
         raise SystemExit("--compiled: jit_compile=True is TensorFlow's XLA here; other backends have no compiled mode")
     model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  jit_compile=True if args.compiled else "auto")
+                  metrics=["accuracy"] if args.accuracy else None, jit_compile=True if args.compiled else "auto")
     timer, epochs = StepTimes(), []
     for _ in range(args.epochs):
         began = time.perf_counter()
-        model.fit(data["images"], data["labels"], batch_size=batch_size, epochs=1, shuffle=True, verbose=0, callbacks=[timer])
+        history = model.fit(data["images"], data["labels"], batch_size=batch_size, epochs=1, shuffle=True, verbose=0,
+                            callbacks=[timer])
         epochs.append({"step_ms": 1000 * float(np.median(timer.steps[1:] or timer.steps)),
-                       "seconds": time.perf_counter() - began, "steps": len(timer.steps)})
+                       "seconds": time.perf_counter() - began, "steps": len(timer.steps)}
+                      | ({"accuracy": history.history["accuracy"][-1]} if args.accuracy else {}))
     backend = keras.backend.backend()
     print(json.dumps({"framework": "keras" if backend == "tensorflow" else f"keras-{backend}", "compiled": args.compiled,
                       "model": args.model, "batch_size": batch_size, "epochs": epochs}), flush=True)

@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 
-def parse_args(description: str | None) -> argparse.Namespace:
-    """``MODEL DATA [--epochs N] [--seed N] [--batch-size N] [--compiled]``, with the script's docstring as help."""
+def parse_args(description: str | None, accuracy: bool = False) -> argparse.Namespace:
+    """``MODEL DATA [--epochs N] [--seed N] [--batch-size N] [--compiled]``, with the script's docstring
+    as help; ``accuracy``: the script can also count each batch's training accuracy (``--accuracy``)."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", choices=["lenet", "e5a"])
     parser.add_argument("data")
@@ -22,6 +23,9 @@ def parse_args(description: str | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, help="default: the published one (LeNet 64, E5a 128)")
     parser.add_argument("--compiled", action="store_true",
                         help="the framework's compiler, as its users switch it on (a script without one refuses)")
+    if accuracy:
+        parser.add_argument("--accuracy", action="store_true",
+                            help="also count each batch's training accuracy, as the harness's training step does")
     return parser.parse_args()
 
 

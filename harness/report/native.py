@@ -4,19 +4,27 @@ The measurements are the committed ones, ``harness/report/native_anchors.json``,
 ``benchmarks/native_overhead.py --record`` (the harness's ``run`` and the framework's plain
 training loop, ``benchmarks/native/``, on the same images, interleaved; harness step / native
 step, median over rounds). The report does not measure anything itself: it quotes those figures
-for the networks and frameworks they cover, and, where a framework's step is far slower than the
-fastest framework's, says whether its own plain loop is as slow (then the harness is not the cause).
+for the networks and frameworks they cover, with the verdict on the harness's promise (at most
+:data:`LIMIT` times the native step, :func:`overhead_verdict`), and, where a framework's step is far
+slower than the fastest framework's, says whether its own plain loop is as slow (then the harness is
+not the cause).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.report.document import Block, Bullets, Details
+import pandas as pd
+
+from harness.findings.power import UNDECIDED, decide, one_sample, replicates_needed
+from harness.report.document import Block, Details, Table, Text
+from harness.report.findings import MARKS
 
 if TYPE_CHECKING:
     from harness.report.model import RunView
@@ -26,6 +34,57 @@ FAR_SLOWER = 1.5
 """A framework whose median step is at least this many times the fastest framework's is far slower."""
 AS_SLOW = 1.10
 """Harness / native at most this: the framework's own loop is as slow, the harness adds nothing that matters."""
+LIMIT = 1.03
+"""The harness's promise: its step at most this many times the framework's own plain loop's."""
+
+
+@dataclass(frozen=True)
+class Overhead:
+    """The verdict on the promise (harness / native at most :data:`LIMIT`) from the rounds' ratios.
+
+    The effect is the mean of the rounds' log ratios, so ``ratio`` is their geometric mean and
+    ``low``-``high`` its 95% Student-t interval: it covers the run-to-run variation of interleaved
+    rounds on this machine, assuming the rounds are independent and their log ratios roughly normal.
+    ``needs`` is, for an undecided verdict, the rounds whose interval would exclude the limit with 80%
+    power at the observed mean and spread (noncentral t); None when that cannot be said (fewer than
+    two rounds, no spread, or more rounds than is sensible).
+    """
+
+    verdict: str
+    ratio: float
+    low: float | None
+    high: float | None
+    n: int
+    needs: int | None
+
+    @property
+    def label(self) -> str:
+        """``holds``, ``contradicted``, ``undecided (needs 45 rounds)``."""
+        return f"{self.verdict} (needs {self.needs} rounds)" if self.needs else self.verdict
+
+    @property
+    def estimate(self) -> str:
+        """``0.99 [0.97, 1.01]``: the geometric mean and its interval, where there is one."""
+        interval = f" [{self.low:.2f}, {self.high:.2f}]" if self.low is not None and self.high is not None else ""
+        return f"{self.ratio:.2f}{interval}"
+
+    def __str__(self) -> str:
+        """``holds: geometric mean 0.99 [0.97, 1.01], 20 rounds``, ``undecided (needs 45 rounds): ...``."""
+        return f"{self.label}: geometric mean {self.estimate}, {self.n} round{'s' * (self.n != 1)}"
+
+
+def overhead_verdict(rounds: Sequence[float], limit: float = LIMIT) -> Overhead:
+    """Whether the harness keeps within ``limit`` of the native step: *holds* when the interval of the
+    ratio lies below ``limit``, *contradicted* when it lies above, else *undecided*."""
+    logs = [math.log(ratio) for ratio in rounds if ratio > 0 and math.isfinite(ratio)]
+    geometric = math.exp(statistics.fmean(logs)) if logs else math.nan
+    interval = one_sample([value - math.log(limit) for value in logs])
+    if interval is None:
+        return Overhead(UNDECIDED, geometric, None, None, len(logs), None)
+    low, high = (limit * math.exp(bound) for bound in (interval.low, interval.high))
+    verdict = decide("lower", interval.low, interval.high, None)
+    needs = replicates_needed(interval.mean, interval.sd) if verdict == UNDECIDED else None
+    return Overhead(verdict, geometric, low, high, interval.n, needs)
 
 
 @dataclass(frozen=True)
@@ -76,11 +135,6 @@ def possessive(name: str) -> str:
     return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
-def _ratio_text(anchor: Anchor) -> str:
-    label = anchor.framework if anchor.mode == "eager" else f"{anchor.framework}:{anchor.mode}"
-    return f"{label} {anchor.ratio:.2f}"
-
-
 def _verdict(anchor: Anchor, factor: float) -> str:
     """Whether a step ``factor`` times the fastest framework's is the harness's doing, by its own loop's ratio."""
     if anchor.ratio <= AS_SLOW:
@@ -103,24 +157,49 @@ def eager_steps(view: RunView, network: str) -> dict[str, float]:
     return steps
 
 
-def native_lines(view: RunView, anchors: dict[tuple[str, str, str], Anchor] | None = None,
-                 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """Per network the committed anchors cover: its line of each framework's harness / native step
-    ratio (in each mode the run has), and a line for every framework whose eager step is far slower
-    than the fastest framework's, saying whether its own plain loop is as slow."""
+def covered_anchors(view: RunView, anchors: dict[tuple[str, str, str], Anchor]) -> dict[str, list[Anchor]]:
+    """Per network of the run: the anchors of its frameworks and modes (networks without any left out)."""
+    found = {network: [anchor for framework in view.frameworks for mode in view.modes
+                       if (anchor := anchors.get((network, framework, mode)))] for network in view.networks}
+    return {network: covered for network, covered in found.items() if covered}
+
+
+def overhead_table(network: str, covered: list[Anchor]) -> Table:
+    """One row per framework and mode: both step times, their ratio and the verdict on the promise."""
+    columns = ["framework", "mode", "native loop", "harness ms", "native ms", "ratio (median)", f"at most {LIMIT}",
+               "geometric mean [95% CI]", "rounds"]
+    rows, marks = [], []
+    for anchor in covered:
+        found = overhead_verdict(anchor.rounds)
+        rows.append([anchor.framework, anchor.mode, anchor.native, f"{anchor.harness_ms:.2f}", f"{anchor.native_ms:.2f}",
+                     f"{anchor.ratio:.2f}", found.label, found.estimate, str(found.n)])
+        marks.append([""] * 6 + [MARKS.get(found.verdict, "warn")] + [""] * 2)
+    return Table(pd.DataFrame(rows, columns=columns, dtype=object), ("left",) * 3 + ("right",) * 3 + ("left",) * 2 + ("right",),
+                 marks=pd.DataFrame(marks, columns=columns, dtype=object), sort="none", id=f"native-{network}",
+                 title=f"{network}: harness against each framework's own native loop")
+
+
+def overhead_text(network: str, covered: list[Anchor]) -> str:
+    """What the table measured, and how its verdicts are reached."""
+    dates = sorted({anchor.measured for anchor in covered})
+    loads = [load for anchor in covered for load in anchor.load]
+    return (f"{network}: the harness's step time against the same network in each framework's own plain training "
+            f"loop (`benchmarks/native/`), on the same images, in interleaved rounds (committed measurement "
+            f"{'; '.join(dates)}; 1-minute load {min(loads):.1f}-{max(loads):.1f}). The ratio is the median over rounds "
+            f"of harness / native. The harness promises at most {LIMIT}: that holds when the 95% Student-t interval of "
+            f"the rounds' geometric mean lies below {LIMIT}, is contradicted when it lies above, and is otherwise "
+            "undecided, with the rounds that would decide it at the spread seen (80% power). The interval covers the "
+            "variation between rounds on the machine that measured, assuming independent rounds with roughly normal "
+            "log ratios; below 1 is no claim that the harness is faster, as the two sides time a step a little differently "
+            "(docs/timing.md).")
+
+
+def native_lines(view: RunView, anchors: dict[tuple[str, str, str], Anchor] | None = None) -> list[str]:
+    """A line for every framework whose eager step on a network is far slower than the fastest
+    framework's, saying whether its own plain loop (the committed anchor) is as slow."""
     anchors = read_anchors() if anchors is None else anchors
-    ratios: dict[str, list[str]] = {}
-    slower: dict[str, list[str]] = {}
-    for network in view.networks:
-        covered = [anchor for framework in view.frameworks for mode in view.modes
-                   if (anchor := anchors.get((network, framework, mode)))]
-        if not covered:
-            continue
-        dates = sorted({anchor.measured for anchor in covered})
-        loads = [load for anchor in covered for load in anchor.load]
-        ratios[network] = [f"{network}: step time against each framework's own native loop (harness / native, committed "
-                           f"measurement {'; '.join(dates)}, 1-minute load {min(loads):.1f}-{max(loads):.1f}): "
-                           f"{', '.join(map(_ratio_text, covered))}."]
+    slower: list[str] = []
+    for network in covered_anchors(view, anchors):
         steps = eager_steps(view, network)
         if len(steps) < 2:
             continue
@@ -130,14 +209,15 @@ def native_lines(view: RunView, anchors: dict[tuple[str, str, str], Anchor] | No
             if anchor is None or median < FAR_SLOWER * steps[fastest]:
                 continue
             factor = median / steps[fastest]
-            slower.setdefault(network, []).append(f"{network}: {possessive(framework)} step is {factor:.1f}x "
-                                                  f"{possessive(fastest)}; {_verdict(anchor, factor)}.")
-    return ratios, slower
+            slower.append(f"{network}: {possessive(framework)} step is {factor:.1f}x {possessive(fastest)}; "
+                          f"{_verdict(anchor, factor)}.")
+    return slower
 
 
 def native_blocks(view: RunView) -> tuple[list[str], tuple[Block, ...]]:
-    """For the Summary: the far-slower lines (open), and every ratio folded away."""
-    ratios, slower = native_lines(view)
-    folded = [line for lines in ratios.values() for line in lines]
-    return ([line for lines in slower.values() for line in lines],
-            (Details("Step time against each framework's own native loop", (Bullets(tuple(folded)),)),) if folded else ())
+    """For the Summary: the far-slower lines (open), and each network's table of anchors folded away."""
+    anchors = read_anchors()
+    tables: list[Block] = [block for network, covered in covered_anchors(view, anchors).items()
+                           for block in (Text(overhead_text(network, covered)), overhead_table(network, covered))]
+    return (native_lines(view, anchors),
+            (Details("Step time against each framework's own native loop", tuple(tables)),) if tables else ())
