@@ -42,8 +42,6 @@ from typing import Any
 VARIANTS = ("fit", "fit+accuracy", "train_on_batch", "train_on_batch+accuracy", "train_on_batch+accuracy+determinism",
             "plugin-network", "plugin-trainer", "plugin")
 SPEC = Path(__file__).resolve().parents[1] / "specs" / "lenet.yaml"
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
-                    "TF_NUM_INTEROP_THREADS")
 
 
 def plugin_step(variant: str) -> Callable[[Any, Any], object]:
@@ -142,12 +140,12 @@ def main() -> int:
     if args.variant:
         print(json.dumps(timed_variant(args.variant, args.data, 2, args.batch_size)))
         return 0
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "native"))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from native_overhead import native_environment  # puts benchmarks/native on the path
+
     from data import write_images
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KMP_", "OMP_", "HARNESS_"))}
-    env |= {name: "1" for name in THREAD_VARIABLES} | {"KERAS_BACKEND": args.backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env |= {"NPROC": "1", "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"} if args.backend == "jax" else {}
+    env = native_environment(1, {"KERAS_BACKEND": args.backend}, xla=args.backend == "jax")
     chosen = tuple(args.variants.split(","))
     if chosen[0] != "fit" or not set(chosen) <= set(VARIANTS):
         parser.error(f"--variants: 'fit' first, then any of {', '.join(VARIANTS[1:])}")
