@@ -68,13 +68,19 @@ def plugin_step(variant: str) -> Callable[[Any, Any], object]:
     return compiled_step(built.model, with_accuracy=True)
 
 
-def compiled_step(model: Any, with_accuracy: bool) -> Callable[[Any, Any], object]:
-    """``model`` compiled as the native script compiles it; its ``train_on_batch``, values read back."""
+def compile_as_native(model: Any, with_accuracy: bool) -> Any:
+    """``model`` compiled as ``keras_native.py`` compiles LeNet (with ``--accuracy`` when ``with_accuracy``)."""
     import keras
 
     model.compile(optimizer=keras.optimizers.Adam(0.001, epsilon=1e-8),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"] if with_accuracy else None, jit_compile="auto")
+    return model
+
+
+def compiled_step(model: Any, with_accuracy: bool) -> Callable[[Any, Any], object]:
+    """``model`` compiled as the native script compiles it; its ``train_on_batch``, values read back."""
+    compile_as_native(model, with_accuracy)
 
     def step(images: Any, labels: Any) -> tuple[float, float]:
         logs = model.train_on_batch(images, labels, return_dict=True)
@@ -105,10 +111,7 @@ def timed_variant(variant: str, data: str, epochs: int, batch_size: int) -> list
     images, labels = arrays["images"], arrays["labels"].astype(np.int64)
     medians = []
     if variant.startswith("fit"):
-        model = lenet()
-        model.compile(optimizer=keras.optimizers.Adam(0.001, epsilon=1e-8),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"] if "accuracy" in variant else None, jit_compile="auto")
+        model = compile_as_native(lenet(), "accuracy" in variant)
         timer = StepTimes()
         for _ in range(epochs):
             model.fit(images, labels, batch_size=batch_size, epochs=1, shuffle=True, verbose=0, callbacks=[timer])
