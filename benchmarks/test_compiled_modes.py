@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from harness.cli import main
 from harness.plugins import frameworks
+from harness.testing.plugin import unavailable_reason
 from harness.results import JobResult, read_run
 from harness.spec import load_networks
 
@@ -36,7 +37,7 @@ def cases() -> list[Any]:
     params = []
     for network in NETWORKS:
         for name in FRAMEWORKS:
-            reason = "its plugin is not installed" if name not in INSTALLED else INSTALLED[name].unavailable_reason()
+            reason = unavailable_reason(name, INSTALLED)
             params.append(pytest.param(network, name, id=f"{network}-{name}",
                                        marks=pytest.mark.skipif(reason is not None, reason=f"{name}: {reason}")))
     return params

@@ -20,6 +20,7 @@ sys.path.insert(0, str(BENCHMARKS))
 from native_overhead import COMPILED_IDIOMS, SCRIPTS, compare
 
 from harness.plugins import frameworks
+from harness.testing.plugin import unavailable_reason
 
 INSTALLED = frameworks()
 CEILING = 1.5
@@ -31,7 +32,7 @@ CASES = [(name, "eager") for name in sorted(SCRIPTS)] + [(name, "compiled") for 
 
 @pytest.mark.parametrize(("framework", "mode"), CASES)
 def test_harness_over_native_ratio(benchmark, framework: str, mode: str) -> None:
-    reason = "its plugin is not installed" if framework not in INSTALLED else INSTALLED[framework].unavailable_reason()
+    reason = unavailable_reason(framework, INSTALLED)
     if reason is not None:
         pytest.skip(f"{framework}: {reason}")
     args = argparse.Namespace(spec=BENCHMARKS.parent / "specs" / "lenet.yaml", variant=None, dataset=None, data_dir=None,

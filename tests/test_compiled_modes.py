@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from harness.cli import main
 from harness.commands import parity as parity_command
 from harness.plugins import discover, frameworks
+from harness.testing.plugin import unavailable_reason
 from harness.report.compare import compare_runs
 from harness.results import read_job, read_run
 from harness.runner.child import LocalExecutor
@@ -56,7 +57,7 @@ dataset: {name: synthetic, train_size: 40, test_size: 16}
 def real_frameworks() -> list[pytest.param]:
     params = []
     for name in REAL:
-        reason = "its plugin is not installed" if name not in INSTALLED else INSTALLED[name].unavailable_reason()
+        reason = unavailable_reason(name, INSTALLED)
         params.append(pytest.param(name, marks=pytest.mark.skipif(reason is not None, reason=f"{name}: {reason}")))
     return params
 

@@ -18,12 +18,13 @@ sys.path.insert(0, str(BENCHMARKS))
 from native_overhead import Comparison, native_environment, native_step_ms  # noqa: E402
 
 from harness.plugins import frameworks  # noqa: E402
+from harness.testing.plugin import unavailable_reason  # noqa: E402
 
 INSTALLED = frameworks()
 
 
 def needs(framework: str) -> None:
-    reason = "its plugin is not installed" if framework not in INSTALLED else INSTALLED[framework].unavailable_reason()
+    reason = unavailable_reason(framework, INSTALLED)
     if reason is not None:
         pytest.skip(f"{framework}: {reason}")
 

@@ -18,6 +18,7 @@ from ruamel.yaml import YAML
 from harness.cli import main
 from harness.data import DataError, load_data
 from harness.plugins import discover
+from harness.testing.plugin import unavailable_reason
 from harness.results import read_job
 from harness.spec import load_network, load_networks
 
@@ -43,12 +44,8 @@ DATASET = "fashion-mnist" if fashion_mnist_here() else "synthetic"
 
 def unavailable() -> dict[str, str | None]:
     """Each built-in framework, with why it cannot run here (None: it can)."""
-    discovery = discover()
-    reasons = {}
-    for name in ("keras", "paddle", "torch"):
-        registered = discovery.frameworks.get(name)
-        reasons[name] = "its plugin is not installed" if registered is None else registered.unavailable_reason()
-    return reasons
+    installed = discover().frameworks
+    return {name: unavailable_reason(name, installed) for name in ("keras", "paddle", "torch")}
 
 
 UNAVAILABLE = unavailable()

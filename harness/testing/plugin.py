@@ -17,16 +17,30 @@ it) is reported as a failure instead.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import pytest
 
 from harness.runner.threads import thread_environment
+
+if TYPE_CHECKING:
+    from harness.plugins import Registered
 
 REQUIRE_ENV = "HARNESS_REQUIRE_FRAMEWORKS"
 """Comma-separated frameworks that must be installed: skipping for their absence fails."""
 ALIASES: dict[str, tuple[str, ...]] = {"keras": ("keras", "tensorflow"), "torch": ("torch",), "paddle": ("paddle",)}
 """Words that name a framework in skip reasons (a framework not listed is named by its own name)."""
 MISSING_WORDS = ("not installed", "unavailable")
+NOT_INSTALLED = "its plugin is not installed"
+
+
+def unavailable_reason(name: str, installed: Mapping[str, Registered]) -> str | None:
+    """Why framework ``name`` cannot run here, for a test's skip (None: it can): its plugin is not among
+    ``installed`` (``harness.plugins.frameworks()``), or the plugin's own reason. Either reason reads
+    as a missing framework to :data:`REQUIRE_ENV`."""
+    return NOT_INSTALLED if name not in installed else installed[name].unavailable_reason()
+
 
 KIT_THREADS = 1
 """The thread count the kit runs every framework with (and checks it reports)."""
