@@ -19,7 +19,7 @@ from harness.framework import Framework
 from harness.equivalence.parity import DEFAULT_TOLERANCE, PairResult
 from harness.results import RunResults, read_run, write_json_atomic, write_run
 from harness.runner.executor import Executor
-from harness.runner.parity import NetworkParity, check_networks, forward_key, real_or_synthetic
+from harness.runner.parity import NetworkParity, check_networks, distinct_networks, real_or_synthetic
 from harness.runner.threads import default_threads
 from harness.spec import Network
 from harness.runner.train_parity import DEFAULT_BATCH, NetworkTraining, check_training
@@ -126,7 +126,7 @@ def parity(specs: tuple[str, ...], framework_names: str, modes: list[str], toler
     with started(executor_context) as executor:
         with Progress(TextColumn("parity: {task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console,
                       transient=True) as progress:
-            distinct = len({forward_key(network) for network in networks})
+            distinct = sum(first is network for network, first in distinct_networks(networks))
             tasks = {framework: progress.add_task(framework, total=distinct * (len(modes) - (framework in left_out and "compiled" in modes)))
                      for framework in selection.names}
             results = check_networks(networks, selection.names, executor, modes=modes, threads=threads,  # type: ignore[arg-type]

@@ -72,6 +72,13 @@ def forward_key(network: Network) -> str:
     return json.dumps(network.spec.model_dump(mode="json", exclude=set(TRAINING_ONLY)), sort_keys=True)
 
 
+def distinct_networks(networks: list[Network]) -> list[tuple[Network, Network]]:
+    """Each network with the first one of the same :func:`forward_key` (itself when it is the first):
+    the network whose parity check stands for it."""
+    first: dict[str, Network] = {}
+    return [(network, first.setdefault(forward_key(network), network)) for network in networks]
+
+
 def shared_check(result: NetworkParity, network: Network) -> NetworkParity:
     """``result`` (another network's) as ``network``'s: the same comparisons, under its name."""
     return replace(result, network=network.key, checked_as=result.network,
@@ -197,16 +204,14 @@ def check_networks(
     get that check under their own name, with ``checked_as`` naming the network checked.
     """
     images = images or real_or_synthetic()
-    first: dict[str, Network] = {}
-    for network in networks:
-        first.setdefault(forward_key(network), network)
-    checked = list(first.values())
+    pairs = distinct_networks(networks)
+    checked = [network for network, first in pairs if first is network]
     results = dict(zip((network.key for network in checked),
                        _check_distinct(checked, frameworks, executor, modes=modes, threads=threads, device=device,
                                        batch=batch, seed=seed, tolerance=tolerance, timeout=timeout, images=images,
                                        advance=advance, without_compiled=without_compiled), strict=True))
-    return [results[network.key] if network.key in results else shared_check(results[first[forward_key(network)].key], network)
-            for network in networks]
+    return [results[network.key] if first is network else shared_check(results[first.key], network)
+            for network, first in pairs]
 
 
 def _check_distinct(networks: list[Network], frameworks: list[str], executor: Executor, *, modes: list[Mode] | None,

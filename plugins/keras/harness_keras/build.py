@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
-from harness.neutral.shapes import Pads, explicit_padding
+from harness.neutral.shapes import Pads, explicit_padding, same_padding
 from harness.spec import Network, Node, schema
 from harness.spec.network import frozen_layers
 from harness_keras.backends import TENSORFLOW
@@ -31,12 +31,30 @@ INPUT_NAME = "images.input"
 """The input layer's name ('.' cannot occur in a neutral layer name, so it never collides)."""
 
 
-def padding_plan(padding: schema.Padding) -> tuple[str, Pads | None]:
-    """Keras ``padding`` argument and the explicit pixels to pad first (None when nothing)."""
+def same_at_any_size(pads: Pads, kernel: tuple[int, int], stride: tuple[int, int]) -> bool:
+    """Whether TensorFlow's ``same`` pads exactly ``pads`` whatever the input size: only at stride
+    1, where it pads ``kernel - 1`` pixels (the odd one after) on every size."""
+    if stride != (1, 1):
+        return False
+    return pads == same_padding(kernel[0], kernel[0], 1) + same_padding(kernel[1], kernel[1], 1)
+
+
+def padding_plan(padding: schema.Padding, kernel: tuple[int, int] | None = None,
+                 stride: tuple[int, int] | None = None) -> tuple[str, Pads | None]:
+    """Keras ``padding`` argument and the explicit pixels to pad first (None when nothing).
+
+    With a convolution's ``kernel`` and ``stride``, explicit pixels that ``same`` pads anyway
+    become ``same``: the convolution pads inside itself rather than after a ``ZeroPadding2D``
+    layer (the same sums; one layer fewer, which costs Python on every step on eager PyTorch).
+    """
     if padding == "same":
         return "same", None
     pads = explicit_padding(padding)
-    return "valid", pads if pads and any(pads) else None
+    if not pads or not any(pads):
+        return "valid", None
+    if kernel is not None and stride is not None and same_at_any_size(pads, kernel, stride):
+        return "same", None
+    return "valid", pads
 
 
 def _pool_stride(layer: schema.MaxPool | schema.AvgPool) -> tuple[int, int]:
@@ -45,8 +63,11 @@ def _pool_stride(layer: schema.MaxPool | schema.AvgPool) -> tuple[int, int]:
 
 def _window_layers(node: Node) -> list[keras.layers.Layer]:
     layer = node.layer
-    padding, pads = padding_plan(layer.padding)
     pad_name = node.name + PAD_SUFFIX
+    if layer.type in ("avg_pool", "max_pool"):
+        padding, pads = padding_plan(layer.padding)
+    else:
+        padding, pads = padding_plan(layer.padding, schema.pair(layer.kernel), schema.pair(layer.stride))
     if layer.type == "avg_pool":
         if pads is not None:
             return [PaddingExcludedAveragePooling2D(schema.pair(layer.pool), _pool_stride(layer), pads, name=node.name)]
@@ -106,18 +127,33 @@ def residual_add(node: Node) -> keras.layers.Layer:
     return keras.layers.Add(name=node.name)
 
 
+class StateHolder(Protocol):
+    """A training step that holds newer values of the model's variables than the variables do."""
+
+    def write_back(self) -> None:
+        """Assign the held values to the variables and hold nothing."""
+
+
 @dataclass
 class KerasNetwork:
     """A built network: the Keras model and how its layers map onto the neutral ones.
 
     ``groups`` maps every neutral layer name, in execution order, to the Keras layers it became
     (the last one carries the neutral name); ``outputs`` holds each neutral layer's output tensor.
+    ``state_holder`` is the step holding the variables' newest values (Keras on JAX), or None.
     """
 
     network: Network
     model: keras.Model
     groups: dict[str, tuple[keras.layers.Layer, ...]]
     outputs: dict[str, Any]
+    state_holder: StateHolder | None = None
+
+    def sync_variables(self) -> None:
+        """Give the variables the newest values a step holds: before anything reads or sets them."""
+        holder, self.state_holder = self.state_holder, None
+        if holder is not None:
+            holder.write_back()
 
     def input_signature(self) -> list[tf.TensorSpec]:
         """One NHWC batch (``floatx``: float32 unless float64 was asked for) of any size (and any

@@ -215,7 +215,8 @@ class KerasJaxFramework(KerasFramework):
     distribution = "jax"
     backend = JAX
     compiled_mode = None  # harness_keras.compile drives TensorFlow's XLA; this backend has no compiled mode here
-    eager_compiled_by = "Keras' jit_compile='auto', which jax.jit-compiles the step on this backend (XLA)"
+    eager_compiled_by = ("jax.jit on the plugin's stateless training step (harness_keras.jax_step), and Keras' "
+                         "jit_compile='auto' on inference (XLA)")
     float64_unavailable = ("under a float64 dtype policy, Keras (3.15) on JAX still computes batch norm in float32 (its "
                            "type promotion takes float64 with float32 to float32 on this backend)")
 

@@ -48,8 +48,10 @@ def _initializer_name(config: Any) -> str:
 
 
 def _same_pixels(traced: Traced, kernel: tuple[int, int], stride: tuple[int, int]) -> Any:
-    """The pixels TensorFlow's 'same' pads on this layer's input (known only for a fixed size)."""
+    """The pixels TensorFlow's 'same' pads on this layer's input (known for a fixed size, and at stride 1 for any)."""
     height, width = traced.input_shape[0], traced.input_shape[1]
+    if stride == (1, 1):  # 'same' at stride 1 pads kernel - 1 pixels whatever the size
+        height, width = kernel
     pads = resolve_padding("same", height, width, kernel, stride)
     return "TensorFlow same rule, per input size" if pads is None else list(pads)
 
@@ -78,6 +80,8 @@ def _window_settings(settings: EffectiveSettings, traced: Traced, layers: tuple[
         pixels, note = _same_pixels(traced, kernel, stride), "TensorFlow's own rule (odd pixel bottom/right)"
         if layer.type in ("max_pool", "avg_pool"):
             note += "; padded pixels never count in the pool"
+        elif layer.padding != "same":
+            note += "; at stride 1 exactly the spec's explicit pixels, padded inside the convolution"
     else:
         pixels, note = _explicit_pixels(layers)
     settings.add(name, "padding", Setting(padding, neutral=layer.padding, note=note))
@@ -160,6 +164,7 @@ def _runtime_settings(settings: EffectiveSettings, seed: int) -> None:
 
 def effective_settings(built: KerasNetwork, network: Network, seed: int) -> EffectiveSettings:
     """Every layer's, the optimizer's, the loss's and the runtime's settings as Keras holds them."""
+    built.sync_variables()  # the optimizer's learning rate is a variable
     settings = EffectiveSettings()
     for traced in network.trace:
         if not traced.node.children:

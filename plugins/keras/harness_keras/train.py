@@ -3,9 +3,9 @@
 The model is compiled with the spec's optimizer and loss (so ``model.fit`` and ``model.optimizer``
 work as usual). On TensorFlow one ``tf.function`` step computes the loss, the gradients, the
 update and the batch's correct count together, without the per-call overhead of
-``train_on_batch`` and its running metrics. On PyTorch and JAX the step is Keras' own
-``train_on_batch`` (compiled by XLA on JAX, eager on PyTorch, Keras' ``jit_compile="auto"``), with
-an accuracy metric reset every batch for the correct count.
+``train_on_batch`` and its running metrics. On JAX one ``jax.jit`` step does the same on values
+held between batches (:mod:`harness_keras.jax_step`). On PyTorch the step is Keras' own
+``train_on_batch`` (eager), with an accuracy metric reset every batch for the correct count.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from harness.spec import schema
 from harness.spec.schema import Train
-from harness_keras.backends import TENSORFLOW
+from harness_keras.backends import JAX, TENSORFLOW
 from harness_keras.build import KerasNetwork
 from harness_keras.runtime import BACKEND, keras, tf
 
@@ -93,6 +93,11 @@ def make_trainer(built: KerasNetwork, train: Train) -> Trainer:
     """Compile ``built.model`` for ``train`` and trace its training step."""
     model = built.model
     optimizer, loss_fn = make_optimizer(train.optimizer), make_loss()
+    if BACKEND == JAX:
+        from harness_keras.jax_step import StatelessStep
+
+        model.compile(optimizer=optimizer, loss=loss_fn, jit_compile=True)
+        return Trainer(optimizer, StatelessStep(built, optimizer, loss_fn))
     if BACKEND != TENSORFLOW:
         accuracy = keras.metrics.SparseCategoricalAccuracy(name=ACCURACY)
         model.compile(optimizer=optimizer, loss=loss_fn, metrics=[accuracy], jit_compile="auto")
@@ -115,11 +120,13 @@ def make_trainer(built: KerasNetwork, train: Train) -> Trainer:
 
 def predict(built: KerasNetwork, images: np.ndarray) -> np.ndarray:
     """Logits in inference mode, from the traced forward pass."""
+    built.sync_variables()
     return np.asarray(keras.ops.convert_to_numpy(built.forward(np.asarray(images, dtype=np.float32))), dtype=np.float32)
 
 
 def layer_outputs(built: KerasNetwork, images: np.ndarray) -> dict[str, np.ndarray]:
     """Every neutral layer's output in inference mode, in execution order."""
+    built.sync_variables()
     values = built.probe(np.asarray(images, dtype=np.float32))
     return {name: np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float32)
             for name, value in zip(built.outputs, values, strict=True)}

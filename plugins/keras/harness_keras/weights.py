@@ -36,6 +36,7 @@ def _variables(built: KerasNetwork) -> dict[str, dict[str, keras.Variable]]:
 
 def load_weights(built: KerasNetwork, weights: NeutralWeights) -> None:
     """Assign every neutral tensor to its Keras variable; every variable must be given exactly once."""
+    built.sync_variables()
     variables = _variables(built)
     for layer, tensors in variables.items():
         for name, variable in tensors.items():
@@ -53,6 +54,7 @@ def load_weights(built: KerasNetwork, weights: NeutralWeights) -> None:
 
 def export_weights(built: KerasNetwork) -> NeutralWeights:
     """Every weighted layer's tensors as numpy arrays in the neutral layout."""
+    built.sync_variables()
     return {
         layer: {name: np.array(variable.numpy()) for name, variable in tensors.items()}
         for layer, tensors in _variables(built).items()

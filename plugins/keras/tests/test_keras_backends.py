@@ -50,6 +50,57 @@ print(json.dumps({
 }))
 """
 
+HELD_STATE_PROGRAM = """
+import json
+import numpy as np
+from harness.testing.specs import inline_network
+from harness.neutral.weights import initial_weights
+from harness.plugins import framework_class
+
+framework = framework_class("keras-jax")(threads=1, seed=0)  # chooses the backend before Keras is imported
+from harness_keras.train import make_loss, make_optimizer
+network = inline_network(
+    [{"type": "conv", "filters": 3, "kernel": 3, "padding": 1, "activation": "relu"},
+     {"type": "batch_norm", "momentum": 0.9}, {"type": "max_pool", "pool": 2}],
+    [8, 8, 2], head={"type": "flatten", "hidden": [5]}, train={"optimizer": {"name": "adam"}, "batch_size": 4})
+weights = initial_weights(network, 1)
+rng = np.random.default_rng(0)
+batches = [(rng.random((4, 8, 8, 2), dtype=np.float32), rng.integers(0, network.spec.classes, 4)) for _ in range(3)]
+ours, keras_own = framework.build(network), framework.build(network)
+for built in (ours, keras_own):
+    framework.load_weights(built, weights)
+trainer = framework.prepare_training(ours, network.spec.train)
+keras_own.model.compile(optimizer=make_optimizer(network.spec.train.optimizer), loss=make_loss())
+losses = [framework.train_step(trainer, x, y).loss for x, y in batches]
+keras_losses = [float(keras_own.model.train_on_batch(x, y)) for x, y in batches]
+held = trainer.step.state is not None
+logits, keras_logits = framework.predict(ours, batches[0][0]), keras_own.model.predict_on_batch(batches[0][0])
+exported, keras_exported = framework.export_weights(ours), framework.export_weights(keras_own)
+framework.load_weights(ours, weights)
+print(json.dumps({
+    "losses": losses, "keras_losses": keras_losses, "held_between_steps": held,
+    "logits": float(np.abs(logits - keras_logits).max()),
+    "weights": max(float(np.abs(exported[l][n] - keras_exported[l][n]).max()) for l in exported for n in exported[l]),
+    "moving_mean_moved": not np.array_equal(exported["batch_norm_1"]["moving_mean"], weights["batch_norm_1"]["moving_mean"]),
+    "after_reload": framework.train_step(trainer, *batches[0]).loss,
+}))
+"""
+
+
+def test_keras_on_jax_holds_its_state_between_steps_and_trains_as_train_on_batch_does() -> None:
+    """The plugin's jitted step on held values (``harness_keras.jax_step``) gives Keras' own
+    ``train_on_batch``'s losses, weights and batch-norm statistics; a read writes the values back,
+    and a weight load in between is what the next step trains from."""
+    if KerasJaxFramework.unavailable_reason():
+        pytest.skip(KerasJaxFramework.unavailable_reason())
+    result = subprocess.run([sys.executable, "-c", HELD_STATE_PROGRAM], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["held_between_steps"]
+    assert report["losses"] == pytest.approx(report["keras_losses"], rel=1e-5)
+    assert report["logits"] < 1e-5 and report["weights"] < 1e-5 and report["moving_mean_moved"]
+    assert report["after_reload"] == pytest.approx(report["losses"][0], rel=1e-6)
+
 
 def test_the_keras_plugin_registers_keras_on_every_backend() -> None:
     found = frameworks()

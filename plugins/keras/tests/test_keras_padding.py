@@ -102,6 +102,24 @@ def test_conv_explicit_asymmetric_padding_is_zeros(framework: KerasFramework, ma
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+@pytest.mark.parametrize(("kernel", "padding", "stride", "size", "padding_layer"), [
+    (5, 2, 1, 7, False), (3, 1, 1, 6, False), (4, (1, 2, 1, 2), 1, 6, False),  # what 'same' pads at stride 1
+    (3, (2, 0, 1, 1), 1, 6, True), (3, 1, 2, 7, True), (3, 1, 2, 8, True),  # not 'same': a padding layer first
+], ids=["k5-p2", "k3-p1", "k4-p1212", "k3-asymmetric", "k3-p1-s2-odd", "k3-p1-s2-even"])
+def test_conv_explicit_padding_that_same_pads_anyway_needs_no_padding_layer(
+        framework: KerasFramework, make_network, kernel: int, padding, stride: int, size: int, padding_layer: bool) -> None:
+    """Explicit pixels equal to TensorFlow's 'same' at stride 1 are padded inside the convolution;
+    any other explicit padding keeps its ZeroPadding2D. Either way the result is the zero-padded sum."""
+    network = make_network([{"type": "conv", "filters": 2, "kernel": kernel, "stride": stride, "padding": as_spec(padding)}],
+                           [size, size, 2])
+    assert (len(framework.build(network).groups["conv_1"]) == 2) is padding_layer
+    images = np.random.default_rng(0).random((2, size, size, 2), dtype=np.float32)
+    got, params = run_layer(framework, network, images, "conv_1")
+    expected = apply_windows(images, kernel, stride, pads_of(padding, size, kernel, stride), 0.0,
+                             lambda w: np.tensordot(w, params["kernel"], axes=([1, 2, 3], [0, 1, 2])) + params["bias"])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
 @pytest.mark.parametrize(("padding", "size"), [("same", 5), ("same", 7), ((1, 0, 0, 1), 5), (1, 6)],
                          ids=["same-5", "same-7", "explicit_1001-5", "explicit_1-6"])
 def test_max_pool_never_picks_a_padded_pixel(framework: KerasFramework, make_network, padding, size: int) -> None:
