@@ -4,8 +4,9 @@
 # (explicitly, with --dataset; each report says so). The main report and E2 run at full length (all
 # 60,000 training images, the spec's epochs); the 224x224 specs (E1, E4), E5 and the two
 # initialisation companions train on a stated slice for fewer epochs than their spec (each report
-# says so at the top). Pass a report name to regenerate only that report; the two streams below are
-# how they were run side by side on 2 cores (stream A timing-grade, one job at a time).
+# says so at the top). Pass a report name to regenerate only that report. They were last run as two
+# streams side by side on 2 cores, each one job at a time: E3 then E1; E2, the two slice companions,
+# then E4; and E5 alone after both (its step-time findings need a quiet machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 only="${1:-}"
@@ -20,7 +21,6 @@ run() {  # run NAME ARGS...: one report folder
   fi
 }
 
-# --- stream A ---
 # E3a vs E3b, the main job, at full length: 10 epochs of all 60,000 training images, 3 seeds, in the
 # four frameworks the issue names (Keras on TensorFlow, PyTorch, Paddle, JAX), one thread, one job at
 # a time (about 90 minutes on 2 cores).
@@ -31,7 +31,6 @@ run toy_cnn_224 specs/toy_cnn_224.yaml --framework all --limit-train 128 --limit
 # need their weight file, see specs/mobilenetv2_heads.yaml).
 run mobilenetv2_heads specs/mobilenetv2_heads.yaml --variant gap --variant flatten --variant flatten_lr0_01 --framework all --limit-train 128 --limit-test 64 --epochs 1 --batch-size 16 --timeout 400 --threads 1
 
-# --- stream B ---
 # E2a/b/c at full length (10 epochs, 60,000 images) for its "not converged in 10 epochs" claims: one
 # seed in three frameworks (each (framework, seed) one replicate of the pooled verdict); Paddle's
 # size-agnostic head alone would take over an hour here.

@@ -124,6 +124,19 @@ def test_a_skipped_flatten_permutation_is_caught_at_the_dense_layer(framework: s
     assert not network["passed"]
 
 
+def test_distinct_networks_pairs_each_network_with_the_first_of_its_forward_pass(tmp_path: Path) -> None:
+    """The check-once rule, framework-free: the command's progress total and ``check_networks`` both
+    count the networks that stand for themselves."""
+    texts = {"tiny": TINY_SPEC.format(lr=0.1), "tiny_slow": TINY_SPEC.format(lr=0.01).replace("name: tiny", "name: tiny_slow"),
+             "tiny_wide": TINY_SPEC.format(lr=0.1).replace("name: tiny", "name: tiny_wide").replace("filters: 2", "filters: 3")}
+    for name, text in texts.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+    networks = [load_network(tmp_path / f"{name}.yaml") for name in ("tiny_slow", "tiny_wide", "tiny")]
+    pairs = parity.distinct_networks(networks)
+    assert [(network.key, first.key) for network, first in pairs] == [
+        ("tiny_slow", "tiny_slow"), ("tiny_wide", "tiny_wide"), ("tiny", "tiny_slow")]
+
+
 @needs("torch")
 def test_networks_that_differ_only_in_training_share_one_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two learning rates of one network are checked once, and both get that check under their own
