@@ -17,7 +17,7 @@ from harness.plugins import discover, frameworks, select_frameworks
 from harness.results import RunResults, read_run, write_model
 from harness.runner import parity
 from harness.runner.child import LocalExecutor
-from harness.spec import load_network
+from harness.spec import Network, load_network
 from run_support import TINY_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,14 +124,20 @@ def test_a_skipped_flatten_permutation_is_caught_at_the_dense_layer(framework: s
     assert not network["passed"]
 
 
+def tiny_networks(folder: Path, names: tuple[str, ...]) -> list[Network]:
+    """Of three tiny networks, ``names`` in that order: ``tiny``; ``tiny_slow``, which differs only in
+    its learning rate; ``tiny_wide``, which has a wider convolution."""
+    texts = {"tiny": TINY_SPEC.format(lr=0.1), "tiny_slow": TINY_SPEC.format(lr=0.01).replace("name: tiny", "name: tiny_slow"),
+             "tiny_wide": TINY_SPEC.format(lr=0.1).replace("name: tiny", "name: tiny_wide").replace("filters: 2", "filters: 3")}
+    for name in names:
+        (folder / f"{name}.yaml").write_text(texts[name])
+    return [load_network(folder / f"{name}.yaml") for name in names]
+
+
 def test_distinct_networks_pairs_each_network_with_the_first_of_its_forward_pass(tmp_path: Path) -> None:
     """The check-once rule, framework-free: the command's progress total and ``check_networks`` both
     count the networks that stand for themselves."""
-    texts = {"tiny": TINY_SPEC.format(lr=0.1), "tiny_slow": TINY_SPEC.format(lr=0.01).replace("name: tiny", "name: tiny_slow"),
-             "tiny_wide": TINY_SPEC.format(lr=0.1).replace("name: tiny", "name: tiny_wide").replace("filters: 2", "filters: 3")}
-    for name, text in texts.items():
-        (tmp_path / f"{name}.yaml").write_text(text)
-    networks = [load_network(tmp_path / f"{name}.yaml") for name in ("tiny_slow", "tiny_wide", "tiny")]
+    networks = tiny_networks(tmp_path, ("tiny_slow", "tiny_wide", "tiny"))
     pairs = parity.distinct_networks(networks)
     assert [(network.key, first.key) for network, first in pairs] == [
         ("tiny_slow", "tiny_slow"), ("tiny_wide", "tiny_wide"), ("tiny", "tiny_slow")]
@@ -141,12 +147,7 @@ def test_distinct_networks_pairs_each_network_with_the_first_of_its_forward_pass
 def test_networks_that_differ_only_in_training_share_one_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two learning rates of one network are checked once, and both get that check under their own
     name; a network with another layer is checked on its own."""
-    specs = {"tiny": TINY_SPEC.format(lr=0.1), "tiny_slow": TINY_SPEC.format(lr=0.01).replace("name: tiny", "name: tiny_slow"),
-             "tiny_wide": TINY_SPEC.format(lr=0.1).replace("name: tiny", "name: tiny_wide").replace("filters: 2", "filters: 3")}
-    networks = []
-    for name, text in specs.items():
-        (tmp_path / f"{name}.yaml").write_text(text)
-        networks.append(load_network(tmp_path / f"{name}.yaml"))
+    networks = tiny_networks(tmp_path, ("tiny", "tiny_slow", "tiny_wide"))
     prepared: list[str] = []
     real_prepare = parity.prepare
     monkeypatch.setattr(parity, "prepare", lambda network, *args, **options: prepared.append(network.key)
