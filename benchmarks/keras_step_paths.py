@@ -1,9 +1,10 @@
 """Where a Keras step's time goes between ``fit`` and the harness's way of training, per backend.
 
-The harness's Keras plugin trains on PyTorch through ``train_on_batch`` (one call per batch, the
-loss and an accuracy metric read back each step) with the framework's op determinism on, and on JAX
-through its own jitted stateless step (``harness_keras.jax_step``; ``train_on_batch`` until
-2026-12-06); ``benchmarks/native/keras_native.py`` trains through ``fit``. This script times the steps between,
+The harness's Keras plugin trains with the framework's op determinism on, through its own steps: on
+PyTorch an eager step without Keras' metrics (``harness_keras.torch_step``), on JAX a jitted
+stateless step (``harness_keras.jax_step``); until 2026-12-06 both called ``train_on_batch`` once a
+batch, the loss and an accuracy metric read back each step. ``benchmarks/native/keras_native.py``
+trains through ``fit``. This script times the steps between,
 one change at a time, on LeNet (E3a) and the same images, each variant in a fresh process with one
 thread, the variants interleaved round after round (a busy minute hits all alike):
 

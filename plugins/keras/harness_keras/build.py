@@ -31,12 +31,12 @@ INPUT_NAME = "images.input"
 """The input layer's name ('.' cannot occur in a neutral layer name, so it never collides)."""
 
 
-def same_at_any_size(pads: Pads, kernel: tuple[int, int], stride: tuple[int, int]) -> bool:
-    """Whether TensorFlow's ``same`` pads exactly ``pads`` whatever the input size: only at stride
-    1, where it pads ``kernel - 1`` pixels (the odd one after) on every size."""
+def same_pads_at_any_size(kernel: tuple[int, int], stride: tuple[int, int]) -> Pads | None:
+    """The pixels TensorFlow's ``same`` pads whatever the input size: known only at stride 1,
+    where it pads ``kernel - 1`` (the odd one after); None at other strides, where it depends on the size."""
     if stride != (1, 1):
-        return False
-    return pads == same_padding(kernel[0], kernel[0], 1) + same_padding(kernel[1], kernel[1], 1)
+        return None
+    return same_padding(kernel[0], kernel[0], 1) + same_padding(kernel[1], kernel[1], 1)
 
 
 def padding_plan(padding: schema.Padding, kernel: tuple[int, int] | None = None,
@@ -52,7 +52,7 @@ def padding_plan(padding: schema.Padding, kernel: tuple[int, int] | None = None,
     pads = explicit_padding(padding)
     if not pads or not any(pads):
         return "valid", None
-    if kernel is not None and stride is not None and same_at_any_size(pads, kernel, stride):
+    if kernel is not None and stride is not None and pads == same_pads_at_any_size(kernel, stride):
         return "same", None
     return "valid", pads
 

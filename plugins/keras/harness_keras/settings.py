@@ -17,7 +17,7 @@ from harness.spec import Network, schema
 from harness.spec.network import Traced
 from harness.spec.schema import InitFile
 from harness_keras.backends import TENSORFLOW
-from harness_keras.build import KerasNetwork
+from harness_keras.build import KerasNetwork, same_pads_at_any_size
 from harness_keras.layers import ConstantPadding2D, PaddingExcludedAveragePooling2D
 from harness_keras.runtime import BACKEND, keras, tf, thread_settings
 from harness_keras.train import (
@@ -49,10 +49,9 @@ def _initializer_name(config: Any) -> str:
 
 def _same_pixels(traced: Traced, kernel: tuple[int, int], stride: tuple[int, int]) -> Any:
     """The pixels TensorFlow's 'same' pads on this layer's input (known for a fixed size, and at stride 1 for any)."""
-    height, width = traced.input_shape[0], traced.input_shape[1]
-    if stride == (1, 1):  # 'same' at stride 1 pads kernel - 1 pixels whatever the size
-        height, width = kernel
-    pads = resolve_padding("same", height, width, kernel, stride)
+    pads = same_pads_at_any_size(kernel, stride)
+    if pads is None:
+        pads = resolve_padding("same", traced.input_shape[0], traced.input_shape[1], kernel, stride)
     return "TensorFlow same rule, per input size" if pads is None else list(pads)
 
 

@@ -1,11 +1,11 @@
 """Training and inference on graphs traced once: the fast path, as quick as ``model.fit``.
 
 The model is compiled with the spec's optimizer and loss (so ``model.fit`` and ``model.optimizer``
-work as usual). On TensorFlow one ``tf.function`` step computes the loss, the gradients, the
-update and the batch's correct count together, without the per-call overhead of
-``train_on_batch`` and its running metrics. On JAX one ``jax.jit`` step does the same on values
-held between batches (:mod:`harness_keras.jax_step`). On PyTorch the step is Keras' own
-``train_on_batch`` (eager), with an accuracy metric reset every batch for the correct count.
+work as usual), but trains through the plugin's own step, without the per-call overhead of
+``train_on_batch`` and its running metrics: the loss, the gradients, the update and the batch's
+correct count together. On TensorFlow the step is one ``tf.function``; on JAX one ``jax.jit`` step
+on values held between batches (:mod:`harness_keras.jax_step`); on PyTorch an eager step
+(:mod:`harness_keras.torch_step`), as PyTorch's backend of Keras has no compiled mode.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from harness.spec import schema
 from harness.spec.schema import Train
-from harness_keras.backends import JAX, TENSORFLOW
+from harness_keras.backends import JAX, TORCH
 from harness_keras.build import KerasNetwork
 from harness_keras.runtime import BACKEND, keras, tf
 
@@ -76,33 +76,19 @@ class Trainer:
         return float(loss), int(correct)
 
 
-ACCURACY = "accuracy"
-
-
-def _keras_step(model: keras.Model) -> Any:
-    """Keras' own compiled step: the batch's mean loss and its correct count."""
-
-    def step(images: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
-        logs = model.train_on_batch(images, labels, return_dict=True)
-        return logs["loss"], round(float(logs[ACCURACY]) * len(labels))
-
-    return step
-
-
 def make_trainer(built: KerasNetwork, train: Train) -> Trainer:
     """Compile ``built.model`` for ``train`` and trace its training step."""
     model = built.model
     optimizer, loss_fn = make_optimizer(train.optimizer), make_loss()
+    model.compile(optimizer=optimizer, loss=loss_fn, jit_compile=BACKEND == JAX)
     if BACKEND == JAX:
         from harness_keras.jax_step import StatelessStep
 
-        model.compile(optimizer=optimizer, loss=loss_fn, jit_compile=True)
         return Trainer(optimizer, StatelessStep(built, optimizer, loss_fn))
-    if BACKEND != TENSORFLOW:
-        accuracy = keras.metrics.SparseCategoricalAccuracy(name=ACCURACY)
-        model.compile(optimizer=optimizer, loss=loss_fn, metrics=[accuracy], jit_compile="auto")
-        return Trainer(optimizer, _keras_step(model))
-    model.compile(optimizer=optimizer, loss=loss_fn, jit_compile=False)
+    if BACKEND == TORCH:
+        from harness_keras.torch_step import EagerStep
+
+        return Trainer(optimizer, EagerStep(model, optimizer, loss_fn))
     optimizer.build(model.trainable_variables)
     variables = model.trainable_variables
 

@@ -50,14 +50,14 @@ print(json.dumps({
 }))
 """
 
-HELD_STATE_PROGRAM = """
-import json
+OWN_STEP_PROGRAM = """
+import json, sys
 import numpy as np
 from harness.testing.specs import inline_network
 from harness.neutral.weights import initial_weights
 from harness.plugins import framework_class
 
-framework = framework_class("keras-jax")(threads=1, seed=0)  # chooses the backend before Keras is imported
+framework = framework_class(sys.argv[1])(threads=1, seed=0)  # chooses the backend before Keras is imported
 from harness_keras.train import make_loss, make_optimizer
 network = inline_network(
     [{"type": "conv", "filters": 3, "kernel": 3, "padding": 1, "activation": "relu"},
@@ -70,15 +70,17 @@ ours, keras_own = framework.build(network), framework.build(network)
 for built in (ours, keras_own):
     framework.load_weights(built, weights)
 trainer = framework.prepare_training(ours, network.spec.train)
-keras_own.model.compile(optimizer=make_optimizer(network.spec.train.optimizer), loss=make_loss())
-losses = [framework.train_step(trainer, x, y).loss for x, y in batches]
-keras_losses = [float(keras_own.model.train_on_batch(x, y)) for x, y in batches]
-held = trainer.step.state is not None
+keras_own.model.compile(optimizer=make_optimizer(network.spec.train.optimizer), loss=make_loss(), metrics=["accuracy"])
+steps = [framework.train_step(trainer, x, y) for x, y in batches]
+keras_logs = [keras_own.model.train_on_batch(x, y, return_dict=True) for x, y in batches]
+held = getattr(trainer.step, "state", None) is not None  # JAX's step holds the values
 logits, keras_logits = framework.predict(ours, batches[0][0]), keras_own.model.predict_on_batch(batches[0][0])
 exported, keras_exported = framework.export_weights(ours), framework.export_weights(keras_own)
 framework.load_weights(ours, weights)
 print(json.dumps({
-    "losses": losses, "keras_losses": keras_losses, "held_between_steps": held,
+    "losses": [s.loss for s in steps], "keras_losses": [float(l["loss"]) for l in keras_logs],
+    "correct": [s.correct for s in steps], "keras_correct": [round(float(l["accuracy"]) * 4) for l in keras_logs],
+    "held_between_steps": held,
     "logits": float(np.abs(logits - keras_logits).max()),
     "weights": max(float(np.abs(exported[l][n] - keras_exported[l][n]).max()) for l in exported for n in exported[l]),
     "moving_mean_moved": not np.array_equal(exported["batch_norm_1"]["moving_mean"], weights["batch_norm_1"]["moving_mean"]),
@@ -87,17 +89,21 @@ print(json.dumps({
 """
 
 
-def test_keras_on_jax_holds_its_state_between_steps_and_trains_as_train_on_batch_does() -> None:
-    """The plugin's jitted step on held values (``harness_keras.jax_step``) gives Keras' own
-    ``train_on_batch``'s losses, weights and batch-norm statistics; a read writes the values back,
-    and a weight load in between is what the next step trains from."""
-    if KerasJaxFramework.unavailable_reason():
-        pytest.skip(KerasJaxFramework.unavailable_reason())
-    result = subprocess.run([sys.executable, "-c", HELD_STATE_PROGRAM], capture_output=True, text=True, timeout=300)
+@pytest.mark.parametrize("name", BACKENDS)
+def test_the_plugins_own_step_trains_as_train_on_batch_does(name: str) -> None:
+    """The plugin's own step (``harness_keras.jax_step``'s jitted step on held values,
+    ``harness_keras.torch_step``'s eager one) gives Keras' own ``train_on_batch``'s losses, correct
+    counts, weights and batch-norm statistics; on JAX a read writes the held values back; on both,
+    a weight load in between is what the next step trains from."""
+    cls, backend = BACKENDS[name]
+    if cls.unavailable_reason():
+        pytest.skip(cls.unavailable_reason())
+    result = subprocess.run([sys.executable, "-c", OWN_STEP_PROGRAM, name], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["held_between_steps"]
+    assert report["held_between_steps"] == (backend == "jax")
     assert report["losses"] == pytest.approx(report["keras_losses"], rel=1e-5)
+    assert report["correct"] == report["keras_correct"]
     assert report["logits"] < 1e-5 and report["weights"] < 1e-5 and report["moving_mean_moved"]
     assert report["after_reload"] == pytest.approx(report["losses"][0], rel=1e-6)
 
