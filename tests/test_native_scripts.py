@@ -1,6 +1,6 @@
 """The native side of ``benchmarks/native_overhead.py``: a native script's extra options reach it
 (``--native-arg``) and say so in what is recorded, Keras' ``--accuracy`` trains with the metric, and
-``benchmarks/keras_step_paths.py``'s variants train."""
+the variants of ``benchmarks/keras_step_paths.py`` and ``benchmarks/jax_step_paths.py`` train."""
 
 from __future__ import annotations
 
@@ -71,3 +71,17 @@ def test_each_keras_step_path_trains_two_epochs(images: Path, variant: str) -> N
                                 str(images), "--batch-size", "32"], env=env, capture_output=True, text=True, check=True)
     medians = json.loads(completed.stdout.strip().splitlines()[-1])
     assert len(medians) == 2 and all(median > 0 for median in medians)
+
+
+def test_the_jax_step_paths_time_each_variant_against_the_native_step() -> None:
+    """``benchmarks/jax_step_paths.py`` (one process, the variants interleaved): a ratio to the
+    native step for each variant asked for, the plugin's own step among them."""
+    needs("jax")
+    variants = ["native", "+count", "+device_put", "plugin", "plugin-without-device_put"]
+    completed = subprocess.run([sys.executable, str(BENCHMARKS / "jax_step_paths.py"), "--rounds", "2", "--images", "128",
+                                "--batch-size", "32", "--variants", ",".join(variants)],
+                               capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    rows = {line.split()[0]: line.split()[1:] for line in completed.stdout.splitlines()[2:]}
+    assert list(rows) == variants and rows["native"][1:] == ["1.000,", "1.000", "[1.000,", "1.000]"], completed.stdout
+    assert all(float(row[0]) > 0 and float(row[1].rstrip(",")) > 0 for row in rows.values()), completed.stdout

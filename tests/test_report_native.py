@@ -19,10 +19,9 @@ from harness.report.summary import groups, summary_blocks
 
 
 def anchor(framework: str, ratio: float, network: str = "lenet", mode: str = "eager",
-           rounds: list[float] | None = None) -> Anchor:
+           rounds: list[float] | None = None, measured: str = "2026-12-06, 3200 images, 1 thread(s)") -> Anchor:
     return Anchor(network=network, framework=framework, mode=mode, native=f"plain {framework} loop", harness_ms=10.0 * ratio,
-                  native_ms=10.0, ratio=ratio, rounds=rounds or [ratio], load=[1.0, 1.2],
-                  measured="2026-12-06, 3200 images, 1 thread(s)")
+                  native_ms=10.0, ratio=ratio, rounds=rounds or [ratio], load=[1.0, 1.2], measured=measured)
 
 
 def anchors(*items: Anchor) -> dict[tuple[str, str, str], Anchor]:
@@ -44,6 +43,14 @@ def test_each_covered_framework_is_a_row_with_its_verdict() -> None:
     text = native.overhead_text("lenet", covered["lenet"])
     assert "committed measurement 2026-12-06, 3200 images, 1 thread(s); 1-minute load 1.0-1.2" in text
     assert "95% Student-t interval of the rounds' geometric mean" in text
+
+
+def test_rows_measured_on_several_days_name_each_setting_once_with_its_dates() -> None:
+    rows = [anchor("keras", 1.0), anchor("torch", 1.0, measured="2026-12-07, 3200 images, 1 thread(s)"),
+            anchor("jax", 1.0, measured="2026-12-07, 3200 images, 1 thread(s)"),
+            anchor("paddle", 1.0, measured="2026-12-08, 640 images, 2 thread(s)")]
+    assert ("(committed measurements 2026-12-06 and 2026-12-07, 3200 images, 1 thread(s); 2026-12-08, 640 images, "
+            "2 thread(s); 1-minute load 1.0-1.2)") in native.overhead_text("lenet", rows)
 
 
 @pytest.mark.parametrize(("ratio", "verdict"), [

@@ -179,13 +179,24 @@ def overhead_table(network: str, covered: list[Anchor]) -> Table:
                  title=f"{network}: harness against each framework's own native loop")
 
 
+def measured_text(covered: list[Anchor]) -> str:
+    """When and how the rows were measured, each setting once with its dates ("2026-12-06 and
+    2026-12-07, 3200 images, 1 thread(s)")."""
+    dates_by_setting: dict[str, list[str]] = {}
+    for measured in sorted({anchor.measured for anchor in covered}):
+        date, _, setting = measured.partition(", ")
+        dates_by_setting.setdefault(setting, []).append(date)
+    count = sum(map(len, dates_by_setting.values()))
+    parts = [", ".join(filter(None, (" and ".join(dates), setting))) for setting, dates in dates_by_setting.items()]
+    return f"committed measurement{'s' if count > 1 else ''} {'; '.join(parts)}"
+
+
 def overhead_text(network: str, covered: list[Anchor]) -> str:
     """What the table measured, and how its verdicts are reached."""
-    dates = sorted({anchor.measured for anchor in covered})
     loads = [load for anchor in covered for load in anchor.load]
     return (f"{network}: the harness's step time against the same network in each framework's own plain training "
-            f"loop (`benchmarks/native/`), on the same images, in interleaved rounds (committed measurement "
-            f"{'; '.join(dates)}; 1-minute load {min(loads):.1f}-{max(loads):.1f}). The ratio is the median over rounds "
+            f"loop (`benchmarks/native/`), on the same images, in interleaved rounds ({measured_text(covered)}; "
+            f"1-minute load {min(loads):.1f}-{max(loads):.1f}). The ratio is the median over rounds "
             f"of harness / native. The harness promises at most {LIMIT}: that holds when the 95% Student-t interval of "
             f"the rounds' geometric mean lies below {LIMIT}, is contradicted when it lies above, and is otherwise "
             "undecided, with the rounds that would decide it at the spread seen (80% power). The interval covers the "
