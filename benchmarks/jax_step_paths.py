@@ -54,13 +54,19 @@ SPEC = Path(__file__).resolve().parents[1] / "specs" / "lenet.yaml"
 Step = Callable[[np.ndarray, np.ndarray], object]
 
 
-def plugin_model() -> nnx.Module:
-    """The harness's LeNet as the JAX plugin builds it, as one NNX module."""
+def plugin_build() -> tuple[Any, Any, Any]:
+    """The JAX plugin (one thread, CPU), the spec's LeNet and the plugin's build of it."""
     from harness.plugins import framework_class
     from harness.spec import load_network
 
     framework = framework_class("jax")(device="cpu", threads=1, seed=0)
-    built = framework.build(load_network(SPEC, None))
+    network = load_network(SPEC, None)
+    return framework, network, framework.build(network)
+
+
+def plugin_model() -> nnx.Module:
+    """The harness's LeNet as the JAX plugin builds it, as one NNX module."""
+    _, _, built = plugin_build()
     return nnx.merge(built.train_graph, built.params, built.rest)
 
 
@@ -100,12 +106,8 @@ def plain_step(variant: str) -> Step:
 def plugin_step(variant: str) -> Step:
     """The JAX plugin's build and ``train_step``, then ``synchronize``, as a job calls them (for
     ``plugin-without-device_put``, its trainer's compiled step called with the numpy batch)."""
-    from harness.plugins import framework_class
-    from harness.spec import load_network
-
-    framework = framework_class("jax")(device="cpu", threads=1, seed=0)
-    network = load_network(SPEC, None)
-    trainer = framework.prepare_training(framework.build(network), network.spec.train)
+    framework, network, built = plugin_build()
+    trainer = framework.prepare_training(built, network.spec.train)
 
     def step(images: np.ndarray, labels: np.ndarray) -> object:
         result = framework.train_step(trainer, images, labels)
