@@ -136,7 +136,7 @@ def epoch_median_ms(step: Step, images: np.ndarray, labels: np.ndarray, order: n
 
 
 def main() -> int:
-    from scipy import stats
+    from harness.report.native import overhead_verdict
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=30)
@@ -162,11 +162,11 @@ def main() -> int:
     width = max(map(len, variants))
     print(f"{'variant':<{width}} {'median ms':>9}  ratio to native: median, geometric mean [95% t interval]")
     for variant in variants:
-        logs = [math.log(a / b) for a, b in zip(medians[variant], medians["native"])]
-        mean = statistics.fmean(logs)
-        half = stats.t.ppf(0.975, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs)) if len(logs) > 1 else 0.0
-        print(f"{variant:<{width}} {statistics.median(medians[variant]):>9.2f}  {math.exp(statistics.median(logs)):.3f}, "
-              f"{math.exp(mean):.3f} [{math.exp(mean - half):.3f}, {math.exp(mean + half):.3f}]")
+        ratios = [a / b for a, b in zip(medians[variant], medians["native"])]
+        overhead = overhead_verdict(ratios)  # the native anchors' geometric mean and t interval
+        interval = f" [{overhead.low:.3f}, {overhead.high:.3f}]" if overhead.low is not None and overhead.high is not None else ""
+        print(f"{variant:<{width}} {statistics.median(medians[variant]):>9.2f}  "
+              f"{math.exp(statistics.median(map(math.log, ratios))):.3f}, {overhead.ratio:.3f}{interval}")
     return 0
 
 
