@@ -77,7 +77,7 @@ def test_the_jax_step_paths_time_each_variant_against_the_native_step() -> None:
     """``benchmarks/jax_step_paths.py`` (one process, the variants interleaved): a ratio to the
     native step for each variant asked for, the plugin's own step among them."""
     needs("jax")
-    variants = ["native", "+count", "+device_put", "plugin", "plugin-without-device_put"]
+    variants = ["native", "+count", "+device_put", "plugin"]
     completed = subprocess.run([sys.executable, str(BENCHMARKS / "jax_step_paths.py"), "--rounds", "2", "--images", "128",
                                 "--batch-size", "32", "--variants", ",".join(variants)],
                                capture_output=True, text=True, timeout=300)

@@ -26,14 +26,13 @@ State = tuple[list[Any], list[Any], list[Any]]
 
 
 class StatelessStep:
-    """``step(images, labels) -> (loss, correct)`` on values held between calls."""
+    """``step(images, labels) -> (loss, correct)`` on values held between calls; the optimizer comes built."""
 
     def __init__(self, built: KerasNetwork, optimizer: keras.optimizers.Optimizer, loss_fn: keras.losses.Loss) -> None:
         self.built = built
         self.optimizer = optimizer
         self.state: State | None = None
         model = built.model
-        optimizer.build(model.trainable_variables)
 
         def loss_and_outputs(trainable: list[Any], non_trainable: list[Any], images: Any, labels: Any) -> Any:
             logits, non_trainable = model.stateless_call(trainable, non_trainable, images, training=True)

@@ -17,12 +17,11 @@ from harness_keras.runtime import keras
 
 
 class EagerStep:
-    """``step(images, labels) -> (loss, correct)``, both as tensors on the model's device."""
+    """``step(images, labels) -> (loss, correct)``, both as tensors on the model's device; the optimizer comes built."""
 
     def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer, loss_fn: keras.losses.Loss) -> None:
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.variables = model.trainable_variables
-        optimizer.build(self.variables)
 
     def __call__(self, images: Any, labels: Any) -> tuple[torch.Tensor, torch.Tensor]:
         images, labels = keras.ops.convert_to_tensor(images), keras.ops.convert_to_tensor(labels)

@@ -81,6 +81,7 @@ def make_trainer(built: KerasNetwork, train: Train) -> Trainer:
     model = built.model
     optimizer, loss_fn = make_optimizer(train.optimizer), make_loss()
     model.compile(optimizer=optimizer, loss=loss_fn, jit_compile=BACKEND == JAX)
+    optimizer.build(model.trainable_variables)
     if BACKEND == JAX:
         from harness_keras.jax_step import StatelessStep
 
@@ -89,7 +90,6 @@ def make_trainer(built: KerasNetwork, train: Train) -> Trainer:
         from harness_keras.torch_step import EagerStep
 
         return Trainer(optimizer, EagerStep(model, optimizer, loss_fn))
-    optimizer.build(model.trainable_variables)
     variables = model.trainable_variables
 
     def step(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
