@@ -44,7 +44,8 @@ def test_the_native_options_are_named_in_the_recorded_idiom() -> None:
 
 
 def test_keras_fit_counts_the_accuracy_when_asked(images: Path) -> None:
-    """``--native-arg=--accuracy`` reaches the script, whose ``fit`` then counts the metric."""
+    """The Keras script's ``--accuracy`` makes ``fit`` count the metric (that ``--native-arg`` reaches
+    the script through :func:`native_step_ms`: the next test)."""
     needs("keras")
     command = [sys.executable, str(BENCHMARKS / "native" / "keras_native.py"), "lenet", str(images), "--epochs", "1",
                "--batch-size", "32"]
@@ -53,7 +54,6 @@ def test_keras_fit_counts_the_accuracy_when_asked(images: Path) -> None:
                       for extra in ([], ["--accuracy"]))
     assert "accuracy" not in plain and 0 <= counted["accuracy"] <= 1
     assert plain["steps"] == counted["steps"] == 3
-    assert native_step_ms("keras", "lenet", images, 1, 0, 32, options=["--accuracy"]) > 0
 
 
 def test_a_script_without_the_option_refuses_it(images: Path) -> None:

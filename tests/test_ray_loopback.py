@@ -58,13 +58,14 @@ def names(processes: list[psutil.Process]) -> set[str]:
 
 
 def test_an_embedded_ray_listens_on_loopback_only(tmp_path: Path, fake_plugin: None) -> None:
-    """While a job runs (it hangs until its timeout), read the listening sockets of Ray's processes."""
+    """While a job runs (it hangs until its timeout, 10 s from its start: the sockets are read the
+    moment its worker is seen), read the listening sockets of Ray's processes."""
     pytest.importorskip("ray")
     temp = tempfile.mkdtemp(prefix="hray", dir="/tmp")  # Ray's socket paths have a length limit
     env = {name: value for name, value in os.environ.items() if name not in (LOCAL_ONLY_ENV, AUTH_MODE_ENV, *TOKEN_ENVS)}
     env["RAY_TMPDIR"] = temp
     command = [sys.executable, "-m", "harness", "run", str(write_spec(tmp_path)), "--framework", "fake_hang", "--quiet",
-               "--executor", "ray", "--threads", "1", "--timeout", "20", "--no-report", "--out", str(tmp_path / "out")]
+               "--executor", "ray", "--threads", "1", "--timeout", "10", "--no-report", "--out", str(tmp_path / "out")]
     driver = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     sockets: dict[str, set[tuple[str, int]]] = {}
     try:

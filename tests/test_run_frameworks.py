@@ -27,6 +27,8 @@ SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 HEAVY_INPUT = 224 * 224
 TRAIN_SLICE, BATCH = 36, 8
 """Four full batches and a partial one of 4 images."""
+HEAVY_SLICE, HEAVY_BATCH = 10, 4
+"""At 224 x 224 (a step there takes seconds on one thread): two full batches and a partial one of 2."""
 
 
 def fashion_mnist_here() -> bool:
@@ -72,7 +74,8 @@ def only_job(out: Path) -> dict:
 
 
 def network_cases() -> list[pytest.param]:
-    """The first network of every spec, and the size-agnostic one (its batches come by size bucket)."""
+    """The first network of every spec, and the size-agnostic one (its batches come by size bucket),
+    each with its training slice and batch size."""
     cases = []
     for spec in SPECS:
         networks = load_networks(spec)
@@ -80,16 +83,19 @@ def network_cases() -> list[pytest.param]:
         for network in chosen:
             height, width, _ = network.input_shape
             heavy = (height or 0) * (width or 0) >= HEAVY_INPUT
-            cases.append(pytest.param(spec, network.variant, id=network.key, marks=[pytest.mark.slow] if heavy else []))
+            images, batch = (HEAVY_SLICE, HEAVY_BATCH) if heavy else (TRAIN_SLICE, BATCH)
+            cases.append(pytest.param(spec, network.variant, images, batch, id=network.key,
+                                      marks=[pytest.mark.slow] if heavy else []))
     return cases
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-@pytest.mark.parametrize(("spec", "variant"), network_cases())
-def test_every_spec_trains_one_epoch(spec: Path, variant: str | None, framework: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("spec", "variant", "images", "batch"), network_cases())
+def test_every_spec_trains_one_epoch(spec: Path, variant: str | None, images: int, batch: int, framework: str,
+                                     tmp_path: Path) -> None:
     out = tmp_path / "out"
-    args = [str(spec), "--framework", framework, "--epochs", "1", "--limit-train", str(TRAIN_SLICE), "--limit-test", "16",
-            "--batch-size", str(BATCH), "--dataset", DATASET, "--out", str(out)]
+    args = [str(spec), "--framework", framework, "--epochs", "1", "--limit-train", str(images), "--limit-test", str(2 * batch),
+            "--batch-size", str(batch), "--dataset", DATASET, "--out", str(out)]
     code, output = harness_run(*args, *(["--variant", variant] if variant else []))
     assert code == 0, output
     job = only_job(out)
@@ -97,7 +103,7 @@ def test_every_spec_trains_one_epoch(spec: Path, variant: str | None, framework:
     (epoch,) = job["history"]
     # every batch trained, the partial last one too (a size-agnostic network has one per size bucket)
     agnostic = load_network(spec, variant).spec.size_agnostic
-    assert epoch["steps"] >= math.ceil(TRAIN_SLICE / BATCH) if agnostic else epoch["steps"] == math.ceil(TRAIN_SLICE / BATCH)
+    assert epoch["steps"] >= math.ceil(images / batch) if agnostic else epoch["steps"] == math.ceil(images / batch)
     assert epoch["test_accuracy"] is not None
     oracle = json.loads((out / "results.json").read_text())["networks"][job["network"]]
     assert job["params"] == oracle["params"]
@@ -142,12 +148,16 @@ def test_a_huge_learning_rate_is_marked_diverged(framework: str, tmp_path: Path)
 
 @pytest.mark.slow
 def test_shared_init_gives_every_framework_the_same_first_loss(tmp_path: Path) -> None:
+    """Every framework from the same neutral weights, on the same batches in the same order. The
+    run's parity checks are left out (``--no-parity``): the training parity a run with ``--init
+    shared`` adds is tested with two plugins in tests/test_train_parity.py, and the frameworks'
+    training against the reference there and in the conformance kit."""
     if len(INSTALLED) < 2:
         pytest.skip("needs two installed frameworks")
     out = tmp_path / "out"
     code, output = harness_run(str(ROOT / "specs" / "lenet.yaml"), "--framework", ",".join(INSTALLED), "--init", "shared",
                                "--epochs", "1", "--limit-train", "64", "--limit-test", "16", "--dataset", DATASET,
-                               "--out", str(out))
+                               "--no-parity", "--out", str(out))
     assert code == 0, output
     jobs = [read_job(path).model_dump(mode="json") for path in (out / "jobs").glob("*.json")]
     first = {job["framework"]: job["first_step_losses"][0] for job in jobs}
@@ -155,8 +165,3 @@ def test_shared_init_gives_every_framework_the_same_first_loss(tmp_path: Path) -
     assert max(first.values()) - min(first.values()) < 1e-4, first
     assert len({job["batch_order"] for job in jobs}) == 1, "the frameworks trained on different batches"
     assert len({tuple(job["first_step_batches"]) for job in jobs}) == 1
-    training = json.loads((out / "results.json").read_text())["train_parity"]
-    exact = [name for name in INSTALLED if discover().frameworks[name].framework.float64_unavailable is None]
-    assert len(training) == sum(len(names) + len(names) * (len(names) - 1) // 2 for names in (exact, INSTALLED))
-    assert {pair["dtype"] for pair in training} == {"float32"} | ({"float64"} if exact else set())
-    assert all(pair["passed"] and pair["steps"] == 5 for pair in training), training

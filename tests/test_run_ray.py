@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
+from harness.plugins import discover, select_frameworks
 from harness.results import JobResult, RunResults, read_job, read_run
 from harness.runner.jobs import RunOptions, plan_jobs
 from harness.runner.orchestrator import Orchestrator
@@ -103,12 +104,13 @@ def test_a_killed_worker_is_recorded_and_the_other_jobs_finish(tmp_path: Path, f
 
 def test_a_timeout_is_recorded(tmp_path: Path, fake_plugin: None) -> None:
     out = tmp_path / "out"
-    # long enough for the hung job to finish its first epoch even at niceness 19 on a busy machine
-    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake_hang,fake", "--timeout", "20",
+    # long enough for the hung job to finish its first epoch even at niceness 19 on a busy machine (the
+    # clock starts with the job's process on its node, as a local job's does: the local test takes 8 s)
+    code, output = harness_run(str(write_spec(tmp_path)), "--framework", "fake_hang,fake", "--timeout", "12",
                                "--executor", "ray", "--out", str(out))
     assert code == 1, output
     hung = job_file(out, "fake_hang")
-    assert hung["status"] == "timeout" and "20 s timeout" in hung["reason"]
+    assert hung["status"] == "timeout" and "12 s timeout" in hung["reason"]
     assert [epoch["epoch"] for epoch in hung["history"]] == [1]
     assert job_file(out, "fake")["status"] == "ok"
 
@@ -175,16 +177,9 @@ def test_a_job_no_node_can_run_is_refused_before_anything_starts(tmp_path: Path,
     assert "Traceback" not in result.output and not list((tmp_path / "out").glob("jobs/*.json"))
 
 
-def test_params_and_parity_run_on_ray() -> None:
-    """The same executor option on every command: the parity check's weights and batches travel
-    with its task and its layer outputs come back (the node works in a folder of its own)."""
+def test_params_run_on_ray() -> None:
+    """The same executor option on every command: params counts in a Ray task (parity, below)."""
     pytest.importorskip("torch")
-    parity = CliRunner().invoke(main, ["parity", "specs/lenet.yaml", "--framework", "torch", "--threads", "1",
-                                       "--executor", "ray", "--json"])
-    assert parity.exit_code == 0, parity.output
-    [result] = json.loads(parity.output)
-    assert result["passed"] and not result["failures"] and result["round_trip_max_abs"] == {"torch": 0.0}
-    assert [(pair["a"], pair["b"]) for pair in result["pairs"]] == [("reference", "torch")]
     params = CliRunner().invoke(main, ["params", "specs/lenet.yaml", "--framework", "torch", "--threads", "1",
                                        "--executor", "ray", "--json"])
     assert params.exit_code == 0, params.output
@@ -193,7 +188,13 @@ def test_params_and_parity_run_on_ray() -> None:
 
 @pytest.mark.slow
 def test_parity_of_lenet_in_every_framework_on_ray() -> None:
+    """The parity check's weights and batches travel with each framework's task and its layer
+    outputs come back (the node works in a folder of its own)."""
     result = CliRunner().invoke(main, ["parity", "specs/lenet.yaml", "--framework", "all", "--threads", "1",
-                                       "--executor", "ray"])
+                                       "--executor", "ray", "--json"])
     assert result.exit_code == 0, result.output
-    assert "parity holds for all 1 networks" in result.output and "failed" not in result.output
+    [network] = json.loads(result.output)
+    installed = select_frameworks("all", discover()).names
+    assert network["passed"] and not network["failures"]
+    assert network["round_trip_max_abs"] == {name: 0.0 for name in installed}
+    assert {("reference", name) for name in installed} <= {(pair["a"], pair["b"]) for pair in network["pairs"]}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -91,21 +90,31 @@ def _import(source: Path, spec: Path, output: Path, *extra: str) -> None:
     assert "sha256" in result.stdout
 
 
-def logits_in(framework: str, network: Network, weights: Path, images: Path, folder: Path) -> np.ndarray:
-    """The logits ``framework`` computes for ``images`` with the weight file loaded (one worker)."""
-    output = folder / f"{framework}-{weights.stem}.npz"
-    request = ParityRequest(framework=framework, threads=1, network=ResolvedNetwork.of(network), weights=str(weights),
-                            inputs=[str(images)], outputs=[str(output)])
-    [outcome] = run_all(LocalExecutor(DISCOVERY), [request], timeout=600)
-    assert isinstance(outcome.result, ParityResult), f"{framework}: {outcome.error or outcome.output_tail[-2000:]}"
-    with np.load(output) as outputs:
-        return outputs[list(network.walk())[-1].name]
+def logits_of(runs: list[tuple[str, Path]], network: Network, images: Path, folder: Path) -> list[np.ndarray]:
+    """The logits each (framework, weight file) computes for ``images``, in one local executor: a
+    framework's runs share its warm worker (imported and built once), two workers at a time."""
+    outputs = [folder / f"{framework}-{weights.stem}.npz" for framework, weights in runs]
+    requests = [ParityRequest(framework=framework, threads=1, network=ResolvedNetwork.of(network), weights=str(weights),
+                              inputs=[str(images)], outputs=[str(output)])
+                for (framework, weights), output in zip(runs, outputs, strict=True)]
+    logits = []
+    for (framework, _), outcome, output in zip(runs, run_all(LocalExecutor(DISCOVERY, warm_workers=2), requests, timeout=600),
+                                               outputs, strict=True):
+        assert isinstance(outcome.result, ParityResult), f"{framework}: {outcome.error or outcome.output_tail[-2000:]}"
+        with np.load(output) as layers:
+            logits.append(layers[list(network.walk())[-1].name])
+    return logits
 
 
-def logits_everywhere(network: Network, weights: Path, images: Path, folder: Path) -> dict[str, np.ndarray]:
-    """Every available framework's logits, one worker each, two workers at a time."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(AVAILABLE, pool.map(lambda name: logits_in(name, network, weights, images, folder), AVAILABLE)))
+def check_everywhere(source: np.ndarray, network: Network, weights: Path, images: Path, folder: Path, layer: str,
+                     framework: str) -> None:
+    """Every available framework gives ``source`` from ``weights``, and ``framework`` does not once a
+    weight of ``layer`` is moved (the comparison can fail): all in one executor."""
+    wrong = perturbed(weights, network, layer, folder)
+    *everywhere, moved = logits_of([(name, weights) for name in AVAILABLE] + [(framework, wrong)], network, images, folder)
+    assert_same_logits(source, dict(zip(AVAILABLE, everywhere, strict=True)))
+    with pytest.raises(AssertionError, match="logits differ"):
+        assert_same_logits(source, {framework: moved})
 
 
 def perturbed(path: Path, network: Network, layer: str, folder: Path) -> Path:
@@ -147,12 +156,8 @@ def test_a_keras_mobilenetv2_gives_its_own_logits_in_every_framework(small_mobil
     _images(network, tmp_path / "images.npy")
     _python(KERAS_MODEL, tmp_path / "mobilenetv2.keras", tmp_path / "images.npy", tmp_path / "keras_logits.npy")
     _import(tmp_path / "mobilenetv2.keras", small_mobilenet_spec, tmp_path / "mobilenetv2.npz", "--variant", "gap")
-    source = np.load(tmp_path / "keras_logits.npy")
-    assert_same_logits(source, logits_everywhere(network, tmp_path / "mobilenetv2.npz", tmp_path / "images.npy", tmp_path))
-    wrong = perturbed(tmp_path / "mobilenetv2.npz", network, "conv_10", tmp_path)
-    with pytest.raises(AssertionError, match="logits differ"):
-        assert_same_logits(source, {"torch" if HAS_TORCH else "keras": logits_in(
-            "torch" if HAS_TORCH else "keras", network, wrong, tmp_path / "images.npy", tmp_path)})
+    check_everywhere(np.load(tmp_path / "keras_logits.npy"), network, tmp_path / "mobilenetv2.npz", tmp_path / "images.npy",
+                     tmp_path, "conv_10", "torch" if HAS_TORCH else "keras")
 
 
 @pytest.mark.slow
@@ -163,12 +168,9 @@ def test_a_torch_lenet_state_dict_gives_its_own_logits_in_every_framework(tmp_pa
     _images(network, tmp_path / "images.npy")
     _python(TORCH_MODEL, tmp_path / "lenet.pt", tmp_path / "images.npy", tmp_path / "torch_logits.npy")
     _import(tmp_path / "lenet.pt", spec, tmp_path / "lenet.npz")
-    source = np.load(tmp_path / "torch_logits.npy")
-    assert_same_logits(source, logits_everywhere(network, tmp_path / "lenet.npz", tmp_path / "images.npy", tmp_path))
     # The first dense layer reads the flatten: a weight moved there shows that its rows were reordered right.
-    wrong = perturbed(tmp_path / "lenet.npz", network, "head_dense_1", tmp_path)
-    with pytest.raises(AssertionError, match="logits differ"):
-        assert_same_logits(source, {"torch": logits_in("torch", network, wrong, tmp_path / "images.npy", tmp_path)})
+    check_everywhere(np.load(tmp_path / "torch_logits.npy"), network, tmp_path / "lenet.npz", tmp_path / "images.npy",
+                     tmp_path, "head_dense_1", "torch")
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")

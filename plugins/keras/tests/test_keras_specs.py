@@ -20,6 +20,9 @@ from harness_keras.runtime import keras
 
 SPEC_DIR = Path(__file__).resolve().parents[3] / "specs"
 BATCH = 2
+# One pytest-xdist worker runs the whole module (make test: --dist loadgroup), so each network is
+# built once (the module-scoped fixture below), not once per worker: MobileNetV2 takes a second.
+pytestmark = pytest.mark.xdist_group("keras_specs")
 
 
 @pytest.fixture(scope="module", params=shipped_spec_cases(SPEC_DIR))
