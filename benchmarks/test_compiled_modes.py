@@ -68,5 +68,5 @@ def test_eager_against_compiled_step_time(benchmark: Any, tmp_path: Path, networ
         "eager_step_ms": eager.step_time.median_ms, "compiled_step_ms": compiled.step_time.median_ms,
         "speed_up": eager.step_time.median_ms / compiled.step_time.median_ms,
         "compile_seconds": compiled.compile_seconds, "eager_first_step_seconds": eager.first_step_seconds,
-        "compile_options": {name: entry["value"] for name, entry in compiled.effective_settings.get("compile", {}).items()},
+        "compile_options": {name: setting.value for name, setting in compiled.effective_settings.get("compile", {}).items()},
     })
