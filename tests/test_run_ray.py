@@ -66,13 +66,14 @@ def test_ray_run_equals_local_run(tmp_path: Path, fake_plugin: None) -> None:
     for job in local.jobs:
         assert job.node is not None and job.node.hostname == socket.gethostname() and job.node.concurrent_jobs == 0
         assert job.node.gpu is None and job.timing_grade
-    # two 1-thread jobs fit on 2 CPUs at once: Ray ran some side by side, and says so
     assert all(job.node is not None and job.node.cpu == local.jobs[0].node.cpu for job in ray.jobs)  # type: ignore[union-attr]
     # Ray's workers (niceness 15 by default) run the jobs at the driver's priority, whatever it is (`nice -n 19 pytest`)
     assert all(job.node is not None and job.node.niceness == os.nice(0) for job in ray.jobs)
-    shared = [job for job in ray.jobs if not job.timing_grade]
-    assert shared and all(job.node and job.node.concurrent_jobs > 0 for job in shared)
-    assert any("not timing-grade" in note for note in ray.notes)
+    # Two 1-thread jobs fit on 2 CPUs at once, so Ray may run these side by side; whether two of these
+    # one-second jobs overlap depends on how soon Ray starts its second worker. Either way the record
+    # holds: a job that shared its node says so and is not timing-grade, and the notes say which.
+    assert all(job.timing_grade is (job.node is not None and job.node.concurrent_jobs == 0) for job in ray.jobs)
+    assert any("not timing-grade" in note for note in ray.notes) is any(not job.timing_grade for job in ray.jobs)
     assert not any("not timing-grade" in note for note in local.notes)  # (a lowered priority has its own note)
 
 
