@@ -3,31 +3,13 @@ needed). The Ray tests cannot force two short jobs to overlap, so the count is c
 
 from __future__ import annotations
 
-from typing import Any
-
 from harness.results import Node
-from harness.runner.executor import ChildOutcome
+from harness.runner.executor import ChildOutcome, Outcomes
 from harness.runner.ray_executor import Tracker
 
 
-class Ends:
-    """A job sink that keeps each job's outcome."""
-
-    def __init__(self) -> None:
-        self.outcomes: dict[int, ChildOutcome] = {}
-
-    def job_started(self, position: int, node: Node) -> None:
-        pass
-
-    def job_event(self, position: int, event: dict[str, Any]) -> None:
-        pass
-
-    def job_ended(self, position: int, outcome: ChildOutcome) -> None:
-        self.outcomes[position] = outcome
-
-
 def test_jobs_count_the_others_that_overlapped_them_on_their_node() -> None:
-    sink = Ends()
+    sink = Outcomes()
     tracker = Tracker(sink)
     node = Node(hostname="a", cpu="EPYC")
     for position, node_id, start in [(0, "a", 0.0), (1, "a", 5.0), (2, "b", 5.0), (3, "a", 20.0)]:
